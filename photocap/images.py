@@ -1,0 +1,103 @@
+"""Decoding photos into the captioner's input: one function, shared by indexing, captioning and training."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+INPUT_SIZE = 224
+_EXIF_ORIENTATION = 0x0112
+_EXIF_MAKE, _EXIF_MODEL, _EXIF_DATETIME = 0x010F, 0x0110, 0x0132
+_EXIF_IFD, _EXIF_DATETIME_ORIGINAL = 0x8769, 0x9003
+
+
+class PhotoDecodeError(Exception):
+    """A file that cannot be decoded as a photo; the message says why, in one line."""
+
+
+@dataclass
+class DecodedPhoto:
+    pixels: np.ndarray  # (INPUT_SIZE, INPUT_SIZE, 3) uint8, upright RGB
+    width: int  # upright size of the original
+    height: int
+    taken_at: datetime | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+
+
+def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
+    """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera.
+
+    The whole frame is squashed to a square, as the Flickr8k training images were. Only the first frame of
+    an animated image is used. Decompression bombs (more pixels than Pillow's limit) are refused unloaded.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                exif = image.getexif()
+                width, height = image.size
+                if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # stored a quarter turn from upright
+                    width, height = height, width
+                image.draft("RGB", (size, size))  # JPEG: let libjpeg downscale while decoding
+                pixels = pixels_of(image, size)
+                taken_at, make, model = _capture_details(exif)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise PhotoDecodeError(f"refused: image too large ({error})") from None
+    except FileNotFoundError:
+        raise PhotoDecodeError("file vanished before it could be read") from None
+    except PermissionError:
+        raise PhotoDecodeError("permission denied") from None
+    except Image.UnidentifiedImageError:
+        raise PhotoDecodeError("not an image Pillow can read") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as error:
+        raise PhotoDecodeError(f"cannot decode: {error}") from None
+    return DecodedPhoto(pixels, width, height, taken_at, make, model)
+
+
+def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:
+    """An opened image as the captioner's input: upright, RGB, squashed to size x size, uint8."""
+    upright = ImageOps.exif_transpose(image)
+    resized = _to_rgb(upright).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency composited on white (not black, which reads as a night scene)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits, as Pillow's own conversion would clip it to white
+        array = np.asarray(image, dtype=np.float32)
+        peak = float(array.max()) or 1.0
+        return Image.fromarray((array * (255.0 / peak)).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    value = value.strip("\x00 ").strip()
+    return value or None
+
+
+def _capture_details(exif: Image.Exif) -> tuple[datetime | None, str | None, str | None]:
+    """EXIF capture time (DateTimeOriginal, else DateTime) and camera make and model, when present."""
+    stamp = _text(exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL)) or _text(exif.get(_EXIF_DATETIME))
+    taken_at = None
+    if stamp:
+        try:
+            taken_at = datetime.strptime(stamp[:19], "%Y:%m:%d %H:%M:%S")
+        except ValueError:
+            taken_at = None  # cameras write "0000:00:00 00:00:00" and worse; not worth failing a photo for
+    return taken_at, _text(exif.get(_EXIF_MAKE)), _text(exif.get(_EXIF_MODEL))

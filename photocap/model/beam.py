@@ -1,0 +1,127 @@
+"""Batched beam search over the caption decoder.
+
+Every image keeps `beam_size` live hypotheses; a hypothesis that emits <end> moves to that image's finished
+list, scored by its log-probability divided by length**length_penalty. An image is done once it has
+`beam_size` finished captions. <unk>, <pad> and <start> are never emitted, nor an empty caption, and a word
+that would repeat a trigram already in the caption is blocked (the classic "a dog in a dog in a dog" loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from photocap.model.decoder import CaptionDecoder
+from photocap.model.vocab import Vocabulary
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    tokens: tuple[int, ...]  # words only, without <start> and <end>
+    log_prob: float
+    score: float  # length-normalised log-probability (higher is better)
+
+
+def _blocked_by_trigram(tokens: list[int]) -> set[int]:
+    """Next tokens that would repeat a trigram of `tokens`."""
+    if len(tokens) < 2:
+        return set()
+    last_two = (tokens[-2], tokens[-1])
+    return {tokens[i + 2] for i in range(len(tokens) - 2) if (tokens[i], tokens[i + 1]) == last_two}
+
+
+def _forbid(log_probs: torch.Tensor, vocab: Vocabulary, hypotheses: list[list[int]], t: int, max_len: int):
+    log_probs[:, [vocab.pad_id, vocab.start_id, vocab.unk_id]] = float("-inf")
+    if t == 0:  # an empty caption is no caption
+        log_probs[:, vocab.end_id] = float("-inf")
+    if t == max_len - 1:  # out of room: the only way on is to stop
+        end_column = log_probs[:, vocab.end_id].clone()
+        log_probs.fill_(float("-inf"))
+        log_probs[:, vocab.end_id] = end_column
+    for row, tokens in enumerate(hypotheses):
+        blocked = _blocked_by_trigram(tokens)
+        if blocked:
+            log_probs[row, list(blocked)] = float("-inf")
+
+
+@torch.inference_mode()
+def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
+                max_len: int = 20, length_penalty: float = 0.7) -> list[Hypothesis]:
+    """The best caption for each image of `grid` (B, cells, feature_dim)."""
+    batch, k = grid.shape[0], beam_size
+    state = decoder.init_state(grid).select(torch.arange(batch, device=grid.device).repeat_interleave(k))
+    # Only the first of each image's k identical starting beams is live, or the beam would hold k copies.
+    beam_scores = torch.full((batch, k), float("-inf"), device=grid.device)
+    beam_scores[:, 0] = 0.0
+    tokens = torch.full((batch * k,), vocab.start_id, dtype=torch.long, device=grid.device)
+    sequences: list[list[int]] = [[] for _ in range(batch * k)]
+    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+    done = [False] * batch
+
+    for t in range(max_len):
+        logits, state, _ = decoder.step(tokens, state)
+        log_probs = torch.log_softmax(logits.float(), dim=1)
+        _forbid(log_probs, vocab, sequences, t, max_len)
+        totals = (beam_scores.view(-1, 1) + log_probs).view(batch, -1)  # (B, k * V)
+        top_scores, top_ids = totals.topk(2 * k, dim=1)  # 2k: room for k live beams after some end
+        top_scores, top_ids = top_scores.tolist(), top_ids.tolist()
+
+        rows, next_tokens, next_scores = [], [], []
+        vocab_size = log_probs.shape[1]
+        for b in range(batch):
+            live = 0
+            for score, flat in zip(top_scores[b], top_ids[b], strict=True):
+                if done[b] or live == k or score == float("-inf"):
+                    break
+                source, word = b * k + flat // vocab_size, flat % vocab_size
+                if word == vocab.end_id:
+                    words = sequences[source]
+                    length = len(words) + 1
+                    finished[b].append(Hypothesis(tuple(words), score, score / length**length_penalty))
+                    if len(finished[b]) >= k:
+                        done[b] = True
+                    continue
+                rows.append(source)
+                next_tokens.append(word)
+                next_scores.append(score)
+                live += 1
+            while live < k:  # pad with dead beams so every image keeps exactly k rows
+                rows.append(b * k)
+                next_tokens.append(vocab.end_id)
+                next_scores.append(float("-inf"))
+                live += 1
+        if all(done):
+            break
+        index = torch.tensor(rows, device=grid.device)
+        state = state.select(index)
+        tokens = torch.tensor(next_tokens, device=grid.device)
+        beam_scores = torch.tensor(next_scores, device=grid.device).view(batch, k)
+        sequences = [sequences[r] + [w] for r, w in zip(rows, next_tokens, strict=True)]
+
+    return [max(hyps, key=lambda h: h.score) if hyps else Hypothesis((), float("-inf"), float("-inf"))
+            for hyps in finished]
+
+
+@torch.inference_mode()
+def greedy_decode(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary,
+                  max_len: int = 20) -> list[tuple[int, ...]]:
+    """Most likely word at every step, under the same rules as beam search (a reference for tests)."""
+    state = decoder.init_state(grid)
+    tokens = torch.full((grid.shape[0],), vocab.start_id, dtype=torch.long, device=grid.device)
+    sequences: list[list[int]] = [[] for _ in range(grid.shape[0])]
+    ended = [False] * grid.shape[0]
+    for t in range(max_len):
+        logits, state, _ = decoder.step(tokens, state)
+        log_probs = torch.log_softmax(logits.float(), dim=1)
+        _forbid(log_probs, vocab, sequences, t, max_len)
+        tokens = log_probs.argmax(dim=1)
+        for i, word in enumerate(tokens.tolist()):
+            if not ended[i]:
+                if word == vocab.end_id:
+                    ended[i] = True
+                else:
+                    sequences[i].append(word)
+        if all(ended):
+            break
+    return [tuple(s) for s in sequences]
