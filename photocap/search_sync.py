@@ -1,0 +1,33 @@
+"""Keeping the derived search index in step with the catalog, the source of truth."""
+
+from __future__ import annotations
+
+from photocap.catalog import Catalog, SearchRow
+from photocap.search import SearchDoc, SearchIndex
+
+
+def sync_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
+    """Push every photo the catalog flags as changed since the index last saw it; returns how many.
+
+    Photos are flagged in the same transaction that changes them and unflagged only after the index has
+    committed, so a crash in between is repaired here on the next run.
+    """
+    rows = catalog.unsynced_photos()
+    if not rows:
+        return 0
+    searchable = [row for row in rows if row["status"] == "ok" and row["caption"]]
+    search_index.upsert(_search_doc(row) for row in searchable)
+    search_index.delete(row["id"] for row in rows if row not in searchable)
+    catalog.mark_search_synced([row["id"] for row in rows])
+    return len(rows)
+
+
+def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
+    count = search_index.rebuild(_search_doc(row) for row in catalog.all_searchable_photos())
+    catalog.mark_search_synced(None)
+    return count
+
+
+def _search_doc(row: SearchRow) -> SearchDoc:
+    return SearchDoc(photo_id=row["id"], path=row["path"], folder=row["folder"], caption=row["caption"] or "",
+                     words=row["words"], taken_at=row["taken_at"], camera=row["camera"])

@@ -1,0 +1,51 @@
+"""`photocap status`: what the catalog holds, which models wrote its captions, and whether the search index
+agrees with it. Reads only; never imports torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypedDict
+
+from photocap.catalog import Catalog, ModelUse
+from photocap.search import SearchIndex, SearchIndexError
+
+
+class StatusReport(TypedDict):
+    home: str
+    photos: int
+    ok: int
+    pending: int
+    errors: int
+    missing: int
+    model: str | None  # the model that wrote most of the captions
+    models: list[ModelUse]
+    index: str  # "ok", or what is wrong and what to do
+    indexed: int | None  # documents in the search index (None: unreadable or absent)
+    failed: list[dict[str, str]]  # {"path", "error"} of every photo in error
+
+
+def catalog_status(home: Path) -> StatusReport:
+    if not (home / "catalog.db").is_file():
+        raise FileNotFoundError(f"no catalog in {home}; run `photocap index FOLDER` first")
+    with Catalog.open(home) as catalog:
+        counts = catalog.status_counts()
+        models = catalog.models_in_use()
+        failed = [{"path": path, "error": error} for path, error in catalog.errors()]
+    indexed, health = _index_health(home / "index", counts["unsynced"])
+    return StatusReport(
+        home=str(home), photos=counts["photos"], ok=counts["ok"], pending=counts["pending"],
+        errors=counts["error"], missing=counts["missing"], model=models[0]["model_id"] if models else None,
+        models=models, index=health, indexed=indexed, failed=failed,
+    )
+
+
+def _index_health(index_dir: Path, unsynced: int) -> tuple[int | None, str]:
+    try:
+        with SearchIndex.open(index_dir, create=False) as search_index:
+            indexed = search_index.doc_count()
+    except SearchIndexError as error:
+        return None, str(error)
+    if unsynced:
+        return indexed, f"{unsynced} photos changed since the index last took them; the next index run syncs them"
+    return indexed, "ok"
+
