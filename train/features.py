@@ -80,8 +80,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
-    torch.set_num_threads(max(1, (os.cpu_count() or 2)))
+    torch.set_num_threads(args.threads)
     path = extract(args.encoder, data_dir(args.data), args.cache, args.batch_size, args.encoder_weights)
     print(path)
 
