@@ -1,0 +1,91 @@
+"""Indexing speed: `photocap index` photos/s against the encoder's own photos/s, on the same images.
+
+    python -m benchmarks.throughput                       # 1,000 Flickr8k test images, batch 32
+    python -m benchmarks.throughput --photos 200 --batch-size 16 --workers 1 --model runs/lite0/best.pt
+
+Two measurements in one run, on the same photos and batch size:
+1. encoder only: the photos are decoded beforehand; only the encoder's forward pass is timed. This is the
+   ceiling for any pipeline on this machine (DESIGN.md section 5).
+2. the indexing job: `run_index` on a fresh home over a folder of links to the same photos: decoding in
+   worker processes, encoder, beam search, catalog and search-index writes. Its photos/s counts the
+   captioning stage (model loaded, folder scanned), as `photocap index --json` reports it.
+The ratio of the two is the pipeline's efficiency. Target (issue 3): at least 0.85 on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from photocap.config import Settings
+from photocap.images import decode_photo
+from photocap.model.captioner import Captioner
+from photocap.pipeline import run_index
+from train.data import data_dir, load_split
+
+
+def encoder_photos_per_s(captioner: Captioner, paths: list[Path], batch_size: int) -> float:
+    pixels = [decode_photo(path).pixels for path in paths]
+    captioner.encode(np.stack(pixels[:batch_size]))  # warm-up: first-call allocations
+    began = time.perf_counter()
+    for start in range(0, len(pixels), batch_size):
+        captioner.encode(np.stack(pixels[start : start + batch_size]))
+    return len(pixels) / (time.perf_counter() - began)
+
+
+def link_library(paths: list[Path], folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for path in paths:
+        (folder / path.name).symlink_to(path.resolve())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=Settings().batch_size)
+    parser.add_argument("--workers", type=int, default=Settings().workers)
+    parser.add_argument("--beam-size", type=int, default=Settings().beam_size)
+    parser.add_argument("--model", default=None, help="shipped model name or checkpoint path (default: the default)")
+    parser.add_argument("--data", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args()
+
+    root = data_dir(args.data)
+    photos = [p for p in load_split(root) if p.split == "test"][: args.photos]
+    paths = [root / "Images" / p.filename for p in photos]
+
+    captioner = Captioner.load(args.model, device="auto")
+    encoder_speed = encoder_photos_per_s(captioner, paths, args.batch_size)
+    del captioner
+
+    with tempfile.TemporaryDirectory(prefix="photocap-throughput-") as scratch:
+        library = Path(scratch) / "library"
+        link_library(paths, library)
+        settings = replace(Settings(), home=Path(scratch) / "home", batch_size=args.batch_size,
+                           workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True)
+        report = run_index(settings, [library])
+    figures = {
+        "photos": len(paths), "batch_size": args.batch_size, "workers": args.workers, "beam_size": args.beam_size,
+        "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "model": report.model,
+        "encoder_photos_per_s": round(encoder_speed, 2), "index_photos_per_s": round(report.photos_per_s, 2),
+        "ratio": round(report.photos_per_s / encoder_speed, 3), "index_seconds": round(report.seconds, 2),
+        "captioned": report.captioned, "errors": report.errors,
+    }
+    if args.json:
+        print(json.dumps(figures))
+        return
+    for key, value in figures.items():
+        print(f"{key:22} {value}")
+    print("target                 ratio >= 0.85 on CPU")
+
+
+if __name__ == "__main__":
+    main()
