@@ -89,7 +89,7 @@ def test_reindexing_an_unchanged_library_captions_nothing(tmp_home: Path, librar
     photocap(tmp_home, "index", str(library))
     again = json.loads(photocap(tmp_home, "index", str(library), "--json").stdout)
     assert (again["new"], again["changed"], again["moved"], again["missing"]) == (0, 0, 0, 0)
-    assert (again["unchanged"], again["captioned"]) == (6, 0)
+    assert (again["unchanged"], again["captioned"], again["model"]) == (6, 0, "")  # the model was not loaded
 
 
 def test_moves_keep_captions_deletions_leave_search_and_changes_are_recaptioned(
@@ -229,8 +229,8 @@ main(["--home", sys.argv[1], "index", sys.argv[2], "--batch-size", "1", "--worke
 
 
 @pytest.mark.parametrize(("module", "function", "when"), [
-    ("pipeline", "caption_batch", "after"),  # a batch captioned, not yet written
-    ("pipeline", "sync_search_index", "before"),  # a batch in the catalog, not yet in the search index
+    ("worker", "caption_batch", "after"),  # a batch captioned, not yet written
+    ("worker", "sync_search_index", "before"),  # a batch in the catalog, not yet in the search index
 ])
 def test_an_indexer_killed_mid_run_and_run_again_indexes_every_photo_once(
     tmp_home: Path, library: Path, module: str, function: str, when: str
