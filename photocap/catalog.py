@@ -717,6 +717,12 @@ class Catalog:
                     found[row.id] = _photo_row(row)
         return [found[i] for i in ids if i in found]
 
+    def photos_under(self, roots: Sequence[StrPath]) -> list[PhotoRow]:
+        """Every catalogued photo under `roots` (absolute folder paths), missing ones too, by path."""
+        with self._read() as conn:
+            rows = [_photo_row(row) for row in conn.execute(_photo_select().where(_under(photos.c.path, roots)))]
+        return sorted(rows, key=lambda row: row["path"])
+
     def status_counts(self) -> StatusCounts:
         with self._read() as conn:
             by_status = dict(conn.execute(select(photos.c.status, func.count()).group_by(photos.c.status)).all())

@@ -4,6 +4,7 @@ catalog) are imported inside the commands that need them, so `photocap search` s
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +37,11 @@ def _product_errors() -> tuple[type[Exception], ...]:
     from photocap.search import SearchIndexError, SearchQueryError
 
     return CatalogError, CheckpointError, HomeLocked, SearchIndexError, SearchQueryError, ValueError, OSError
+
+
+def _printable(path: str) -> str:
+    """A path for a text line: bytes of a name that is not UTF-8 are shown as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _progress(description: str, total: int):
@@ -175,19 +181,35 @@ def search(ctx, query, limit, folder, after, before, camera, as_json, paths_only
 
 
 @main.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "user_caption", nargs=2, type=(click.Path(dir_okay=False, path_type=Path), str),
+              metavar="PATH TEXT", help="Save TEXT as your own caption of catalogued photo PATH; it wins over "
+              "the model's in search and export, and re-indexing never replaces it.")
+@click.option("--clear", "clear_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Remove your own caption of PATH: the model's is used again.")
 @device_option
 @beam_option
 @model_option
 @json_option
 @click.pass_context
-def caption(ctx, images, device, beam_size, model, as_json):
-    """Caption image files without touching the catalog (alt text for one image).
+def caption(ctx, images, user_caption, clear_path, device, beam_size, model, as_json):
+    """Caption image files without touching the catalog (alt text for one image), or set your own caption
+    of a catalogued photo.
 
     \b
-    Example:
+    Examples:
         photocap caption holiday.jpg --json
+        photocap caption --set ~/Pictures/beach.jpg "Mia building a sandcastle at Whitby"
+        photocap caption --clear ~/Pictures/beach.jpg
     """
+    if user_caption or clear_path:
+        if images or (user_caption and clear_path):
+            raise InputError("--set PATH TEXT and --clear PATH each take one photo, and no IMAGE arguments")
+        path, text = user_caption or (clear_path, None)
+        _save_user_caption(_settings(ctx).home, path, text)
+        return
+    if not images:
+        raise InputError("give IMAGE files to caption (or --set PATH TEXT, --clear PATH)")
     settings = _settings(ctx, device=device, beam_size=beam_size, model=model)
     from photocap.images import PhotoDecodeError
     from photocap.model.captioner import Captioner
@@ -209,6 +231,95 @@ def caption(ctx, images, device, beam_size, model, as_json):
                 click.echo(f"{path}: {result.text}")
     if failed:
         ctx.exit(EXIT_INPUT_ERROR if failed == len(images) else EXIT_PARTIAL_FAILURE)
+
+
+def _save_user_caption(home: Path, path: Path, text: str | None) -> None:
+    """Set (or, with text None, clear) the user's caption, then bring the search index up to date."""
+    from photocap.catalog import Catalog
+    from photocap.lock import exclusive_writer
+    from photocap.search import SearchIndex, SearchIndexError
+    from photocap.search_sync import sync_search_index
+
+    if text is not None and not text.strip():
+        raise InputError("the caption is empty; use --clear PATH to remove your caption")
+    if text is not None and any(ord(character) < 32 and character not in "\t\n" for character in text):
+        raise InputError("the caption holds control characters")
+    if not (home / "catalog.db").is_file():
+        raise InputError(f"no catalog in {home}; run `photocap index FOLDER` first")
+    photo = os.path.abspath(path)
+    try:
+        with exclusive_writer(home), Catalog.open(home) as catalog:
+            if text is None:
+                catalog.clear_user_caption(photo)
+            else:
+                catalog.set_user_caption(photo, text.strip())
+            try:
+                with SearchIndex.open(home / "index", create=True) as search_index:
+                    sync_search_index(catalog, search_index)
+            except SearchIndexError as error:  # the catalog has it; the next index run syncs it
+                click.echo(f"warning: search index not updated yet: {error}", err=True)
+    except _product_errors() as error:
+        raise InputError(str(error)) from None
+    click.echo(f"{'caption cleared' if text is None else 'caption saved'}: {_printable(photo)}", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--query", "-q", help="Export the photos this search finds (same syntax as `photocap search`).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="With --query: at most this many photos "
+              "(default: every match).")
+@click.option("--to", "to_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Copy the photos into this folder with the alt text embedded (EXIF and XMP).")
+@click.option("--sidecar", is_flag=True, help="Write XMP sidecars beside the originals instead of copying them; "
+              "an existing sidecar keeps all its other metadata.")
+@click.option("--sidecar-style", type=click.Choice(["darktable", "lightroom"]), default=None,
+              help="Sidecar names: darktable (the default; also digiKam) photo.jpg.xmp, lightroom photo.xmp.")
+@click.option("--manifest", type=click.Choice(["json", "csv", "html"]),
+              help="Also write a manifest of file, alt text and caption model (html: a page of thumbnails).")
+@click.option("--manifest-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the manifest goes (default with --to: DIR/manifest.FORMAT).")
+@click.option("--overwrite", is_flag=True, help="Replace copies (and a manifest) that already exist.")
+@json_option
+@click.pass_context
+def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, manifest_file, overwrite, as_json):
+    """Export photos with their captions as alt text: copies with the alt text embedded, XMP sidecars, or a
+    manifest. PATH is a catalogued photo or a folder of them. Captions come from the catalog (yours win over
+    the model's); originals are never modified. Exit 3 when some photos failed (listed), 2 when all did.
+
+    \b
+    Examples:
+        photocap export ~/Pictures/2024/beach.jpg --to ~/Desktop/for-web --manifest html
+        photocap export --query "dog on a beach" --to out/ --json
+        photocap export ~/Pictures/trip --sidecar
+        photocap export ~/Pictures/trip --manifest csv --manifest-file trip-alt-text.csv
+    """
+    from photocap.export import ExportError, ExportRequest, NothingToExport, run_export
+
+    if sidecar_style is not None and not sidecar:
+        raise InputError("--sidecar-style needs --sidecar")
+    request = ExportRequest(paths=paths, query=query, limit=limit, to=to_dir,
+                            sidecar_style=(sidecar_style or "darktable") if sidecar else None,
+                            manifest=manifest, manifest_file=manifest_file, overwrite=overwrite)
+    try:
+        report = run_export(_settings(ctx).home, request)
+    except NothingToExport as error:
+        click.echo(str(error), err=True)
+        ctx.exit(EXIT_NOTHING_FOUND)
+    except (ExportError, *_product_errors()) as error:
+        raise InputError(_printable(str(error))) from None
+    for item in report.exported:
+        if as_json:
+            click.echo(json.dumps(item.as_json()))
+        else:
+            click.echo(f"{_printable(item.path or item.source)}: {item.alt_text}")
+    for source, note in report.unembedded:
+        click.echo(f"note: {_printable(source)}: {note}", err=True)
+    for path, reason in report.failed:
+        click.echo(f"error: {_printable(path)}: {_printable(reason)}", err=True)
+    if report.manifest:
+        click.echo(f"manifest: {_printable(report.manifest)}", err=True)
+    if report.failed:
+        ctx.exit(EXIT_INPUT_ERROR if not report.exported else EXIT_PARTIAL_FAILURE)
 
 
 @main.command()

@@ -1,0 +1,488 @@
+"""`photocap export`: alt text for photos that leave the library, taken from the catalog's captions.
+
+Three outputs, alone or together:
+- copies in a folder (`--to DIR`) with the alt text embedded (see metadata_writers), pixels untouched;
+- XMP sidecars beside the originals (`--sidecar`), merged into a sidecar that is already there;
+- a manifest of file, alt text and caption model: JSON, CSV, or an HTML page that opens offline.
+
+Captions come from the catalog only (a user's own caption wins over the model's); no model is loaded.
+Originals are only read. Every file is written atomically (a temp file in the same folder, fsync, rename),
+so a destination is absent, as it was, or complete; temp files left by a killed export are removed by the
+next export into the same folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import html
+import io
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from photocap.catalog import Catalog, PhotoRow
+from photocap.metadata_writers import CannotEmbed, MetadataError, embed_alt_text
+from photocap.xmp import XmpError, sidecar_bytes, with_alt_text
+
+SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
+MANIFEST_FORMATS = ("json", "csv", "html")
+MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source")
+_TEMP_NAME = re.compile(r"\..*\.photocap-(\d+)-[0-9a-f]{8}\.tmp", re.DOTALL)
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+class ExportError(Exception):
+    """The export cannot run at all (bad options, files in the way); the message is one line."""
+
+
+class NothingToExport(ExportError):
+    """The search found no photo to export."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportRequest:
+    paths: Sequence[str | os.PathLike[str]] = ()  # photos, or folders of catalogued photos
+    query: str | None = None  # and/or the photos this search finds
+    limit: int | None = None  # most photos taken from the search (None: every match)
+    to: Path | None = None  # copy into this folder, alt text embedded
+    sidecar_style: str | None = None  # write sidecars of this style instead (None: no sidecars)
+    manifest: str | None = None  # json, csv or html
+    manifest_file: Path | None = None  # default: <to>/manifest.<format>
+    overwrite: bool = False  # replace copies and a manifest that already exist
+
+    def check(self) -> None:
+        if not self.paths and self.query is None:
+            raise ExportError("name the photos to export: PATH arguments and/or --query")
+        if self.to is not None and self.sidecar_style is not None:
+            raise ExportError("choose one of --to DIR (copies) and --sidecar (XMP files beside the originals)")
+        if self.to is None and self.sidecar_style is None and self.manifest is None:
+            raise ExportError("nothing to write: give --to DIR, --sidecar or --manifest FORMAT")
+        if self.sidecar_style is not None and self.sidecar_style not in SIDECAR_STYLES:
+            raise ExportError(f"unknown sidecar style {self.sidecar_style!r} (known: {', '.join(SIDECAR_STYLES)})")
+        if self.manifest is not None and self.manifest not in MANIFEST_FORMATS:
+            raise ExportError(f"unknown manifest format {self.manifest!r} (known: {', '.join(MANIFEST_FORMATS)})")
+        if self.manifest_file is not None and self.manifest is None:
+            raise ExportError("--manifest-file needs --manifest json|csv|html")
+        if self.manifest is not None and self.to is None and self.manifest_file is None:
+            raise ExportError("--manifest needs --manifest-file PATH when there is no --to DIR to put it in")
+        if self.limit is not None and self.query is None:
+            raise ExportError("--limit applies to --query only")
+
+    def manifest_path(self) -> str | None:
+        if self.manifest is None:
+            return None
+        if self.manifest_file is not None:
+            return os.path.abspath(self.manifest_file)
+        assert self.to is not None  # check() saw to it
+        return os.path.join(os.path.abspath(self.to), f"manifest.{self.manifest}")
+
+
+@dataclass(frozen=True)
+class AltText:
+    """A photo's effective caption, to be exported as its alt text."""
+
+    source: str  # the original's path, as catalogued
+    text: str
+    model: str | None  # the model that wrote it; None for the user's own caption
+    caption_source: str  # 'user' or 'model'
+
+
+@dataclass(frozen=True)
+class Exported:
+    source: str
+    path: str | None  # the file written for the photo (copy or sidecar); None when only a manifest is made
+    alt_text: str
+    model: str | None
+    caption_source: str
+    embedded: bool  # False: a copy in a format that cannot carry alt text, made unchanged
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class ExportReport:
+    exported: list[Exported] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    unembedded: list[tuple[str, str]] = field(default_factory=list)  # copies without alt text: (source, why)
+    manifest: str | None = None
+
+
+def run_export(home: Path, request: ExportRequest) -> ExportReport:
+    """Export what `request` asks for. Problems with single photos are listed in the report; problems
+    with the whole export (options, a missing catalog, files already there) raise ExportError first,
+    before anything is written."""
+    request.check()
+    report = ExportReport()
+    photos = _alt_texts(Path(home), request, report)
+    targets = _plan(photos, request, report)
+    manifest = request.manifest_path()
+    _refuse_to_clobber(targets, manifest, request, [photo.source for photo in photos])
+    if request.to is not None:
+        try:
+            os.makedirs(request.to, exist_ok=True)
+        except OSError as error:
+            raise ExportError(f"cannot create {os.path.abspath(request.to)}: {error.strerror}") from None
+    for folder in sorted({os.path.dirname(target) for _, target in targets if target}):
+        remove_stale_temp_files(folder)
+    for photo, target in targets:
+        try:
+            report.exported.append(_export_one(photo, target, request, report))
+        except (OSError, MetadataError, XmpError) as error:
+            report.failed.append((photo.source, _reason(error, photo.source)))
+    if manifest is not None and report.exported:
+        try:
+            page = render_manifest(report.exported, request.manifest, manifest, copies=request.to is not None)
+            write_atomically(manifest, page, replace=request.overwrite)
+            report.manifest = manifest
+        except OSError as error:
+            report.failed.append((manifest, _reason(error, manifest)))
+    return report
+
+
+# ---------------------------------------------------------------------------------- choosing photos
+
+
+def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list[AltText]:
+    if not (home / "catalog.db").is_file():
+        raise ExportError(f"no catalog in {home}; run `photocap index FOLDER` first")
+    with Catalog.open(home) as catalog:
+        rows = list(_rows_for_paths(catalog, request.paths, report))
+        if request.query is not None:
+            found = _rows_for_query(catalog, home, request.query, request.limit)
+            if not found and not request.paths:
+                raise NothingToExport(f"no photo matches {request.query!r}")
+            rows.extend(found)
+    photos: list[AltText] = []
+    seen: set[int] = set()
+    for row in rows:
+        if row["id"] in seen:
+            continue
+        seen.add(row["id"])
+        problem = _why_not_exportable(row)
+        if problem is not None:
+            report.failed.append((row["path"], problem))
+            continue
+        assert row["caption"] is not None and row["caption_source"] is not None
+        model = row["model_id"] if row["caption_source"] == "model" else None
+        photos.append(AltText(row["path"], row["caption"], model, row["caption_source"]))
+    return photos
+
+
+def _rows_for_paths(
+    catalog: Catalog, paths: Sequence[str | os.PathLike[str]], report: ExportReport
+) -> Iterator[PhotoRow]:
+    for given in paths:
+        path = os.path.abspath(os.fspath(given))
+        if os.path.isdir(path):
+            rows = catalog.photos_under([path])
+            if not rows:
+                report.failed.append((path, "no catalogued photo in this folder"))
+            yield from rows
+            continue
+        row = catalog.photo_by_path(path) or catalog.photo_by_path(os.path.realpath(path))
+        if row is not None:
+            yield row
+        elif not os.path.lexists(path):
+            report.failed.append((path, "no such file"))
+        else:
+            report.failed.append((path, "not in the catalog (run `photocap index` on its folder first)"))
+
+
+def _rows_for_query(catalog: Catalog, home: Path, query: str, limit: int | None) -> list[PhotoRow]:
+    from photocap.search import SearchIndex, SearchIndexError, SearchQueryError
+
+    index_dir = home / "index"
+    if not index_dir.exists():
+        raise ExportError(f"no search index in {home}; run `photocap index FOLDER` first")
+    try:
+        with SearchIndex.open(index_dir, create=False) as search_index:
+            hits = search_index.search(query, limit=limit)
+    except SearchQueryError as error:
+        raise ExportError(f"bad query: {error}") from None
+    except SearchIndexError as error:
+        raise ExportError(str(error)) from None
+    return catalog.photos_by_ids([hit.photo_id for hit in hits])
+
+
+def _why_not_exportable(row: PhotoRow) -> str | None:
+    if row["status"] == "missing":
+        return "missing from disk"
+    if row["caption"] is None:
+        if row["status"] == "error":
+            return f"no caption: {row['error']}"
+        return "no caption yet (run `photocap index`)"
+    try:
+        stat = os.stat(row["path"])
+    except FileNotFoundError:
+        return "missing from disk"
+    except OSError as error:
+        return error.strerror or str(error)
+    # A model caption describes the content it was made from; a user's caption survives edits by design.
+    if row["caption_source"] == "model" and (stat.st_size, stat.st_mtime_ns) != (row["size"], row["mtime_ns"]):
+        return "changed since it was captioned (run `photocap index` to caption it again)"
+    return None
+
+
+# --------------------------------------------------------------------------------------- destinations
+
+
+def copy_names(sources: Sequence[str]) -> list[str]:
+    """A file name in the export folder for each source: its own, with " (2)", " (3)"... added when an
+    earlier source has the same name (compared without case, for case-insensitive file systems)."""
+    taken: set[str] = set()
+    names = []
+    for source in sources:
+        name = os.path.basename(source)
+        stem, extension = os.path.splitext(name)
+        candidate, number = name, 1
+        while candidate.casefold() in taken:
+            number += 1
+            candidate = f"{stem} ({number}){extension}"
+        taken.add(candidate.casefold())
+        names.append(candidate)
+    return names
+
+
+def sidecar_path(source: str, style: str) -> str:
+    """photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)."""
+    return (source if style == "darktable" else os.path.splitext(source)[0]) + ".xmp"
+
+
+def _plan(photos: list[AltText], request: ExportRequest, report: ExportReport) -> list[tuple[AltText, str | None]]:
+    if request.to is not None:
+        folder = os.path.abspath(request.to)
+        names = copy_names([photo.source for photo in photos])
+        return [(photo, os.path.join(folder, name)) for photo, name in zip(photos, names, strict=True)]
+    if request.sidecar_style is not None:
+        planned: list[tuple[AltText, str | None]] = []
+        owners: dict[str, str] = {}
+        for photo in photos:
+            target = sidecar_path(photo.source, request.sidecar_style)
+            if target in owners:
+                report.failed.append((photo.source, f"its sidecar {target} is already {owners[target]}'s"))
+                continue
+            owners[target] = photo.source
+            planned.append((photo, target))
+        return planned
+    return [(photo, None) for photo in photos]
+
+
+def _refuse_to_clobber(
+    targets: list[tuple[AltText, str | None]], manifest: str | None, request: ExportRequest, sources: list[str]
+) -> None:
+    """Refuse the whole export, before writing anything, if it would replace files without --overwrite.
+
+    Sidecars are merged into, never replaced, so they do not count. The manifest may never be a photo.
+    """
+    if manifest is not None and any(_same_file(manifest, source) for source in sources):
+        raise ExportError(f"the manifest file {manifest} is one of the photos")
+    if request.overwrite:
+        return
+    copies = [target for _, target in targets] if request.to is not None else []
+    existing = [path for path in [*copies, manifest] if path is not None and os.path.lexists(path)]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ExportError(f"{existing[0]} already exists{more}; nothing was written (--overwrite replaces)")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def _export_one(photo: AltText, target: str | None, request: ExportRequest, report: ExportReport) -> Exported:
+    embedded = True
+    if target is not None and request.sidecar_style is not None:
+        _write_sidecar(target, photo.text)
+    elif target is not None:
+        embedded = _write_copy(photo, target, request.overwrite, report)
+    return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded)
+
+
+def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportReport) -> bool:
+    """Copy the photo to `target` with its alt text embedded; True if embedded, False if copied unchanged."""
+    if _same_file(target, photo.source):
+        raise OSError(errno.EEXIST, "the destination is the original photo itself", target)
+    with open(photo.source, "rb") as file:
+        stat = os.fstat(file.fileno())
+        data = file.read()
+    embedded = True
+    try:
+        data = embed_alt_text(data, photo.text)
+    except CannotEmbed as reason:
+        embedded = False
+        report.unembedded.append((photo.source, f"{reason}; copied unchanged"))
+    write_atomically(target, data, replace=overwrite, times_ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    return embedded
+
+
+def _write_sidecar(target: str, text: str) -> None:
+    try:
+        with open(target, "rb") as file:
+            existing: bytes | None = file.read()
+    except FileNotFoundError:
+        existing = None
+    try:
+        document = with_alt_text(existing, text)
+    except XmpError as error:
+        raise XmpError(f"existing sidecar {target} left unchanged: {error}") from None
+    write_atomically(target, sidecar_bytes(document), replace=True)
+
+
+def write_atomically(path: str, data: bytes, *, replace: bool, times_ns: tuple[int, int] | None = None) -> None:
+    """Write `data` to `path`, which is never seen half written: a temp file in the same folder, written,
+    flushed and fsynced, then renamed over `path` (`replace`) or, when not replacing, linked to `path` only
+    if nothing is there yet (an existing file raises FileExistsError). A replaced file keeps its mode."""
+    folder = os.path.dirname(path) or "."
+    temp = _temp_path(path)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask, like any new file
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            if replace:
+                with contextlib.suppress(FileNotFoundError):
+                    os.fchmod(file.fileno(), os.stat(path).st_mode & 0o7777)
+            os.fsync(file.fileno())
+        if times_ns is not None:
+            os.utime(temp, ns=times_ns)
+        if replace:
+            os.replace(temp, path)
+        else:
+            _publish_new(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    _fsync_folder(folder)
+
+
+def _publish_new(temp: str, path: str) -> None:
+    try:
+        os.link(temp, path)  # atomic, and fails if `path` appeared since the export was planned
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "already exists (--overwrite replaces it)", path) from None
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(path):  # a file system without hard links: check, then rename
+            raise FileExistsError(errno.EEXIST, "already exists (--overwrite replaces it)", path) from None
+        os.replace(temp, path)
+
+
+def _temp_path(path: str) -> str:
+    folder, name = os.path.split(path)
+    short = os.fsdecode(os.fsencode(name)[:100])  # room for the suffix within the 255-byte name limit
+    return os.path.join(folder, f".{short}.photocap-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temp_files(folder: str) -> None:
+    """Delete the temp files an export killed mid-write left in `folder` (their process is gone)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match and not _process_alive(int(match[1])):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable; some file systems cannot fsync a folder, which is harmless here."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _reason(error: Exception, about: str) -> str:
+    """One line for a failure reported against the path `about`."""
+    if isinstance(error, OSError) and error.strerror:
+        if error.filename and error.filename != about:
+            return f"{error.filename}: {error.strerror}"
+        return error.strerror
+    return str(error)
+
+
+# ------------------------------------------------------------------------------------------ manifests
+
+
+def render_manifest(exported: Sequence[Exported], form: str | None, manifest: str, *, copies: bool) -> bytes:
+    """The manifest of `exported` in `form`. Each row's file is the image the alt text belongs to (the copy
+    with `copies`, else the original), relative to the manifest's folder."""
+    folder = os.path.dirname(manifest)
+    rows = [
+        {"file": os.path.relpath(item.path if copies and item.path else item.source, folder),
+         "source": item.source, "alt_text": item.alt_text, "model": item.model, "caption_source": item.caption_source}
+        for item in exported
+    ]
+    if form == "json":
+        # Names that are not UTF-8 keep their lone surrogates as JSON \udcXX escapes.
+        return (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8", "backslashreplace")
+    if form == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue().encode("utf-8", "surrogateescape")  # file names byte for byte as on disk
+    if form == "html":
+        return _html_page(rows).encode("utf-8")
+    raise ValueError(f"unknown manifest format {form!r}")
+
+
+_PAGE_STYLE = """body{font-family:system-ui,sans-serif;margin:1rem;background:#fafafa}
+figure{display:inline-block;vertical-align:top;width:16rem;margin:.5rem;padding:.5rem;background:#fff}
+img{display:block;max-width:16rem;max-height:12rem;margin:auto}
+figcaption{font-size:.85rem;overflow-wrap:anywhere}
+.file{color:#555}"""
+
+
+def _html_page(rows: list[dict[str, str | None]]) -> str:
+    figures = []
+    for row in rows:
+        file = row["file"] or ""
+        src = quote(os.fsencode(file), safe="/")  # percent-encoded bytes: any file name, relative, offline
+        alt = html.escape(row["alt_text"] or "")
+        by = "your caption" if row["caption_source"] == "user" else f"model {row['model'] or 'unknown'}"
+        # The alt text is shown for proofreading; hidden from screen readers, which read it from alt=.
+        figures.append(
+            f'<figure><img src="{html.escape(src)}" alt="{alt}" loading="lazy">'
+            f'<figcaption><span aria-hidden="true">{alt}</span><br>'
+            f'<span class="file">{html.escape(_printable(file))} · {html.escape(by)}</span></figcaption></figure>'
+        )
+    count = f"{len(rows)} photo{'s' if len(rows) != 1 else ''}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>photocap export: {count}</title>\n<style>\n{_PAGE_STYLE}\n</style>\n</head>\n<body>\n"
+        f"<h1>Alt text of {count}</h1>\n" + "\n".join(figures) + "\n</body>\n</html>\n"
+    )
+
+
+def _printable(name: str) -> str:
+    return os.fsencode(name).decode("utf-8", "replace")
