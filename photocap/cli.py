@@ -121,6 +121,59 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
         ctx.exit(EXIT_PARTIAL_FAILURE)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--polling", is_flag=True, help="Poll the folders for changes instead of asking the system "
+              "(automatic on network and FUSE mounts, and when inotify cannot start).")
+@click.option("--debounce", type=click.FloatRange(min=0.1), default=1.5, show_default=True, metavar="SECONDS",
+              help="Quiet time after the last file event before the changed folders are indexed.")
+@click.option("--follow-symlinks", is_flag=True, default=None, help="Follow symbolic links (loops are skipped).")
+@device_option
+@batch_option
+@workers_option
+@beam_option
+@model_option
+@json_option
+@click.pass_context
+def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, workers, beam_size, model, as_json):
+    """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
+    SIGTERM (the batch in flight is finished first). With --json, one object per line for each photo
+    handled: {"path", "action", "caption"}, action being new, changed, moved (with "from"), missing,
+    restored, error (with "error"), held (most of a folder vanished at once, as when a mount drops: its
+    photos are kept until they come back, or until `photocap index` confirms they are gone) or resumed.
+
+    \b
+    Example:
+        photocap watch ~/Pictures --json
+    """
+    settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
+                         model=model, follow_symlinks=follow_symlinks)
+    from photocap.scan import ScanError
+    from photocap.watch import run_watch
+
+    def report(event: dict) -> None:
+        if as_json:
+            click.echo(json.dumps(event))
+            return
+        line = f"{event['action']:<8} {_printable(event['path'])}"
+        if event.get("from"):
+            line += f" (from {_printable(event['from'])})"
+        if event.get("caption"):
+            line += f": {event['caption']}"
+        if event.get("error"):
+            line += f": {event['error']}"
+        if event["action"] == "held":
+            line += f": {event['gone']} of {event['photos']} photos vanished at once; kept until they come back"
+        click.echo(line)
+
+    try:
+        run_watch(settings, list(paths), polling=polling, debounce_s=debounce, on_event=report,
+                  log=lambda message: click.echo(_printable(message), err=True), progress=_progress)
+    except (ScanError, *_product_errors()) as error:
+        raise InputError(str(error)) from None
+
+
 def _parse_day(value: str | None, option: str) -> date | None:
     if value is None:
         return None

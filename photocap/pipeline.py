@@ -2,22 +2,33 @@
 
 The captioning itself (photocap.worker) imports torch, which costs seconds of start-up, so it is imported
 only when some photo needs a caption: re-scanning an unchanged library never pays for it.
+
+`run_index` is `photocap index`: the home's writer lock, the catalog and the search index opened, then
+`index_roots`. `photocap watch` holds the lock and keeps both open itself, and calls `index_roots` for its
+first catch-up and for every batch of file events (see photocap.watch).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from photocap.catalog import Catalog
+from photocap.catalog import Catalog, PhotoResult
 from photocap.config import Settings
 from photocap.lock import exclusive_writer
 from photocap.scan import scan_folders
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
+
+if TYPE_CHECKING:
+    from photocap.model.captioner import Captioner
+
+Progress = Callable[[str, int], Callable[[int], None]]
 
 
 @dataclass
@@ -38,37 +49,95 @@ class IndexReport:
         return asdict(self)
 
 
+class LazyCaptioner:
+    """The captioner of `settings`, loaded (with torch) at the first call; later calls return the same one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._captioner: Captioner | None = None
+
+    def __call__(self) -> Captioner:
+        if self._captioner is None:
+            from photocap.model.captioner import Captioner
+
+            self._captioner = Captioner.load(self.settings.model, self.settings.device)
+        return self._captioner
+
+
+class IndexStopped(Exception):
+    """Raised inside a scan when `should_stop` says so; the scan is idempotent, so stopping it is safe."""
+
+
 def run_index(settings: Settings, roots: list[Path], *, recaption_older: bool = False,
-              progress: Callable[[str, int], Callable[[int], None]] | None = None) -> IndexReport:
+              progress: Progress | None = None) -> IndexReport:
     """`photocap index`: bring the catalog and search index up to date with `roots`."""
     started = time.perf_counter()
-    report = IndexReport()
     roots = [Path(root).resolve() for root in roots]
     with ExitStack() as stack:
         stack.enter_context(exclusive_writer(settings.home))
         catalog = stack.enter_context(Catalog.open(settings.home))
         search_index = stack.enter_context(SearchIndex.open(settings.home / "index"))
-        sync_search_index(catalog, search_index)  # repairs a run killed between catalog and index commits
-        scan = scan_folders(catalog, roots, follow_symlinks=settings.follow_symlinks)
-        sync_search_index(catalog, search_index)
-        report.new, report.changed, report.moved = scan.new, scan.changed, scan.moved
-        report.missing, report.unchanged = scan.missing, scan.unchanged
-
-        work = catalog.pending_photos(roots)
-        if work or recaption_older:  # an unchanged library is re-scanned without loading the model (or torch)
-            from photocap.model.captioner import Captioner
-            from photocap.worker import caption_photos
-
-            captioner = Captioner.load(settings.model, settings.device)
-            report.model = captioner.model_id
-            if recaption_older:
-                work += catalog.photos_captioned_by_other_models(captioner.model_checksum, roots)
-            if work:
-                on_batch = progress("captioning", len(work)) if progress else (lambda n: None)
-                began = time.perf_counter()
-                report.captioned, _ = caption_photos(catalog, search_index, captioner, work, settings, on_batch)
-                report.photos_per_s = len(work) / (time.perf_counter() - began)
-        report.failed = [{"path": path, "error": error} for path, error in catalog.errors_under(roots)]
-        report.errors = len(report.failed)
+        report = index_roots(catalog, search_index, settings, roots, LazyCaptioner(settings),
+                             recaption_older=recaption_older, progress=progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def index_roots(
+    catalog: Catalog,
+    search_index: SearchIndex,
+    settings: Settings,
+    roots: Sequence[str | os.PathLike[str]],
+    captioner: Callable[[], Captioner],
+    *,
+    recaption_older: bool = False,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_results: Callable[[list[PhotoResult]], None] | None = None,
+) -> IndexReport:
+    """Bring the catalog and search index up to date with `roots`, with the caller holding the writer lock.
+
+    `captioner()` is called only when some photo needs a caption. `should_stop()` is asked during the scan
+    and between captioning batches: when it says so, the batch in flight is finished and the rest left
+    pending for the next run. `on_results` gets each batch's results once they are in the catalog.
+    """
+    started = time.perf_counter()
+    report = IndexReport()
+    sync_search_index(catalog, search_index)  # repairs a run killed between catalog and index commits
+    try:
+        scan = scan_folders(catalog, roots, follow_symlinks=settings.follow_symlinks,
+                            on_progress=_raise_if(should_stop))
+    except IndexStopped:
+        sync_search_index(catalog, search_index)  # the chunks the scan committed before it stopped
+        report.seconds = time.perf_counter() - started
+        return report
+    sync_search_index(catalog, search_index)
+    report.new, report.changed, report.moved = scan.new, scan.changed, scan.moved
+    report.missing, report.unchanged = scan.missing, scan.unchanged
+
+    work = catalog.pending_photos(roots)
+    if (work or recaption_older) and not should_stop():  # an unchanged library never loads the model (or torch)
+        from photocap.worker import caption_photos
+
+        loaded = captioner()
+        report.model = loaded.model_id
+        if recaption_older:
+            work += catalog.photos_captioned_by_other_models(loaded.model_checksum, roots)
+        if work:
+            on_batch = progress("captioning", len(work)) if progress else (lambda n: None)
+            began = time.perf_counter()
+            report.captioned, _ = caption_photos(catalog, search_index, loaded, work, settings, on_batch,
+                                                 should_stop=should_stop, on_results=on_results)
+            report.photos_per_s = len(work) / (time.perf_counter() - began)
+    report.failed = [{"path": path, "error": error} for path, error in catalog.errors_under(roots)]
+    report.errors = len(report.failed)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _raise_if(should_stop: Callable[[], bool]) -> Callable[[int], None]:
+    def check(_files_examined: int) -> None:
+        if should_stop():
+            raise IndexStopped
+
+    return check

@@ -4,7 +4,12 @@ A run killed at any point loses at most the batch in flight."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
@@ -38,9 +43,37 @@ def _keep_as_list(items: list) -> list:
     return items
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _start_decoder(parent_pid: int, _worker_id: int) -> None:
+    """Run in each decoding process as it starts."""
+    # Ctrl-C reaches the whole process group, and `systemctl stop` sends SIGTERM to every process of the
+    # service: the main process decides when to stop (after the batch in flight, for `watch`) and shuts its
+    # decoders down itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with(parent_pid)
+
+
+def _die_with(parent_pid: int) -> None:
+    """Have the kernel end this process when its parent dies (Linux; strictly, when the thread iterating the
+    loader ends, which outlives its decoders). A decoder whose main process was killed would otherwise wait
+    forever to hand over the batches it decoded."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before the request was made
+        os._exit(1)
+
+
 def decoded_batches(work: list[tuple[int, str]], batch_size: int, workers: int) -> Iterator[list]:
     loader = DataLoader(_DecodeJob(work), batch_size=batch_size, num_workers=workers, collate_fn=_keep_as_list,
-                        prefetch_factor=4 if workers else None, persistent_workers=False)
+                        prefetch_factor=4 if workers else None, persistent_workers=False,
+                        worker_init_fn=partial(_start_decoder, os.getpid()) if workers else None)
     yield from loader
 
 
@@ -63,9 +96,17 @@ def caption_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | st
 
 
 def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Captioner, work: list[tuple[int, str]],
-                   settings: Settings, on_batch: Callable[[int], None] = lambda n: None) -> tuple[int, int]:
-    """Caption `work`, writing each batch in one transaction; returns (captioned, failed) counts."""
+                   settings: Settings, on_batch: Callable[[int], None] = lambda n: None, *,
+                   should_stop: Callable[[], bool] = lambda: False,
+                   on_results: Callable[[list[PhotoResult]], None] | None = None) -> tuple[int, int]:
+    """Caption `work`, writing each batch in one transaction; returns (captioned, failed) counts.
+
+    `should_stop()` is asked between batches: once it says so, no further batch is started and the photos
+    not reached stay pending. `on_results` gets each batch's results once they are in the catalog.
+    """
     captioned = failed = 0
+    if should_stop():
+        return captioned, failed
     for items in decoded_batches(work, settings.batch_size, settings.workers):
         results = caption_batch(captioner, items, settings.beam_size)
         catalog.save_batch_results(results)
@@ -73,4 +114,8 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
         failed += sum(r.error is not None for r in results)
         captioned += sum(r.error is None for r in results)
         on_batch(len(items))
+        if on_results is not None:
+            on_results(results)
+        if should_stop():
+            break
     return captioned, failed
