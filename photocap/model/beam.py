@@ -48,7 +48,11 @@ def _forbid(log_probs: torch.Tensor, vocab: Vocabulary, hypotheses: list[list[in
 @torch.inference_mode()
 def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
                 max_len: int = 20, length_penalty: float = 0.7) -> list[Hypothesis]:
-    """The best caption for each image of `grid` (B, cells, feature_dim)."""
+    """The best caption for each image of `grid` (B, cells, feature_dim).
+
+    The state holds k rows per image still searching; an image that is done leaves the batch, so a batch
+    costs what its captions need, not what its longest caption needs times the batch size.
+    """
     batch, k = grid.shape[0], beam_size
     state = decoder.init_state(grid).select(torch.arange(batch, device=grid.device).repeat_interleave(k))
     # Only the first of each image's k identical starting beams is live, or the beam would hold k copies.
@@ -57,46 +61,47 @@ def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, 
     tokens = torch.full((batch * k,), vocab.start_id, dtype=torch.long, device=grid.device)
     sequences: list[list[int]] = [[] for _ in range(batch * k)]
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
-    done = [False] * batch
+    searching = list(range(batch))  # the images still in the state, in row-block order
 
     for t in range(max_len):
         logits, state, _ = decoder.step(tokens, state)
         log_probs = torch.log_softmax(logits.float(), dim=1)
         _forbid(log_probs, vocab, sequences, t, max_len)
-        totals = (beam_scores.view(-1, 1) + log_probs).view(batch, -1)  # (B, k * V)
+        vocab_size = log_probs.shape[1]
+        totals = (beam_scores.view(-1, 1) + log_probs).view(len(searching), -1)  # (images, k * V)
         top_scores, top_ids = totals.topk(2 * k, dim=1)  # 2k: room for k live beams after some end
         top_scores, top_ids = top_scores.tolist(), top_ids.tolist()
 
-        rows, next_tokens, next_scores = [], [], []
-        vocab_size = log_probs.shape[1]
-        for b in range(batch):
-            live = 0
-            for score, flat in zip(top_scores[b], top_ids[b], strict=True):
-                if done[b] or live == k or score == float("-inf"):
+        rows, next_tokens, next_scores, still_searching = [], [], [], []
+        for slot, image in enumerate(searching):
+            continuing: list[tuple[int, int, float]] = []
+            for score, flat in zip(top_scores[slot], top_ids[slot], strict=True):
+                if len(continuing) == k or score == float("-inf"):
                     break
-                source, word = b * k + flat // vocab_size, flat % vocab_size
+                source, word = slot * k + flat // vocab_size, flat % vocab_size
                 if word == vocab.end_id:
                     words = sequences[source]
-                    length = len(words) + 1
-                    finished[b].append(Hypothesis(tuple(words), score, score / length**length_penalty))
-                    if len(finished[b]) >= k:
-                        done[b] = True
-                    continue
+                    finished[image].append(Hypothesis(tuple(words), score, score / (len(words) + 1) ** length_penalty))
+                    if len(finished[image]) >= k:
+                        break
+                else:
+                    continuing.append((source, word, score))
+            if len(finished[image]) >= k or not continuing:
+                continue  # done: it leaves the batch
+            still_searching.append(image)
+            while len(continuing) < k:  # pad with dead beams so every image keeps exactly k rows
+                continuing.append((continuing[0][0], vocab.end_id, float("-inf")))
+            for source, word, score in continuing:
                 rows.append(source)
                 next_tokens.append(word)
                 next_scores.append(score)
-                live += 1
-            while live < k:  # pad with dead beams so every image keeps exactly k rows
-                rows.append(b * k)
-                next_tokens.append(vocab.end_id)
-                next_scores.append(float("-inf"))
-                live += 1
-        if all(done):
+        if not still_searching:
             break
         index = torch.tensor(rows, device=grid.device)
-        state = state.select(index)
+        state = state.reorder_within_images(index, images_changed=len(still_searching) < len(searching))
+        searching = still_searching
         tokens = torch.tensor(next_tokens, device=grid.device)
-        beam_scores = torch.tensor(next_scores, device=grid.device).view(batch, k)
+        beam_scores = torch.tensor(next_scores, device=grid.device).view(len(searching), k)
         sequences = [sequences[r] + [w] for r, w in zip(rows, next_tokens, strict=True)]
 
     return [max(hyps, key=lambda h: h.score) if hyps else Hypothesis((), float("-inf"), float("-inf"))

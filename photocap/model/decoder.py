@@ -56,6 +56,13 @@ class DecoderState:
         """The states of `rows` (beam search reorders and expands hypotheses with this)."""
         return DecoderState(self.hidden[rows], self.cell[rows], self.context[rows], self.keys[rows])
 
+    def reorder_within_images(self, rows: torch.Tensor, images_changed: bool) -> DecoderState:
+        """Beam search's `select`: `rows` only ever pick hypotheses of the same image, whose context and keys
+        are identical, so those (the bulk of the state) are copied only when finished images leave."""
+        if images_changed:
+            return self.select(rows)
+        return DecoderState(self.hidden[rows], self.cell[rows], self.context, self.keys)
+
     def first(self, n: int) -> DecoderState:
         return DecoderState(self.hidden[:n], self.cell[:n], self.context[:n], self.keys[:n])
 
