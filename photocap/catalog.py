@@ -425,12 +425,7 @@ class Catalog:
 
     def add_pending_photos(self, new_files: Iterable[NewFile]) -> None:
         """Insert new photos, to be captioned; a path already catalogued is left alone."""
-        now = _utcnow()
-        rows = [
-            {**f, "folder": os.path.dirname(f["path"]), "status": "pending", "seen": True,
-             "search_synced": False, "created_at": now, "updated_at": now}
-            for f in new_files
-        ]
+        rows = _inserted_rows(new_files, "pending")
         if not rows:
             return
         stmt = sqlite_insert(photos).on_conflict_do_nothing(index_elements=[photos.c.path])
@@ -506,12 +501,7 @@ class Catalog:
 
     def record_files_in_error(self, file_errors: Iterable[FileError]) -> None:
         """Files that cannot be photos (empty, not an image, unreadable), inserted or updated by path."""
-        now = _utcnow()
-        rows = [
-            {**e, "folder": os.path.dirname(e["path"]), "status": "error", "seen": True,
-             "search_synced": False, "created_at": now, "updated_at": now}
-            for e in file_errors
-        ]
+        rows = _inserted_rows(file_errors, "error")
         if not rows:
             return
         stmt = sqlite_insert(photos)
@@ -824,6 +814,13 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _inserted_rows(files: Iterable[NewFile] | Iterable[FileError], status: str) -> list[dict[str, Any]]:
+    """Rows for photos found by a scan: seen now, not yet in the search index."""
+    now = _utcnow()
+    return [{**f, "folder": os.path.dirname(f["path"]), "status": status, "seen": True, "search_synced": False,
+             "created_at": now, "updated_at": now} for f in files]
 
 
 def _update_params(update_: FileUpdate) -> dict[str, Any]:

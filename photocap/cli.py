@@ -62,6 +62,16 @@ beam_option = click.option("--beam-size", type=click.IntRange(min=1, max=20), de
                            help="Caption beam width (default 3; 1 is greedy).")
 model_option = click.option("--model", default=None, help="Shipped model name or checkpoint file (default: the best).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+follow_symlinks_option = click.option("--follow-symlinks", is_flag=True, default=None,
+                                      help="Follow symbolic links (loops are skipped).")
+
+
+def indexing_options(command):
+    """The options `index` and `watch` share: how folders are walked and how photos are captioned."""
+    for option in reversed((follow_symlinks_option, device_option, batch_option, workers_option, beam_option,
+                            model_option, json_option)):
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,13 +96,7 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--recaption-older", is_flag=True, help="Re-caption photos captioned by another model.")
-@click.option("--follow-symlinks", is_flag=True, default=None, help="Follow symbolic links (loops are skipped).")
-@device_option
-@batch_option
-@workers_option
-@beam_option
-@model_option
-@json_option
+@indexing_options
 @click.pass_context
 def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, workers, beam_size, model, as_json):
     """Scan folders; caption new and changed photos; record moves and removals.
@@ -128,13 +132,7 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
               "(automatic on network and FUSE mounts, and when inotify cannot start).")
 @click.option("--debounce", type=click.FloatRange(min=0.1), default=1.5, show_default=True, metavar="SECONDS",
               help="Quiet time after the last file event before the changed folders are indexed.")
-@click.option("--follow-symlinks", is_flag=True, default=None, help="Follow symbolic links (loops are skipped).")
-@device_option
-@batch_option
-@workers_option
-@beam_option
-@model_option
-@json_option
+@indexing_options
 @click.pass_context
 def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, workers, beam_size, model, as_json):
     """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
