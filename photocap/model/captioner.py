@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import contextlib
-import sys
+import io
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -76,7 +76,7 @@ class Captioner:
         torch_device = resolve_device(device)
         checkpoint = load_checkpoint(resolve_model(model))
         try:
-            with contextlib.redirect_stdout(sys.stderr):  # the EfficientNet package prints as it loads
+            with contextlib.redirect_stdout(io.StringIO()):  # the EfficientNet package prints as it loads
                 encoder = load_encoder(checkpoint.encoder_name, encoder_weights)
         except EncoderUnavailable as error:
             raise CheckpointError(f"model {checkpoint.name} needs encoder {checkpoint.encoder_name}: {error}") from None
