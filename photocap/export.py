@@ -13,20 +13,18 @@ next export into the same folder.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import errno
 import html
 import io
 import json
 import os
-import re
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from photocap.atomic import remove_stale_temp_files, write_atomically
 from photocap.catalog import Catalog, PhotoRow
 from photocap.metadata_writers import CannotEmbed, MetadataError, embed_alt_text
 from photocap.xmp import XmpError, sidecar_bytes, with_alt_text
@@ -34,8 +32,6 @@ from photocap.xmp import XmpError, sidecar_bytes, with_alt_text
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
 MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source")
-_TEMP_NAME = re.compile(r"\..*\.photocap-(\d+)-[0-9a-f]{8}\.tmp", re.DOTALL)
-_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
 
 
 class ExportError(Exception):
@@ -340,85 +336,6 @@ def _write_sidecar(target: str, text: str) -> None:
     except XmpError as error:
         raise XmpError(f"existing sidecar {target} left unchanged: {error}") from None
     write_atomically(target, sidecar_bytes(document), replace=True)
-
-
-def write_atomically(path: str, data: bytes, *, replace: bool, times_ns: tuple[int, int] | None = None) -> None:
-    """Write `data` to `path`, which is never seen half written: a temp file in the same folder, written,
-    flushed and fsynced, then renamed over `path` (`replace`) or, when not replacing, linked to `path` only
-    if nothing is there yet (an existing file raises FileExistsError). A replaced file keeps its mode."""
-    folder = os.path.dirname(path) or "."
-    temp = _temp_path(path)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask, like any new file
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            if replace:
-                with contextlib.suppress(FileNotFoundError):
-                    os.fchmod(file.fileno(), os.stat(path).st_mode & 0o7777)
-            os.fsync(file.fileno())
-        if times_ns is not None:
-            os.utime(temp, ns=times_ns)
-        if replace:
-            os.replace(temp, path)
-        else:
-            _publish_new(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-    _fsync_folder(folder)
-
-
-def _publish_new(temp: str, path: str) -> None:
-    try:
-        os.link(temp, path)  # atomic, and fails if `path` appeared since the export was planned
-    except FileExistsError:
-        raise FileExistsError(errno.EEXIST, "already exists (--overwrite replaces it)", path) from None
-    except OSError as error:
-        if error.errno not in _NO_HARD_LINKS:
-            raise
-        if os.path.lexists(path):  # a file system without hard links: check, then rename
-            raise FileExistsError(errno.EEXIST, "already exists (--overwrite replaces it)", path) from None
-        os.replace(temp, path)
-
-
-def _temp_path(path: str) -> str:
-    folder, name = os.path.split(path)
-    short = os.fsdecode(os.fsencode(name)[:100])  # room for the suffix within the 255-byte name limit
-    return os.path.join(folder, f".{short}.photocap-{os.getpid()}-{secrets.token_hex(4)}.tmp")
-
-
-def remove_stale_temp_files(folder: str) -> None:
-    """Delete the temp files an export killed mid-write left in `folder` (their process is gone)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        match = _TEMP_NAME.fullmatch(entry.name)
-        if match and not _process_alive(int(match[1])):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable; some file systems cannot fsync a folder, which is harmless here."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _reason(error: Exception, about: str) -> str:

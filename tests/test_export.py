@@ -21,9 +21,9 @@ from click.testing import CliRunner, Result
 from conftest import REPO, draw_photo
 from PIL import Image
 
+from photocap.atomic import write_atomically
 from photocap.catalog import Catalog, PhotoResult
 from photocap.cli import main
-from photocap.export import write_atomically
 from photocap.scan import scan_folders
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

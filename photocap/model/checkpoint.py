@@ -6,14 +6,14 @@ Only plain types and tensors are stored, so it loads with `torch.load(weights_on
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from photocap.atomic import write_atomically
 from photocap.model.decoder import CaptionDecoder, DecoderConfig
 from photocap.model.vocab import Vocabulary
 
@@ -55,17 +55,10 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
         "metrics": dict(checkpoint.metrics),
         "training": dict(checkpoint.training),
     }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(str(path), buffer.getvalue(), replace=True)
 
 
 def file_sha256(path: Path) -> str:
