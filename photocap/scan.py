@@ -92,8 +92,7 @@ def scan_folders(
         if on_progress is not None and examined % PROGRESS_EVERY == 0:
             on_progress(examined)
     for folder in scan.unreadable_folders:  # their photos were not seen, but are not known to be gone
-        prefix = folder.rstrip(os.sep) + os.sep
-        scan.seen.extend(k.id for p, k in known.items() if p.startswith(prefix))
+        scan.seen.extend(k.id for p, k in known.items() if is_within(p, folder))
     scan.flush()
     scan.summary.missing = catalog.flag_unseen_photos_under_roots_as_missing(absolute)
     if on_progress is not None:
@@ -110,7 +109,12 @@ def _normalise_roots(roots: Sequence[str | os.PathLike[str]]) -> list[str]:
         absolute.append(path)
     absolute = sorted(set(absolute))
     # A root inside another root would be walked twice.
-    return [r for r in absolute if not any(r.startswith(o.rstrip(os.sep) + os.sep) for o in absolute if o != r)]
+    return [r for r in absolute if not any(is_within(r, o) for o in absolute if o != r)]
+
+
+def is_within(path: str, folder: str) -> bool:
+    """`path` is `folder` or lies below it ("/a/bc" is not within "/a/b")."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _walk(

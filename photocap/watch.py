@@ -39,7 +39,7 @@ from photocap.catalog import Catalog, KnownFile, PhotoResult
 from photocap.config import Settings
 from photocap.lock import exclusive_writer
 from photocap.pipeline import LazyCaptioner, Progress, index_roots
-from photocap.scan import ScanError
+from photocap.scan import ScanError, is_within
 from photocap.search import SearchIndex
 
 DEFAULT_DEBOUNCE_S = 1.5  # quiet time after the last event before the changed folders are scanned
@@ -93,7 +93,7 @@ def mount_filesystem_type(path: str | os.PathLike[str], mountinfo: str | None = 
             continue
         mount_point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
         # Later lines win on ties: a mount stacked on the same mount point hides the one below.
-        if _is_within(target, mount_point) and len(mount_point) >= len(best):
+        if is_within(target, mount_point) and len(mount_point) >= len(best):
             best, fs_type = mount_point, fields[separator + 1]
     return fs_type
 
@@ -101,10 +101,6 @@ def mount_filesystem_type(path: str | os.PathLike[str], mountinfo: str | None = 
 def needs_polling(fs_type: str | None) -> bool:
     """Whether inotify would miss changes on this file system (network and FUSE mounts)."""
     return fs_type is not None and (fs_type in NETWORK_FILESYSTEMS or fs_type.startswith("fuse."))
-
-
-def _is_within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class RootObservers:
@@ -230,7 +226,7 @@ class _EventCollector(FileSystemEventHandler):
                 self.changes.add(path)
 
     def _may_hold_photos(self, path: str) -> bool:
-        if _is_within(path, self.home):  # the catalog's own writes, if the home is inside a watched folder
+        if is_within(path, self.home):  # the catalog's own writes, if the home is inside a watched folder
             return False
         root = _root_of(path, self.roots)
         if root is None:
@@ -241,7 +237,7 @@ class _EventCollector(FileSystemEventHandler):
 
 def _root_of(path: str, roots: Sequence[str]) -> str | None:
     """The watched folder holding `path` (the innermost, when watched folders nest)."""
-    holding = [root for root in roots if _is_within(path, root)]
+    holding = [root for root in roots if is_within(path, root)]
     return max(holding, key=len) if holding else None
 
 
@@ -507,9 +503,9 @@ def _existing_folder(path: str, root: str) -> str:
     """The folder to scan for an event at `path`: the path itself if it is a folder, else the nearest
     existing folder above it, `root` at the highest."""
     folder = path if os.path.isdir(path) else os.path.dirname(path)
-    while folder != root and _is_within(folder, root) and not os.path.isdir(folder):
+    while folder != root and is_within(folder, root) and not os.path.isdir(folder):
         folder = os.path.dirname(folder)
-    return folder if _is_within(folder, root) else root
+    return folder if is_within(folder, root) else root
 
 
 def run_watch(settings: Settings, roots: Sequence[str | os.PathLike[str]], **options: Any) -> WatchReport:
