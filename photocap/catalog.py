@@ -444,10 +444,7 @@ class Catalog:
             update(photos)
             .where(photos.c.id == bindparam("b_id"))
             .values(
-                path=bindparam("b_path", type_=FsPath()),
-                folder=bindparam("b_folder", type_=FsPath()),
-                size=bindparam("b_size"),
-                mtime_ns=bindparam("b_mtime_ns"),
+                **_file_location_values(),
                 content_hash=bindparam("b_content_hash"),
                 status="pending",
                 error=None,
@@ -463,12 +460,6 @@ class Catalog:
     def move_photos(self, updates: Iterable[FileUpdate]) -> None:
         """The same content now lives at update['path']: the caption stays, a missing photo comes back."""
         self._relocate(updates)
-
-    def move_photo(self, photo_id: int, new_path: str, size: int, mtime_ns: int) -> None:
-        with self._read() as conn:
-            content_hash = conn.scalar(select(photos.c.content_hash).where(photos.c.id == photo_id))
-        self._relocate([{"id": photo_id, "path": new_path, "size": size, "mtime_ns": mtime_ns,
-                         "content_hash": content_hash or ""}])
 
     def refresh_photo_files(self, updates: Iterable[FileUpdate]) -> None:
         """Same path, same content, new size/mtime (or back after being missing): nothing to caption."""
@@ -486,10 +477,7 @@ class Catalog:
             update(photos)
             .where(photos.c.id == bindparam("b_id"))
             .values(
-                path=bindparam("b_path", type_=FsPath()),
-                folder=bindparam("b_folder", type_=FsPath()),
-                size=bindparam("b_size"),
-                mtime_ns=bindparam("b_mtime_ns"),
+                **_file_location_values(),
                 seen=True,
                 status=case((was_missing, case((has_model_caption, "ok"), else_="pending")), else_=photos.c.status),
                 search_synced=case((visible_change, False), else_=photos.c.search_synced),
@@ -535,9 +523,6 @@ class Catalog:
         with self._read() as conn:
             rows = [PhotoToCaption(r.id, r.path) for r in conn.execute(stmt)]
         return sorted(rows, key=lambda row: row.path)
-
-    def pending_photo_ids(self, roots: Sequence[StrPath] | None = None) -> list[int]:
-        return [row.id for row in self.pending_photos(roots)]
 
     def photos_captioned_by_other_models(
         self, model_checksum: str, roots: Sequence[StrPath] | None = None
@@ -814,6 +799,12 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _file_location_values() -> dict[str, Any]:
+    """SET values for where a photo's file is now (the parameters _update_params gives)."""
+    return {"path": bindparam("b_path", type_=FsPath()), "folder": bindparam("b_folder", type_=FsPath()),
+            "size": bindparam("b_size"), "mtime_ns": bindparam("b_mtime_ns")}
 
 
 def _inserted_rows(files: Iterable[NewFile] | Iterable[FileError], status: str) -> list[dict[str, Any]]:
