@@ -16,8 +16,9 @@ def sync_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
     if not rows:
         return 0
     searchable = [row for row in rows if row["status"] == "ok" and row["caption"]]
+    searchable_ids = {row["id"] for row in searchable}
     search_index.upsert(_search_doc(row) for row in searchable)
-    search_index.delete(row["id"] for row in rows if row not in searchable)
+    search_index.delete(row["id"] for row in rows if row["id"] not in searchable_ids)
     catalog.mark_search_synced([row["id"] for row in rows])
     return len(rows)
 
