@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from photocap.model.captioner import DEFAULT_MODEL, Captioner, shipped_models
-from photocap.model.checkpoint import CheckpointError
-from photocap.model.encoder import EncoderUnavailable, load_encoder
+from photocap.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from photocap.model.encoder import EncoderUnavailable, load_encoder, split_trunk
 from train.data import load_split
 from train.metrics import caption_scores
 
@@ -39,6 +39,56 @@ def test_the_default_model_ships_and_a_mismatched_encoder_is_refused(tmp_path: P
     torch.save(torch.load(installed, weights_only=True), other_weights)  # the same tensors in another file
     with pytest.raises(CheckpointError, match="was trained on efficientnet_lite0 weights"):
         Captioner.load(device="cpu", encoder_weights=other_weights)
+
+
+def test_a_resnet_trunk_splits_below_layer4_into_parts_that_compose_to_the_whole() -> None:
+    encoder = load_encoder("resnet50")
+    bottom, top = split_trunk(encoder, "layer4")
+    images = encoder.normalize(torch.rand(2, 3, 224, 224))
+    with torch.inference_mode():
+        below = bottom(images)
+        assert below.shape == (2, 1024, 14, 14)
+        torch.testing.assert_close(top(below), encoder.trunk(images))
+    assert [name for name, _ in top.named_children()] == ["layer4"]
+    with pytest.raises(ValueError, match="no stage 'layer9'"):
+        split_trunk(encoder, "layer9")
+
+
+def test_fine_tuning_trains_layer4_weights_but_keeps_its_batchnorm_statistics() -> None:
+    from train.finetune import grid_of, train_mode
+
+    top = split_trunk(load_encoder("resnet50"), "layer4")[1].requires_grad_(True)
+    before = {k: v.clone() for k, v in top.state_dict().items()}
+    train_mode(top)
+    optimizer = torch.optim.SGD(top.parameters(), lr=0.1)
+    grid = grid_of(top, torch.rand(4, 1024, 14, 14).half())
+    assert grid.shape == (4, 49, 2048)
+    grid.pow(2).mean().backward()
+    optimizer.step()
+    after = top.state_dict()
+    assert not torch.equal(after["layer4.0.conv1.weight"], before["layer4.0.conv1.weight"])
+    for key in (k for k in before if "running_" in k):
+        assert torch.equal(after[key], before[key]), key
+
+
+def test_a_checkpoint_with_a_tuned_layer4_runs_its_own_weights_and_refuses_ones_that_do_not_fit(
+        tmp_path: Path) -> None:
+    shipped = load_checkpoint(shipped_models()["resnet50"])
+    installed = load_encoder("resnet50").trunk.state_dict()
+    key = "layer4.2.conv3.weight"
+    shipped.encoder_tuned = {key: installed[key] * 0.5, "layer4.2.bn3.bias": installed["layer4.2.bn3.bias"] + 1}
+    save_checkpoint(shipped, tmp_path / "tuned.pt")
+    captioner = Captioner.load(tmp_path / "tuned.pt", device="cpu")
+    running = captioner.encoder.trunk.state_dict()
+    torch.testing.assert_close(running[key], installed[key] * 0.5, atol=1e-3, rtol=1e-3)  # stored as fp16
+    torch.testing.assert_close(running["layer4.2.bn3.bias"], installed["layer4.2.bn3.bias"] + 1, atol=1e-2, rtol=1e-3)
+    torch.testing.assert_close(running["layer4.1.conv3.weight"], installed["layer4.1.conv3.weight"])  # untouched
+    assert not any(p.requires_grad for p in captioner.encoder.trunk.parameters())
+
+    shipped.encoder_tuned = {key: torch.zeros(3, 3)}
+    save_checkpoint(shipped, tmp_path / "misfit.pt")
+    with pytest.raises(CheckpointError, match="1 tuned weights do not fit encoder resnet50.*layer4.2.conv3.weight"):
+        Captioner.load(tmp_path / "misfit.pt", device="cpu")
 
 
 def test_the_default_model_reaches_the_quality_floor_on_100_validation_photos(flickr_dir: Path) -> None:

@@ -20,6 +20,7 @@ from photocap.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoi
 from photocap.model.decoder import CaptionDecoder, DecoderConfig
 from train.data import Photo, data_dir, load_split
 from train.features import DEFAULT_CACHE
+from train.finetune import pooled_tuned_features
 from train.fit import load_grid
 
 # Words that carry no content (Whoosh drops most of these at search time anyway).
@@ -86,13 +87,17 @@ def main() -> None:
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--encoder-weights", type=Path, default=None)
     args = parser.parse_args()
     torch.manual_seed(1234)
 
     base = load_checkpoint(args.checkpoint)
     photos = load_split(data_dir(args.data))
-    grid = load_grid(base.encoder_name, args.cache, photos)
-    pooled = torch.cat([grid[i : i + 500].float().mean(dim=1) for i in range(0, len(grid), 500)])  # 1 GB, not 4
+    if base.encoder_tuned:
+        pooled = pooled_tuned_features(base, args.cache, photos, args.encoder_weights)
+    else:
+        grid = load_grid(base.encoder_name, args.cache, photos)
+        pooled = torch.cat([grid[i : i + 500].float().mean(dim=1) for i in range(0, len(grid), 500)])  # 1 GB, not 4
     words = concept_vocabulary(photos, args.words)
     train = [p for p in photos if p.split == "train"]
     val = [p for p in photos if p.split == "val"]
@@ -112,7 +117,7 @@ def main() -> None:
     training = {**base.training, "concepts": {"words": len(words), "steps": args.steps, "lr": args.lr,
                                               "weight_decay": args.weight_decay}}
     save_checkpoint(Checkpoint(decoder, base.vocab, base.encoder_name, base.encoder_sha256, words, metrics,
-                               training, name=base.name), args.out)
+                               training, name=base.name, encoder_tuned=base.encoder_tuned), args.out)
     print(args.out)
 
 

@@ -30,7 +30,7 @@ def encode_photos(captioner: Captioner, root: Path, photos: list[Photo], batch_s
                   use_cache: bool) -> tuple[torch.Tensor, float | None]:
     """Feature grids of `photos` and the encoder's photos/s (None when read from the cache)."""
     directory = cache_dir(captioner.checkpoint.encoder_name, DEFAULT_CACHE)
-    if use_cache and (directory / "grid.npy").exists():
+    if use_cache and not captioner.checkpoint.encoder_tuned and (directory / "grid.npy").exists():
         meta = json.loads((directory / "meta.json").read_text())
         if meta["weights_sha256"] == captioner.checkpoint.encoder_sha256:
             grid = np.load(directory / "grid.npy", mmap_mode="r")

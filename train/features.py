@@ -2,9 +2,12 @@
 
     python -m train.features --encoder efficientnet_lite0
     python -m train.features --encoder resnet50
+    python -m train.features --encoder resnet50 --below layer4   # input of layer4, for fine-tuning it
 
-Writes CACHE/<encoder>/grid.npy, shape (8000, 49, C) fp16, rows in the order of the split file. Resumable:
-a killed run continues from the last finished batch (recorded in done.json).
+Writes CACHE/<encoder>/grid.npy, shape (8000, 49, C) fp16, rows in the order of the split file; with
+--below STAGE, CACHE/<encoder>-below-<stage>/grid.npy holds what enters that stage (for ResNet-50 below
+layer4: (8000, 1024, 14, 14), 3.2 GB). Resumable: a killed run continues from the last finished batch
+(recorded in done.json).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from photocap.images import decode_photo
-from photocap.model.encoder import ENCODER_NAMES, load_encoder
+from photocap.model.encoder import ENCODER_NAMES, load_encoder, split_trunk
 from train.data import data_dir, load_split
 
 DEFAULT_CACHE = Path(os.environ.get("PHOTOCAP_CACHE", Path.home() / ".cache" / "photocap"))
@@ -37,18 +40,29 @@ class _Images(Dataset):
         return torch.from_numpy(decode_photo(self.paths[i]).pixels).permute(2, 0, 1)
 
 
-def cache_dir(encoder: str, cache: Path = DEFAULT_CACHE) -> Path:
-    return cache / encoder
+def cache_dir(encoder: str, cache: Path = DEFAULT_CACHE, below: str | None = None) -> Path:
+    return cache / (f"{encoder}-below-{below}" if below else encoder)
 
 
-def extract(encoder_name: str, data: Path, cache: Path, batch_size: int, weights: Path | None) -> Path:
+def extract(encoder_name: str, data: Path, cache: Path, batch_size: int, weights: Path | None,
+            below: str | None = None) -> Path:
     photos = load_split(data)
-    out = cache_dir(encoder_name, cache)
+    out = cache_dir(encoder_name, cache, below)
     out.mkdir(parents=True, exist_ok=True)
     encoder = load_encoder(encoder_name, weights)
+    if below:
+        bottom = split_trunk(encoder, below)[0]
+        with torch.inference_mode():
+            shape = (len(photos), *bottom(torch.zeros(1, 3, 224, 224)).shape[1:])
+
+        def features_of(images: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return bottom(encoder.normalize(images))
+    else:
+        shape = (len(photos), 49, encoder.feature_dim)
+        features_of = encoder.grid
     grid_path, done_path = out / "grid.npy", out / "done.json"
     done = json.loads(done_path.read_text())["rows"] if done_path.exists() else 0
-    shape = (len(photos), 49, encoder.feature_dim)
     if done == 0 or not grid_path.exists():
         grid = np.lib.format.open_memmap(grid_path, mode="w+", dtype=np.float16, shape=shape)
         done = 0
@@ -64,7 +78,7 @@ def extract(encoder_name: str, data: Path, cache: Path, batch_size: int, weights
     row = done
     with tqdm(total=len(photos), initial=done, desc=f"features {encoder_name}", unit="img") as bar:
         for batch in loader:
-            features = encoder.grid(batch.float().div_(255))
+            features = features_of(batch.float().div_(255))
             grid[row : row + len(batch)] = features.numpy().astype(np.float16)
             row += len(batch)
             grid.flush()
@@ -79,11 +93,13 @@ def main() -> None:
     parser.add_argument("--encoder-weights", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--below", metavar="STAGE", help="cache what enters this stage of the trunk (e.g. layer4)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    path = extract(args.encoder, data_dir(args.data), args.cache, args.batch_size, args.encoder_weights)
+    path = extract(args.encoder, data_dir(args.data), args.cache, args.batch_size, args.encoder_weights,
+                   args.below)
     print(path)
 
 

@@ -106,6 +106,39 @@ def validate(decoder: CaptionDecoder, grid: torch.Tensor, photos: list[Photo], v
     return scores
 
 
+@dataclass
+class Progress:
+    best: float  # validation BLEU-4 of the best epoch so far
+    stale: int  # epochs since it improved
+    epoch: int  # epochs done
+    history: list[dict]
+
+
+def save_progress(path: Path, modules: dict[str, torch.nn.Module], optimizer: torch.optim.Optimizer,
+                  progress: Progress, rng: random.Random) -> None:
+    """The resume file: everything a killed run needs to go on exactly where the last epoch ended."""
+    torch.save({**{name: module.state_dict() for name, module in modules.items()},
+                "optimizer": optimizer.state_dict(), **asdict(progress), "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state()}, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)
+
+
+def resume_progress(path: Path, modules: dict[str, torch.nn.Module], optimizer: torch.optim.Optimizer,
+                    rng: random.Random) -> Progress | None:
+    """Restore what save_progress wrote, if it exists."""
+    if not path.exists():
+        return None
+    state = torch.load(path, weights_only=False)  # our own resume file, not a shipped artefact
+    for name, module in modules.items():
+        module.load_state_dict(state[name])
+    optimizer.load_state_dict(state["optimizer"])
+    rng.setstate(state["rng"])
+    torch.set_rng_state(state["torch_rng"])
+    progress = Progress(state["best"], state["stale"], state["epoch"], state["history"])
+    print(f"resumed after epoch {progress.epoch}, best val BLEU-4 {progress.best:.2f}")
+    return progress
+
+
 def fit(s: Settings) -> Path:
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
@@ -124,14 +157,9 @@ def fit(s: Settings) -> Path:
     optimizer = torch.optim.Adam(decoder.parameters(), lr=s.lr)
     history: list[dict] = []
     best, stale, epoch = -1.0, 0, 0
-    if (out / "last.pt").exists():
-        state = torch.load(out / "last.pt", weights_only=False)  # our own resume file, not a shipped artefact
-        decoder.load_state_dict(state["decoder"])
-        optimizer.load_state_dict(state["optimizer"])
-        best, stale, epoch, history = state["best"], state["stale"], state["epoch"], state["history"]
-        rng.setstate(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        print(f"resumed after epoch {epoch}, best val BLEU-4 {best:.2f}")
+    resumed = resume_progress(out / "last.pt", {"decoder": decoder}, optimizer, rng)
+    if resumed:
+        best, stale, epoch, history = resumed.best, resumed.stale, resumed.epoch, resumed.history
     print(f"vocabulary {len(vocab)} words, {n_train} training images, "
           f"{sum(p.numel() for p in decoder.parameters()) / 1e6:.1f}M parameters")
 
@@ -164,21 +192,22 @@ def fit(s: Settings) -> Path:
             stale += 1
             for group in optimizer.param_groups:
                 group["lr"] *= s.lr_decay
-        torch.save({"decoder": decoder.state_dict(), "optimizer": optimizer.state_dict(), "best": best,
-                    "stale": stale, "epoch": epoch, "history": history, "rng": rng.getstate(),
-                    "torch_rng": torch.get_rng_state()}, out / "last.tmp")
-        (out / "last.tmp").replace(out / "last.pt")
+        save_progress(out / "last.pt", {"decoder": decoder}, optimizer, Progress(best, stale, epoch, history), rng)
         (out / "history.json").write_text(json.dumps(history, indent=1))
     print(f"best validation BLEU-4 {best:.2f}; checkpoint {out / 'best.pt'}")
     return out / "best.pt"
 
 
-def parse_settings() -> Settings:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name, default in asdict(Settings()).items():
-        kind = type(default) if default is not None else str
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
-    return Settings(**vars(parser.parse_args()))
+def parse_settings(kind: type[Settings] = Settings, description: str | None = __doc__,
+                   skip: frozenset[str] = frozenset()) -> Settings:
+    """Command-line options named after the fields of `kind` (except `skip`), with their defaults."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in asdict(kind()).items():
+        if name in skip:
+            continue
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default) if default is not None else str,
+                            default=default)
+    return kind(**vars(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from PIL import Image
 from photocap.images import INPUT_SIZE, PhotoDecodeError, decode_photo, pixels_of
 from photocap.model.beam import beam_search
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from photocap.model.encoder import Encoder, EncoderUnavailable, load_encoder
+from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
 
 DEFAULT_MODEL = "efficientnet_lite0"
 CONCEPT_WORDS_KEPT = 30  # per photo, the most probable words of the word-presence head
@@ -85,6 +85,10 @@ class Captioner:
                 f"model {checkpoint.name} was trained on {checkpoint.encoder_name} weights "
                 f"{checkpoint.encoder_sha256[:12]}, but {encoder.weights_path} has {encoder.weights_sha256[:12]}"
             )
+        try:
+            apply_tuned_weights(encoder, checkpoint.encoder_tuned)
+        except ValueError as error:
+            raise CheckpointError(f"model {checkpoint.name}: {error}") from None
         return cls(checkpoint, encoder, torch_device)
 
     @property

@@ -1,5 +1,6 @@
 """The captioner's checkpoint: one file with the decoder's weights (fp16), its vocabulary (JSON-able list),
-hyper-parameters, the encoder it was trained on (name and weight checksum) and the metrics it reached.
+hyper-parameters, the encoder it was trained on (name and weight checksum, plus the weights of any encoder
+stage fine-tuned with the decoder) and the metrics it reached.
 Only plain types and tensors are stored, so it loads with `torch.load(weights_only=True)`.
 """
 
@@ -35,10 +36,21 @@ class Checkpoint:
     training: dict[str, Any] = field(default_factory=dict)  # settings the model was trained with
     name: str = ""
     sha256: str = ""  # of the checkpoint file; with `name`, identifies the model that wrote a caption
+    # Fine-tuned encoder weights (trunk state-dict entries, e.g. "layer4.*") that replace the installed ones.
+    encoder_tuned: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
         return f"{self.name}@{self.sha256[:12]}" if self.sha256 else self.name
+
+
+def _half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", torch.float16) if v.is_floating_point() else v.detach().cpu()
+            for k, v in state.items()}
+
+
+def _full(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
@@ -47,10 +59,10 @@ def save_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
         "format": FORMAT,
         "name": checkpoint.name,
         "config": checkpoint.decoder.config.to_dict(),
-        "weights": {k: v.detach().to("cpu", torch.float16) if v.is_floating_point() else v.detach().cpu()
-                    for k, v in checkpoint.decoder.state_dict().items()},
+        "weights": _half(checkpoint.decoder.state_dict()),
         "vocab": checkpoint.vocab.to_json(),
-        "encoder": {"name": checkpoint.encoder_name, "weights_sha256": checkpoint.encoder_sha256},
+        "encoder": {"name": checkpoint.encoder_name, "weights_sha256": checkpoint.encoder_sha256,
+                    "tuned": _half(checkpoint.encoder_tuned)},
         "concepts": list(checkpoint.concepts),
         "metrics": dict(checkpoint.metrics),
         "training": dict(checkpoint.training),
@@ -84,8 +96,8 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
         if len(vocab) != config.vocab_size:
             raise CheckpointError(f"{path}: vocabulary has {len(vocab)} words, weights expect {config.vocab_size}")
         decoder = CaptionDecoder(config)
-        decoder.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                 for k, v in payload["weights"].items()})
+        decoder.load_state_dict(_full(payload["weights"]))
+        encoder_tuned = _full(payload["encoder"].get("tuned", {}))
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
@@ -97,6 +109,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
         encoder_name=payload["encoder"]["name"],
         encoder_sha256=payload["encoder"]["weights_sha256"],
         concepts=list(payload.get("concepts", [])),
+        encoder_tuned=encoder_tuned,
         metrics=dict(payload.get("metrics", {})),
         training=dict(payload.get("training", {})),
         name=payload.get("name") or path.stem,

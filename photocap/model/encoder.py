@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,26 @@ class Encoder:
         """Feature grid (B, 49, feature_dim) of float images in [0, 1]."""
         features = self.trunk(self.normalize(images))
         return features.flatten(2).transpose(1, 2)
+
+
+def split_trunk(encoder: Encoder, top: str) -> tuple[nn.Sequential, nn.Sequential]:
+    """The trunk's stages below stage `top`, and from `top` on (for ResNets: top="layer4")."""
+    stages = list(encoder.trunk.named_children())
+    names = [name for name, _ in stages]
+    if top not in names:
+        raise ValueError(f"encoder {encoder.name} has no stage {top!r}; stages: {', '.join(names)}")
+    cut = names.index(top)
+    return nn.Sequential(OrderedDict(stages[:cut])), nn.Sequential(OrderedDict(stages[cut:]))
+
+
+def apply_tuned_weights(encoder: Encoder, tuned: dict[str, torch.Tensor]) -> None:
+    """Replace part of the trunk's weights with fine-tuned ones (a checkpoint's tuned layer4, say)."""
+    own = encoder.trunk.state_dict()
+    unknown = sorted(k for k in tuned if k not in own or own[k].shape != tuned[k].shape)
+    if unknown:
+        raise ValueError(f"{len(unknown)} tuned weights do not fit encoder {encoder.name}, "
+                         f"the first being {unknown[0]!r}")
+    encoder.trunk.load_state_dict(tuned, strict=False)
 
 
 def sha256_of(path: Path) -> str:
@@ -94,7 +115,8 @@ def _resnet_trunk(depth: int, state_dict: dict[str, torch.Tensor]) -> nn.Module:
     if "fc.weight" in state_dict and state_dict["fc.weight"].shape[0] != net.fc.out_features:
         net.fc = nn.Linear(net.fc.in_features, state_dict["fc.weight"].shape[0])
     net.load_state_dict(state_dict)
-    return nn.Sequential(*list(net.children())[:-2])  # stop before the pool: a 2048x7x7 grid
+    # Stop before the pool: a 2048x7x7 grid. Named children, so that a tuned layer4 has keys "layer4.*".
+    return nn.Sequential(OrderedDict(list(net.named_children())[:-2]))
 
 
 def _torch_hub_resnet(depth: int) -> Path | None:

@@ -1,0 +1,40 @@
+"""Training plumbing: a killed run resumes exactly where its last finished epoch left it."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+
+from train.fit import Progress, resume_progress, save_progress
+
+
+def test_progress_round_trip_restores_weights_optimizer_random_state_and_history(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(3, 4)).sum().backward()
+    optimizer.step()
+    rng = random.Random(7)
+    rng.random()
+    history = [{"epoch": 1, "val_BLEU-4": 12.5}]
+    save_progress(tmp_path / "last.pt", {"decoder": model}, optimizer, Progress(12.5, 0, 1, history), rng)
+    expected_python, expected_torch = rng.random(), torch.rand(1)
+
+    fresh = torch.nn.Linear(4, 2)
+    fresh_optimizer = torch.optim.Adam(fresh.parameters(), lr=1e-3)
+    fresh_rng = random.Random(99)
+    progress = resume_progress(tmp_path / "last.pt", {"decoder": fresh}, fresh_optimizer, fresh_rng)
+    assert progress == Progress(12.5, 0, 1, history)
+    torch.testing.assert_close(fresh.weight, model.weight)
+    assert fresh_optimizer.state_dict()["state"][0]["step"] == 1
+    assert fresh_rng.random() == expected_python
+    assert torch.equal(torch.rand(1), expected_torch)
+    assert not (tmp_path / "last.tmp").exists()
+
+
+def test_nothing_to_resume_from(tmp_path: Path) -> None:
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    assert resume_progress(tmp_path / "last.pt", {"decoder": model}, optimizer, random.Random(0)) is None
