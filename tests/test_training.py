@@ -1,4 +1,5 @@
-"""Training plumbing: a killed run resumes exactly where its last finished epoch left it."""
+"""Training plumbing: a killed run resumes exactly where its last finished epoch left it, and the model
+comparison counts BLEU-4 as the evaluation does."""
 
 from __future__ import annotations
 
@@ -38,3 +39,17 @@ def test_nothing_to_resume_from(tmp_path: Path) -> None:
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.Adam(model.parameters())
     assert resume_progress(tmp_path / "last.pt", {"decoder": model}, optimizer, random.Random(0)) is None
+
+
+def test_the_bootstrap_comparison_counts_bleu4_as_pycocoevalcap_does(flickr_dir: Path) -> None:
+    from train.compare import bleu_statistics, corpus_bleu4
+    from train.data import load_split
+    from train.metrics import caption_scores
+
+    photos = [p for p in load_split(flickr_dir) if p.split == "val"][:200]
+    # Each photo's first human caption, scored against the other four; a few cut short to bring in the brevity penalty.
+    predictions = {p.filename: " ".join(p.raw[0].split()[: 4 if i % 3 == 0 else None]) for i, p in enumerate(photos)}
+    references = {p.filename: list(p.raw[1:]) for p in photos}
+    expected = caption_scores(predictions, references)["BLEU-4"]
+    ours = corpus_bleu4([bleu_statistics(predictions[k], references[k]) for k in sorted(predictions)])
+    assert abs(ours - expected) < 1e-6, (ours, expected)
