@@ -61,6 +61,9 @@ workers_option = click.option("--workers", type=click.IntRange(min=0), default=N
 beam_option = click.option("--beam-size", type=click.IntRange(min=1, max=20), default=None,
                            help="Caption beam width (default 3; 1 is greedy).")
 model_option = click.option("--model", default=None, help="Shipped model name or checkpoint file (default: the best).")
+encoder_weights_option = click.option(
+    "--encoder-weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The encoder's weights file, for a model trained on weights photocap does not install.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 follow_symlinks_option = click.option("--follow-symlinks", is_flag=True, default=None,
                                       help="Follow symbolic links (loops are skipped).")
@@ -69,7 +72,7 @@ follow_symlinks_option = click.option("--follow-symlinks", is_flag=True, default
 def indexing_options(command):
     """The options `index` and `watch` share: how folders are walked and how photos are captioned."""
     for option in reversed((follow_symlinks_option, device_option, batch_option, workers_option, beam_option,
-                            model_option, json_option)):
+                            model_option, encoder_weights_option, json_option)):
         command = option(command)
     return command
 
@@ -98,7 +101,8 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @click.option("--recaption-older", is_flag=True, help="Re-caption photos captioned by another model.")
 @indexing_options
 @click.pass_context
-def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, workers, beam_size, model, as_json):
+def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, workers, beam_size, model,
+          encoder_weights, as_json):
     """Scan folders; caption new and changed photos; record moves and removals.
 
     \b
@@ -106,7 +110,7 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
         photocap index ~/Pictures ~/Phone --json
     """
     settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
-                         model=model, follow_symlinks=follow_symlinks)
+                         model=model, encoder_weights=encoder_weights, follow_symlinks=follow_symlinks)
     from photocap.pipeline import run_index
 
     try:
@@ -134,7 +138,8 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
               help="Quiet time after the last file event before the changed folders are indexed.")
 @indexing_options
 @click.pass_context
-def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, workers, beam_size, model, as_json):
+def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, workers, beam_size, model,
+          encoder_weights, as_json):
     """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
     SIGTERM (the batch in flight is finished first). With --json, one object per line for each photo
     handled: {"path", "action", "caption"}, action being new, changed, moved (with "from"), missing,
@@ -146,7 +151,7 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, wo
         photocap watch ~/Pictures --json
     """
     settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
-                         model=model, follow_symlinks=follow_symlinks)
+                         model=model, encoder_weights=encoder_weights, follow_symlinks=follow_symlinks)
     from photocap.scan import ScanError
     from photocap.watch import run_watch
 
@@ -241,9 +246,10 @@ def search(ctx, query, limit, folder, after, before, camera, as_json, paths_only
 @device_option
 @beam_option
 @model_option
+@encoder_weights_option
 @json_option
 @click.pass_context
-def caption(ctx, images, user_caption, clear_path, device, beam_size, model, as_json):
+def caption(ctx, images, user_caption, clear_path, device, beam_size, model, encoder_weights, as_json):
     """Caption image files without touching the catalog (alt text for one image), or set your own caption
     of a catalogued photo.
 
@@ -261,12 +267,12 @@ def caption(ctx, images, user_caption, clear_path, device, beam_size, model, as_
         return
     if not images:
         raise InputError("give IMAGE files to caption (or --set PATH TEXT, --clear PATH)")
-    settings = _settings(ctx, device=device, beam_size=beam_size, model=model)
+    settings = _settings(ctx, device=device, beam_size=beam_size, model=model, encoder_weights=encoder_weights)
     from photocap.images import PhotoDecodeError
     from photocap.model.captioner import Captioner
 
     try:
-        captioner = Captioner.load(settings.model, settings.device)
+        captioner = Captioner.load(settings.model, settings.device, settings.encoder_weights)
     except _product_errors() as error:
         raise InputError(str(error)) from None
     failed = 0

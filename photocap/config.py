@@ -39,6 +39,7 @@ class Settings:
     workers: int = field(default_factory=default_workers)
     beam_size: int = 3
     model: str | None = None  # name of a shipped model; None means the default one
+    encoder_weights: Path | None = None  # for a model whose encoder weights photocap does not install
     follow_symlinks: bool = False
 
     @property
@@ -72,8 +73,6 @@ def load_settings(config_file: Path | None = None, home: Path | None = None, **o
     if config_file is not None:
         file_name = str(config_file)
         file_values = _read_toml(Path(config_file))
-        if isinstance(file_values.get("home"), str):  # relative to the file, not to the current folder
-            file_values["home"] = Path(config_file).parent / Path(file_values["home"]).expanduser()
     resolved_home = default_home()
     for source_name, source in ((file_name, file_values), ("environment", env), ("command line", cli)):
         if "home" in source:
@@ -96,6 +95,7 @@ def load_settings(config_file: Path | None = None, home: Path | None = None, **o
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's settings; relative paths in it are taken from its folder, not from the current one."""
     try:
         with path.open("rb") as file:
             data = tomllib.load(file)
@@ -108,6 +108,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")
+    for key in ("home", "encoder_weights"):
+        if isinstance(data.get(key), str):
+            data[key] = path.parent / Path(data[key]).expanduser()
     return data
 
 
@@ -153,6 +156,13 @@ def _check(key: str, value: Any, source: str) -> Any:
         if value < minimum:
             raise ConfigError(f"{where}: must be at least {minimum}, got {value}")
         return value
+    if key == "encoder_weights":
+        if not isinstance(value, str | os.PathLike):
+            raise ConfigError(f"{where}: expected a file path, got {value!r}")
+        path = Path(value).expanduser().absolute()
+        if not path.is_file():
+            raise ConfigError(f"{where}: no such file: {path}")
+        return path
     if key == "model":
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a model name, got {value!r}")

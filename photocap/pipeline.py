@@ -60,7 +60,8 @@ class LazyCaptioner:
         if self._captioner is None:
             from photocap.model.captioner import Captioner
 
-            self._captioner = Captioner.load(self.settings.model, self.settings.device)
+            self._captioner = Captioner.load(self.settings.model, self.settings.device,
+                                             self.settings.encoder_weights)
         return self._captioner
 
 

@@ -114,3 +114,40 @@ def test_both_shipped_models_caption_a_photo_through_the_cli(flickr_dir: Path, t
         captions[model] = json.loads(run.stdout)["caption"]
     assert all(len(text.split()) >= 3 for text in captions.values()), captions
     assert "dog" in captions["efficientnet_lite0"]
+
+
+def test_encoder_weights_reach_the_model_from_option_environment_and_config(
+        tmp_path: Path, tmp_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from photocap.cli import main
+
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(photo)
+    installed = load_encoder("resnet50").weights_path
+    other = tmp_path / "weights" / "other.pth"
+    other.parent.mkdir()
+    torch.save(torch.load(installed, map_location="cpu", weights_only=True), other)  # same tensors, other file
+    config = tmp_path / "weights" / "photocap.toml"
+    config.write_text('encoder_weights = "other.pth"\n')  # relative to the config file's folder
+
+    def caption(*options: str, before: tuple[str, ...] = (), env: dict[str, str] | None = None):
+        arguments = [*before, "caption", str(photo), "--model", "resnet50", *options]
+        return CliRunner().invoke(main, arguments, env=env)
+
+    assert caption().exit_code == 0
+    given_installed = caption("--encoder-weights", str(installed), "--json")
+    assert given_installed.exit_code == 0, given_installed.output
+    assert len(json.loads(given_installed.stdout)["caption"].split()) >= 3
+    refused = [
+        caption("--encoder-weights", str(other)),
+        caption(env={"PHOTOCAP_ENCODER_WEIGHTS": str(other)}),
+        caption(before=("--config", str(config))),
+    ]
+    for run in refused:
+        assert run.exit_code == 2, run.output
+        assert "was trained on resnet50 weights" in run.output and str(other) in run.output
+        assert len(run.output.strip().splitlines()) == 1
+    missing = caption("--encoder-weights", str(tmp_path / "absent.pth"))
+    assert missing.exit_code == 2 and "no such file" in missing.output and "absent.pth" in missing.output

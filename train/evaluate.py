@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--beams", default="1,3,5")
     parser.add_argument("--split", default="test", choices=["test", "val"])
     parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--encoder-weights", type=Path, default=None,
+                        help="for a model trained on weights photocap does not install")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--use-cache", action="store_true", help="read cached feature grids (train.features)")
     parser.add_argument("--json-out", type=Path, help="write all figures (and captions) to this file")
@@ -77,7 +79,7 @@ def main() -> None:
     models = args.model or sorted(shipped_models())
     report: dict[str, dict] = {}
     for model in models:
-        captioner = Captioner.load(model, device="cpu")
+        captioner = Captioner.load(model, device="cpu", encoder_weights=args.encoder_weights)
         grid, encoder_speed = encode_photos(captioner, root, photos, args.batch_size, args.use_cache)
         print(f"\n{captioner.model_id}  ({args.split} split, {len(photos)} images)")
         if encoder_speed:
