@@ -55,7 +55,8 @@ def test_a_resnet_trunk_splits_below_layer4_into_parts_that_compose_to_the_whole
 
 
 def test_fine_tuning_trains_layer4_weights_but_keeps_its_batchnorm_statistics() -> None:
-    from train.finetune import grid_of, train_mode
+    from train.finetune import grid_of
+    from train.fit import train_mode
 
     top = split_trunk(load_encoder("resnet50"), "layer4")[1].requires_grad_(True)
     before = {k: v.clone() for k, v in top.state_dict().items()}

@@ -21,7 +21,7 @@ from photocap.model.decoder import CaptionDecoder, DecoderConfig
 from train.data import Photo, data_dir, load_split
 from train.features import DEFAULT_CACHE
 from train.finetune import pooled_tuned_features
-from train.fit import load_grid
+from train.fit import load_cache
 
 # Words that carry no content (Whoosh drops most of these at search time anyway).
 STOP_WORDS = frozenset({
@@ -96,7 +96,7 @@ def main() -> None:
     if base.encoder_tuned:
         pooled = pooled_tuned_features(base, args.cache, photos, args.encoder_weights)
     else:
-        grid = load_grid(base.encoder_name, args.cache, photos)
+        grid = load_cache(base.encoder_name, args.cache, photos)[0]
         pooled = torch.cat([grid[i : i + 500].float().mean(dim=1) for i in range(0, len(grid), 500)])  # 1 GB, not 4
     words = concept_vocabulary(photos, args.words)
     train = [p for p in photos if p.split == "train"]

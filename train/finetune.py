@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from photocap.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from photocap.model.checkpoint import Checkpoint, load_checkpoint
 from photocap.model.decoder import CaptionDecoder, DecoderConfig
 from photocap.model.encoder import apply_tuned_weights, load_encoder, split_trunk
 from train.data import Photo, data_dir, load_split
@@ -34,11 +30,13 @@ from train.features import cache_dir
 from train.fit import (
     Progress,
     Settings,
-    batches,
-    caption_loss,
+    TrainingRun,
+    load_cache,
     parse_settings,
     resume_progress,
-    save_progress,
+    start_run,
+    train_epochs,
+    train_mode,
     validate,
 )
 
@@ -59,25 +57,11 @@ class TuneSettings(Settings):
 
 def load_stage_inputs(encoder: str, weights_sha256: str, stage: str, cache: Path,
                       photos: list[Photo]) -> torch.Tensor:
-    directory = cache_dir(encoder, cache, below=stage)
-    done_path, meta_path = directory / "done.json", directory / "meta.json"
-    done = json.loads(done_path.read_text())["rows"] if done_path.exists() else 0
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    if done != len(photos) or meta.get("filenames") != [p.filename for p in photos]:
-        raise SystemExit(f"cache {directory} is incomplete: run python -m train.features --encoder {encoder} "
-                         f"--below {stage}")
+    inputs, meta = load_cache(encoder, cache, photos, below=stage)
     if meta["weights_sha256"] != weights_sha256:
-        raise SystemExit(f"cache {directory} was made with other {encoder} weights; delete it and run "
-                         f"python -m train.features --encoder {encoder} --below {stage}")
-    return torch.from_numpy(np.load(directory / "grid.npy"))  # fp16 (N, C, H, W) in memory
-
-
-def train_mode(top: nn.Module) -> None:
-    """Training mode with BatchNorm statistics frozen: 32-image batches would only make them noisier."""
-    top.train()
-    for module in top.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            module.eval()
+        raise SystemExit(f"cache {cache_dir(encoder, cache, stage)} was made with other {encoder} weights; delete it "
+                         f"and run python -m train.features --encoder {encoder} --below {stage}")
+    return inputs  # fp16 (N, C, H, W)
 
 
 def grid_of(top: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -116,11 +100,7 @@ def without_word_head(decoder: CaptionDecoder) -> CaptionDecoder:
 
 
 def fine_tune(s: TuneSettings) -> Path:
-    torch.manual_seed(s.seed)
-    torch.set_num_threads(s.threads)
-    rng = random.Random(s.seed)
-    out = Path(s.out)
-    out.mkdir(parents=True, exist_ok=True)
+    rng, out = start_run(s)
     base = load_checkpoint(Path(s.init))
     encoder = load_encoder(base.encoder_name, Path(s.encoder_weights) if s.encoder_weights else None)
     if encoder.weights_sha256 != base.encoder_sha256:
@@ -133,65 +113,32 @@ def fine_tune(s: TuneSettings) -> Path:
     decoder = without_word_head(base.decoder)
     photos = load_split(data_dir(s.data))
     inputs = load_stage_inputs(base.encoder_name, base.encoder_sha256, s.stage, Path(s.cache), photos)
-    n_train = sum(p.split == "train" for p in photos)
     val = [p for p in photos if p.split == "val"]
     val_rows = [p.index for p in val]
-    val_reindexed = [dataclasses.replace(p, index=i) for i, p in enumerate(val)]  # rows of the val grid
     optimizer = torch.optim.Adam([{"params": top.parameters(), "lr": s.encoder_lr},
                                   {"params": decoder.parameters(), "lr": s.lr}])
-    trainable = [*top.parameters(), *decoder.parameters()]
-    history: list[dict] = []
-    best, stale, epoch = -1.0, 0, 0
-    resumed = resume_progress(out / "last.pt", {"top": top, "decoder": decoder}, optimizer, rng)
-    if resumed:
-        best, stale, epoch, history = resumed.best, resumed.stale, resumed.epoch, resumed.history
-    else:
-        scores = validate(decoder, encode_rows(top, inputs, val_rows), val_reindexed, base.vocab, s.val_beam)
-        best = scores["BLEU-4"]
-        history.append({"epoch": 0, **{f"val_{k}": v for k, v in scores.items()}})
-        print(json.dumps(history[-1]), flush=True)
+    modules = {"top": top, "decoder": decoder}
+
+    def checkpoint(scores: dict[str, float], epoch: int) -> Checkpoint:
+        return Checkpoint(decoder, base.vocab, base.encoder_name, base.encoder_sha256,
+                          encoder_tuned=dict(top.state_dict()) if tuning else dict(base.encoder_tuned),
+                          metrics={"val": scores, "epoch": epoch}, training={**base.training, "fine_tune": asdict(s)},
+                          name=f"{base.name}-{s.stage}" if tuning else base.name)
+
+    run = TrainingRun(out, modules, optimizer, train_grid=lambda rows: grid_of(top, inputs[rows]),
+                      val=[dataclasses.replace(p, index=i) for i, p in enumerate(val)],  # rows of the val grid
+                      val_grid=lambda: encode_rows(top, inputs, val_rows), checkpoint=checkpoint)
+    progress = resume_progress(out / "last.pt", modules, optimizer, rng)
+    if progress is None:
+        scores = validate(decoder, run.val_grid(), run.val, base.vocab, s.val_beam)
+        progress = Progress(scores["BLEU-4"], 0, 0, [{"epoch": 0, **{f"val_{k}": v for k, v in scores.items()}}])
+        print(json.dumps(progress.history[-1]), flush=True)
     what = f"{s.stage} ({sum(p.numel() for p in top.parameters()) / 1e6:.1f}M parameters) and " if tuning else ""
     print(f"training {what}the decoder ({sum(p.numel() for p in decoder.parameters()) / 1e6:.1f}M), "
-          f"{n_train} training images")
-
-    while epoch < s.epochs and stale < s.patience:
-        train_mode(top)
-        decoder.train()
-        started, total, seen = time.time(), 0.0, 0
-        bar = tqdm(batches(photos, base.vocab, s, rng), total=-(-n_train // s.images_per_batch),
-                   desc=f"epoch {epoch + 1}", unit="batch", mininterval=5)
-        for rows, image_of_caption, captions, lengths in bar:
-            loss, ce = caption_loss(decoder, grid_of(top, inputs[rows]), image_of_caption, captions, lengths, s)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, s.grad_clip)
-            optimizer.step()
-            total, seen = total + ce.item() * len(captions), seen + len(captions)
-            bar.set_postfix(ce=f"{total / seen:.3f}", refresh=False)
-        epoch += 1
-        scores = validate(decoder, encode_rows(top, inputs, val_rows), val_reindexed, base.vocab, s.val_beam)
-        record = {"epoch": epoch, "train_ce": total / seen, "minutes": (time.time() - started) / 60,
-                  "lr": [group["lr"] for group in optimizer.param_groups],
-                  **{f"val_{k}": v for k, v in scores.items()}}
-        history.append(record)
-        print(json.dumps(record), flush=True)
-        if scores["BLEU-4"] > best:
-            best, stale = scores["BLEU-4"], 0
-            checkpoint = Checkpoint(decoder, base.vocab, base.encoder_name, base.encoder_sha256,
-                                    encoder_tuned=dict(top.state_dict()) if tuning else dict(base.encoder_tuned),
-                                    metrics={"val": scores, "epoch": epoch},
-                                    training={**base.training, "fine_tune": asdict(s)},
-                                    name=f"{base.name}-{s.stage}" if tuning else base.name)
-            save_checkpoint(checkpoint, out / "best.pt")
-        else:
-            stale += 1
-            for group in optimizer.param_groups:
-                group["lr"] *= s.lr_decay
-        save_progress(out / "last.pt", {"top": top, "decoder": decoder}, optimizer,
-                      Progress(best, stale, epoch, history), rng)
-        (out / "history.json").write_text(json.dumps(history, indent=1))
-    print(f"best validation BLEU-4 {best:.2f}" + (f"; checkpoint {out / 'best.pt'}" if (out / "best.pt").exists()
-                                                  else "; no epoch beat the starting model"))
+          f"{sum(p.split == 'train' for p in photos)} training images")
+    progress = train_epochs(s, run, photos, base.vocab, rng, progress)
+    kept = f"checkpoint {out / 'best.pt'}" if (out / "best.pt").exists() else "no epoch beat the starting model"
+    print(f"best validation BLEU-4 {progress.best:.2f}; {kept}")
     return out / "best.pt"
 
 

@@ -15,6 +15,7 @@ import argparse
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,13 +59,16 @@ class Settings:
     threads: int = 2
 
 
-def load_grid(encoder: str, cache: Path, photos: list[Photo]) -> torch.Tensor:
-    directory = cache_dir(encoder, cache)
-    meta = json.loads((directory / "meta.json").read_text())
-    done = json.loads((directory / "done.json").read_text())["rows"]
-    if done != len(photos) or meta["filenames"] != [p.filename for p in photos]:
-        raise SystemExit(f"feature cache {directory} is incomplete: run python -m train.features --encoder {encoder}")
-    return torch.from_numpy(np.load(directory / "grid.npy"))  # fp16 (N, 49, C), about 1 GB, in memory
+def load_cache(encoder: str, cache: Path, photos: list[Photo], below: str | None = None) -> tuple[torch.Tensor, dict]:
+    """A finished train.features cache, in memory (fp16; 1 to 3 GB), and its meta.json."""
+    directory = cache_dir(encoder, cache, below)
+    done_path, meta_path = directory / "done.json", directory / "meta.json"
+    done = json.loads(done_path.read_text())["rows"] if done_path.exists() else 0
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    if done != len(photos) or meta.get("filenames") != [p.filename for p in photos]:
+        command = f"python -m train.features --encoder {encoder}" + (f" --below {below}" if below else "")
+        raise SystemExit(f"feature cache {directory} is incomplete: run {command}")
+    return torch.from_numpy(np.load(directory / "grid.npy")), meta
 
 
 def batches(photos: list[Photo], vocab: Vocabulary, s: Settings, rng: random.Random):
@@ -106,6 +110,15 @@ def validate(decoder: CaptionDecoder, grid: torch.Tensor, photos: list[Photo], v
     return scores
 
 
+def train_mode(module: torch.nn.Module) -> None:
+    """Training mode with BatchNorm statistics frozen (a tuned encoder stage's): 32-image batches would only
+    make them noisier."""
+    module.train()
+    for child in module.modules():
+        if isinstance(child, torch.nn.modules.batchnorm._BatchNorm):
+            child.eval()
+
+
 @dataclass
 class Progress:
     best: float  # validation BLEU-4 of the best epoch so far
@@ -139,62 +152,88 @@ def resume_progress(path: Path, modules: dict[str, torch.nn.Module], optimizer: 
     return progress
 
 
-def fit(s: Settings) -> Path:
+def start_run(s: Settings) -> tuple[random.Random, Path]:
+    """Seed everything and make the output folder; returns the batch-order generator and that folder."""
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
-    rng = random.Random(s.seed)
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
-    photos = load_split(data_dir(s.data))
-    grid = load_grid(s.encoder, Path(s.cache), photos)
-    meta = json.loads((cache_dir(s.encoder, Path(s.cache)) / "meta.json").read_text())
-    vocab = Vocabulary.build((c for p in photos if p.split == "train" for c in p.captions), s.min_count)
+    return random.Random(s.seed), out
+
+
+@dataclass
+class TrainingRun:
+    """What the epoch loop trains and how it gets its grids; fit and finetune differ only in these."""
+
+    out: Path
+    modules: dict[str, torch.nn.Module]  # trained and saved in the resume file; "decoder" among them
+    optimizer: torch.optim.Optimizer
+    train_grid: Callable[[torch.Tensor], torch.Tensor]  # cache rows -> (B, cells, C), with gradients if tuned
+    val: list[Photo]
+    val_grid: Callable[[], torch.Tensor]  # grid holding the `val` photos at their `index` rows
+    checkpoint: Callable[[dict[str, float], int], Checkpoint]  # from validation scores and epoch
+
+
+def train_epochs(s: Settings, run: TrainingRun, photos: list[Photo], vocab: Vocabulary, rng: random.Random,
+                 progress: Progress) -> Progress:
+    """Epochs until --epochs or --patience; after each, validation, the best checkpoint and the resume file."""
+    decoder = run.modules["decoder"]
+    trained = [p for module in run.modules.values() for p in module.parameters()]
     n_train = sum(p.split == "train" for p in photos)
-    val = [p for p in photos if p.split == "val"]
+    while progress.epoch < s.epochs and progress.stale < s.patience:
+        for module in run.modules.values():
+            train_mode(module)
+        started, total, seen = time.time(), 0.0, 0
+        bar = tqdm(batches(photos, vocab, s, rng), total=-(-n_train // s.images_per_batch),
+                   desc=f"epoch {progress.epoch + 1}", unit="batch", mininterval=5)
+        for rows, image_of_caption, captions, lengths in bar:
+            loss, ce = caption_loss(decoder, run.train_grid(rows), image_of_caption, captions, lengths, s)
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trained, s.grad_clip)
+            run.optimizer.step()
+            total, seen = total + ce.item() * len(captions), seen + len(captions)
+            bar.set_postfix(ce=f"{total / seen:.3f}", refresh=False)
+        progress.epoch += 1
+        scores = validate(decoder, run.val_grid(), run.val, vocab, s.val_beam)
+        rates = [group["lr"] for group in run.optimizer.param_groups]
+        record = {"epoch": progress.epoch, "train_ce": total / seen, "minutes": (time.time() - started) / 60,
+                  "lr": rates[0] if len(rates) == 1 else rates, **{f"val_{k}": v for k, v in scores.items()}}
+        progress.history.append(record)
+        print(json.dumps(record), flush=True)
+        if scores["BLEU-4"] > progress.best:
+            progress.best, progress.stale = scores["BLEU-4"], 0
+            save_checkpoint(run.checkpoint(scores, progress.epoch), run.out / "best.pt")
+        else:
+            progress.stale += 1
+            for group in run.optimizer.param_groups:
+                group["lr"] *= s.lr_decay
+        save_progress(run.out / "last.pt", run.modules, run.optimizer, progress, rng)
+        (run.out / "history.json").write_text(json.dumps(progress.history, indent=1))
+    return progress
+
+
+def fit(s: Settings) -> Path:
+    rng, out = start_run(s)
+    photos = load_split(data_dir(s.data))
+    grid, meta = load_cache(s.encoder, Path(s.cache), photos)
+    vocab = Vocabulary.build((c for p in photos if p.split == "train" for c in p.captions), s.min_count)
     config = DecoderConfig(len(vocab), grid.shape[2], s.embed_dim, s.hidden_dim, s.attention_dim,
                            s.context_dim, s.dropout)
     decoder = CaptionDecoder(config)
     optimizer = torch.optim.Adam(decoder.parameters(), lr=s.lr)
-    history: list[dict] = []
-    best, stale, epoch = -1.0, 0, 0
-    resumed = resume_progress(out / "last.pt", {"decoder": decoder}, optimizer, rng)
-    if resumed:
-        best, stale, epoch, history = resumed.best, resumed.stale, resumed.epoch, resumed.history
-    print(f"vocabulary {len(vocab)} words, {n_train} training images, "
+    progress = resume_progress(out / "last.pt", {"decoder": decoder}, optimizer, rng) or Progress(-1.0, 0, 0, [])
+    print(f"vocabulary {len(vocab)} words, {sum(p.split == 'train' for p in photos)} training images, "
           f"{sum(p.numel() for p in decoder.parameters()) / 1e6:.1f}M parameters")
 
-    while epoch < s.epochs and stale < s.patience:
-        decoder.train()
-        started, total, seen = time.time(), 0.0, 0
-        bar = tqdm(batches(photos, vocab, s, rng), total=-(-n_train // s.images_per_batch),
-                   desc=f"epoch {epoch + 1}", unit="batch", mininterval=5)
-        for rows, image_of_caption, captions, lengths in bar:
-            loss, ce = caption_loss(decoder, grid[rows].float(), image_of_caption, captions, lengths, s)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(decoder.parameters(), s.grad_clip)
-            optimizer.step()
-            total, seen = total + ce.item() * len(captions), seen + len(captions)
-            bar.set_postfix(ce=f"{total / seen:.3f}", refresh=False)
-        epoch += 1
-        scores = validate(decoder, grid, val, vocab, s.val_beam)
-        record = {"epoch": epoch, "train_ce": total / seen, "minutes": (time.time() - started) / 60,
-                  "lr": optimizer.param_groups[0]["lr"], **{f"val_{k}": v for k, v in scores.items()}}
-        history.append(record)
-        print(json.dumps(record), flush=True)
-        if scores["BLEU-4"] > best:
-            best, stale = scores["BLEU-4"], 0
-            checkpoint = Checkpoint(decoder, vocab, s.encoder, meta["weights_sha256"],
-                                    metrics={"val": scores, "epoch": epoch}, training=asdict(s),
-                                    name=f"photocap-{s.encoder}")
-            save_checkpoint(checkpoint, out / "best.pt")
-        else:
-            stale += 1
-            for group in optimizer.param_groups:
-                group["lr"] *= s.lr_decay
-        save_progress(out / "last.pt", {"decoder": decoder}, optimizer, Progress(best, stale, epoch, history), rng)
-        (out / "history.json").write_text(json.dumps(history, indent=1))
-    print(f"best validation BLEU-4 {best:.2f}; checkpoint {out / 'best.pt'}")
+    def checkpoint(scores: dict[str, float], epoch: int) -> Checkpoint:
+        return Checkpoint(decoder, vocab, s.encoder, meta["weights_sha256"], metrics={"val": scores, "epoch": epoch},
+                          training=asdict(s), name=f"photocap-{s.encoder}")
+
+    run = TrainingRun(out, {"decoder": decoder}, optimizer, train_grid=lambda rows: grid[rows].float(),
+                      val=[p for p in photos if p.split == "val"], val_grid=lambda: grid, checkpoint=checkpoint)
+    progress = train_epochs(s, run, photos, vocab, rng, progress)
+    print(f"best validation BLEU-4 {progress.best:.2f}; checkpoint {out / 'best.pt'}")
     return out / "best.pt"
 
 
