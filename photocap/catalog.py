@@ -17,26 +17,14 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict, TypeVar
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    CheckConstraint,
     ColumnElement,
-    DateTime,
-    Dialect,
-    Float,
-    ForeignKey,
-    Integer,
     LargeBinary,
-    MetaData,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
     and_,
     bindparam,
     case,
@@ -52,11 +40,25 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError, IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
+
+from photocap import catalog_tags
+from photocap.catalog_schema import (  # noqa: F401  (Base, Photo, Caption: part of this module's interface)
+    Base,
+    Caption,
+    FsPath,
+    Photo,
+    captions,
+    is_utf8,
+    photo_features,
+    photos,
+    utcnow,
+)
+from photocap.catalog_tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001",)
+KNOWN_REVISIONS = ("0001", "0002")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -69,85 +71,6 @@ StrPath = str | os.PathLike[str]
 class CatalogError(Exception):
     """The catalog cannot be used; the message says why and what to do, in one line."""
 
-
-# ---------------------------------------------------------------------------------------------- models
-
-
-class FsPath(TypeDecorator[str]):
-    """A file-system path as `str`: TEXT when it is valid UTF-8, else its raw bytes (BLOB)."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
-        if value is None or _is_utf8(value):
-            return value
-        return os.fsencode(value)
-
-    def process_result_value(self, value: str | bytes | None, dialect: Dialect) -> str | None:
-        return os.fsdecode(value) if isinstance(value, bytes) else value
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(table_name)s_%(column_0_name)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
-
-
-class Photo(Base):
-    __tablename__ = "photos"
-    __table_args__ = (CheckConstraint("status IN ('pending', 'ok', 'error', 'missing')", name="status"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(FsPath, unique=True)
-    folder: Mapped[str] = mapped_column(FsPath, index=True)
-    size: Mapped[int] = mapped_column(Integer)
-    mtime_ns: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str | None] = mapped_column(Text, index=True)  # blake2b-128 hex of the bytes
-    width: Mapped[int | None] = mapped_column(Integer)
-    height: Mapped[int | None] = mapped_column(Integer)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # EXIF time: local, no time zone
-    camera_make: Mapped[str | None] = mapped_column(Text)
-    camera_model: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, index=True)
-    error: Mapped[str | None] = mapped_column(Text)
-    seen: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
-    search_synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # UTC (naive), like SQLite's CURRENT_TIMESTAMP.
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow, server_default=func.current_timestamp())
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow, server_default=func.current_timestamp())
-
-
-class Caption(Base):
-    __tablename__ = "captions"
-    __table_args__ = (
-        UniqueConstraint("photo_id", "source"),
-        CheckConstraint("source IN ('model', 'user')", name="source"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
-    source: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
-    score: Mapped[float | None] = mapped_column(Float)
-    model_id: Mapped[str | None] = mapped_column(Text)
-    model_checksum: Mapped[str | None] = mapped_column(Text)
-    words: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")  # [[word, p], ...]
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=_utcnow, server_default=func.current_timestamp())
-
-
-photos = Photo.__table__
-captions = Caption.__table__
 
 
 # ------------------------------------------------------------------------------------------ row shapes
@@ -201,7 +124,9 @@ class PhotoToCaption(NamedTuple):
 class PhotoResult:
     """What the captioner made of one photo: a caption (error None), or the reason it failed (error set).
 
-    `words` are the model's concept words as (word, probability) pairs; they may be empty.
+    `words` are the model's concept words and `tags` the tagger's, as (word, probability) pairs; either may
+    be empty. `feature` is the tagger's pooled feature (fp16 bytes), kept so the photo can be tagged again
+    without being decoded.
     """
 
     photo_id: int
@@ -216,6 +141,12 @@ class PhotoResult:
     taken_at: datetime | None = None
     camera_make: str | None = None
     camera_model: str | None = None
+    confidence: float | None = None
+    method: str | None = None
+    tags: Sequence[tuple[str, float]] = field(default_factory=list)
+    tagger_id: str | None = None
+    feature: bytes | None = None
+    feature_encoder: str | None = None
 
 
 class SearchRow(TypedDict):
@@ -227,6 +158,7 @@ class SearchRow(TypedDict):
     caption: str | None
     caption_source: str | None  # 'user', 'model' or None
     words: list[tuple[str, float]]  # the model's concept words (kept under a user caption)
+    tags: list[TagView]  # effective tags: the user's, then the model's not taken away
     taken_at: datetime | None
     camera_make: str | None
     camera_model: str | None
@@ -251,8 +183,11 @@ class PhotoRow(TypedDict):
     caption: str | None
     caption_source: str | None
     score: float | None  # of the model caption
+    confidence: float | None  # of the model caption: how sure the caption chooser is that it is true
+    method: str | None  # how the model caption was chosen ("beam", "replaced", "tags")
     model_id: str | None
     model_checksum: str | None
+    tags: list[TagView]
     search_synced: bool
     created_at: datetime
     updated_at: datetime
@@ -418,7 +353,7 @@ class Catalog:
         stmt = (
             update(photos)
             .where(_under(photos.c.path, roots), photos.c.seen.is_(False), photos.c.status != "missing")
-            .values(status="missing", search_synced=False, updated_at=_utcnow())
+            .values(status="missing", search_synced=False, updated_at=utcnow())
         )
         with self._write() as conn:
             return conn.execute(stmt).rowcount
@@ -544,7 +479,7 @@ class Catalog:
 
     def flag_for_recaption(self, ids: Iterable[int]) -> None:
         """Pending again, keeping the current caption until the new one replaces it."""
-        now = _utcnow()
+        now = utcnow()
         with self._write() as conn:
             for chunk in _chunks(ids):
                 conn.execute(
@@ -552,6 +487,39 @@ class Catalog:
                     .where(photos.c.id.in_(chunk), photos.c.status != "missing")
                     .values(status="pending", error=None, updated_at=now)
                 )
+
+    def photos_to_tag(self, tagger_id: str, encoder: str,
+                      roots: Sequence[StrPath] | None = None) -> tuple[list[PooledFeature], list[PhotoToCaption]]:
+        """Captioned photos the tagger `tagger_id` has not tagged: those whose pooled feature (from `encoder`)
+        is kept, to be tagged from it, and those without one (catalogued by an older photocap), to be decoded."""
+        stmt = (
+            select(photos.c.id, photos.c.path, photo_features.c.encoder, photo_features.c.tagger_id)
+            .outerjoin(photo_features, photo_features.c.photo_id == photos.c.id)
+            .where(photos.c.status == "ok", or_(photo_features.c.tagger_id.is_(None),
+                                                 photo_features.c.tagger_id != tagger_id))
+        )
+        if roots is not None:
+            stmt = stmt.where(_under(photos.c.path, roots))
+        with self._read() as conn:
+            rows = list(conn.execute(stmt))
+            kept = [row.id for row in rows if row.encoder == encoder]
+            features = list(catalog_tags.features_of(conn, kept).values())
+        to_decode = sorted((PhotoToCaption(row.id, row.path) for row in rows if row.encoder != encoder),
+                           key=lambda photo: photo.path)
+        return features, to_decode
+
+    def save_tags(self, rows: Sequence[ModelTags]) -> None:
+        """New model tags for photos tagged again from their kept features, in one transaction."""
+        if not rows:
+            return
+        now = utcnow()
+        ids = [row["photo_id"] for row in rows]
+        with self._write() as conn:
+            catalog_tags.replace_model_tags(conn, rows, now)
+            for chunk in _chunks(ids):
+                conn.execute(update(photo_features).where(photo_features.c.photo_id.in_(chunk))
+                             .values(tagger_id=rows[0]["tagger_id"]))
+                conn.execute(update(photos).where(photos.c.id.in_(chunk)).values(search_synced=False, updated_at=now))
 
     def save_batch_results(self, results: Iterable[PhotoResult]) -> None:
         """One batch in one transaction: captioned photos become ok, failed ones error.
@@ -563,7 +531,7 @@ class Catalog:
         ids = [r.photo_id for r in results]
         if not ids:
             return
-        now = _utcnow()
+        now = utcnow()
         with self._write() as conn:
             alive: set[int] = set()
             for chunk in _chunks(ids):
@@ -577,13 +545,24 @@ class Catalog:
                 upsert = insert.on_conflict_do_update(
                     index_elements=[captions.c.photo_id, captions.c.source],
                     set_={name: insert.excluded[name] for name in (
-                        "text", "score", "model_id", "model_checksum", "words", "created_at")},
+                        "text", "score", "model_id", "model_checksum", "words", "confidence", "method",
+                        "created_at")},
                 )
                 conn.execute(upsert, [
                     {"photo_id": c.photo_id, "source": "model", "text": c.caption or "", "score": c.score,
                      "model_id": c.model_id, "model_checksum": c.model_checksum,
-                     "words": [[str(word), float(p)] for word, p in c.words], "created_at": now}
+                     "words": [[str(word), float(p)] for word, p in c.words], "confidence": c.confidence,
+                     "method": c.method, "created_at": now}
                     for c in captioned
+                ])
+                tagged = [c for c in captioned if c.tagger_id is not None]
+                catalog_tags.replace_model_tags(conn, [
+                    ModelTags(photo_id=c.photo_id, tags=c.tags, tagger_id=c.tagger_id or "") for c in tagged
+                ], now)
+                catalog_tags.save_features(conn, [
+                    PooledFeature(photo_id=c.photo_id, encoder=c.feature_encoder or "", vector=c.feature,
+                                  tagger_id=c.tagger_id)
+                    for c in tagged if c.feature is not None
                 ])
                 conn.execute(
                     update(photos).where(photos.c.id == bindparam("b_id")).values(
@@ -610,7 +589,7 @@ class Catalog:
 
     def set_user_caption(self, path: str, text: str) -> None:
         """The user's own caption for the photo at `path`; it wins over the model's and is never overwritten."""
-        now = _utcnow()
+        now = utcnow()
         with self._write() as conn:
             photo_id = self._photo_id(conn, path)
             insert = sqlite_insert(captions).values(
@@ -628,8 +607,16 @@ class Catalog:
             photo_id = self._photo_id(conn, path)
             conn.execute(delete(captions).where(captions.c.photo_id == photo_id, captions.c.source == "user"))
             conn.execute(
-                update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=_utcnow())
+                update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=utcnow())
             )
+
+    def set_user_tags(self, path: str, add: Sequence[str], remove: Sequence[str]) -> list[TagView]:
+        """Add the user's own tags to the photo at `path` and take tags away; returns its tags now."""
+        with self._write() as conn:
+            photo_id = self._photo_id(conn, path)
+            catalog_tags.set_user_tags(conn, photo_id, add, remove, utcnow())
+            conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=utcnow()))
+            return catalog_tags.effective_tags(conn, [photo_id])[photo_id]
 
     @staticmethod
     def _photo_id(conn: Connection, path: str) -> int:
@@ -644,7 +631,7 @@ class Catalog:
         """Photos whose latest change the search index has not taken (missing ones too: to be removed)."""
         stmt = _search_select().where(photos.c.search_synced.is_(False)).order_by(photos.c.id).limit(limit)
         with self._read() as conn:
-            return [_search_row(r) for r in conn.execute(stmt)]
+            return _with_tags(conn, [_search_row(r) for r in conn.execute(stmt)])
 
     def all_searchable_photos(self, chunk: int = 1000) -> Iterator[SearchRow]:
         """Every ok photo, for a full index rebuild; read in chunks, never holding a long transaction."""
@@ -657,7 +644,7 @@ class Catalog:
                 .limit(chunk)
             )
             with self._read() as conn:
-                rows = [_search_row(r) for r in conn.execute(stmt)]
+                rows = _with_tags(conn, [_search_row(r) for r in conn.execute(stmt)])
             yield from rows
             if len(rows) < chunk:
                 return
@@ -681,21 +668,22 @@ class Catalog:
     def photo_by_path(self, path: str) -> PhotoRow | None:
         with self._read() as conn:
             row = conn.execute(_photo_select().where(photos.c.path == path)).first()
-        return _photo_row(row) if row is not None else None
+            return _with_tags(conn, [_photo_row(row)])[0] if row is not None else None
 
     def photos_by_ids(self, ids: Sequence[int]) -> list[PhotoRow]:
         """The photos with these ids, in the order given; unknown ids are left out."""
         found: dict[int, PhotoRow] = {}
         with self._read() as conn:
             for chunk in _chunks(ids):
-                for row in conn.execute(_photo_select().where(photos.c.id.in_(chunk))):
-                    found[row.id] = _photo_row(row)
+                rows = [_photo_row(row) for row in conn.execute(_photo_select().where(photos.c.id.in_(chunk)))]
+                found.update((row["id"], row) for row in _with_tags(conn, rows))
         return [found[i] for i in ids if i in found]
 
     def photos_under(self, roots: Sequence[StrPath]) -> list[PhotoRow]:
         """Every catalogued photo under `roots` (absolute folder paths), missing ones too, by path."""
         with self._read() as conn:
-            rows = [_photo_row(row) for row in conn.execute(_photo_select().where(_under(photos.c.path, roots)))]
+            rows = _with_tags(conn, [_photo_row(row) for row in conn.execute(
+                _photo_select().where(_under(photos.c.path, roots)))])
         return sorted(rows, key=lambda row: row["path"])
 
     def status_counts(self) -> StatusCounts:
@@ -763,14 +751,6 @@ def _begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _is_utf8(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _under(column: Any, roots: Sequence[StrPath]) -> ColumnElement[bool]:
     """`column` (a path) is one of `roots` or lies below one, as index-friendly range tests.
 
@@ -781,7 +761,7 @@ def _under(column: Any, roots: Sequence[StrPath]) -> ColumnElement[bool]:
     for root in map(os.fspath, roots):
         prefix = root if root.endswith(os.sep) else root + os.sep
         clauses.append(column == root)
-        if _is_utf8(prefix):
+        if is_utf8(prefix):
             clauses.append(and_(column >= prefix, column < prefix[:-1] + "0"))
         raw = os.fsencode(prefix)
         low = bindparam(None, raw, type_=LargeBinary)
@@ -809,7 +789,7 @@ def _file_location_values() -> dict[str, Any]:
 
 def _inserted_rows(files: Iterable[NewFile] | Iterable[FileError], status: str) -> list[dict[str, Any]]:
     """Rows for photos found by a scan: seen now, not yet in the search index."""
-    now = _utcnow()
+    now = utcnow()
     return [{**f, "folder": os.path.dirname(f["path"]), "status": status, "seen": True, "search_synced": False,
              "created_at": now, "updated_at": now} for f in files]
 
@@ -822,13 +802,17 @@ def _update_params(update_: FileUpdate) -> dict[str, Any]:
         "b_size": update_["size"],
         "b_mtime_ns": update_["mtime_ns"],
         "b_content_hash": update_["content_hash"],
-        "b_now": _utcnow(),
+        "b_now": utcnow(),
     }
 
 
 def _delete_model_captions(conn: Connection, ids: Sequence[int]) -> None:
+    """Forget what the model made of a photo's old content: its caption, tags and pooled feature."""
+    ids = list(ids)
     for chunk in _chunks(ids):
         conn.execute(delete(captions).where(captions.c.photo_id.in_(chunk), captions.c.source == "model"))
+    catalog_tags.delete_model_tags(conn, ids)
+    catalog_tags.delete_features(conn, ids)
 
 
 _user = captions.alias("user_caption")
@@ -836,6 +820,9 @@ _model = captions.alias("model_caption")
 _with_captions = photos.outerjoin(_user, and_(_user.c.photo_id == photos.c.id, _user.c.source == "user")).outerjoin(
     _model, and_(_model.c.photo_id == photos.c.id, _model.c.source == "model")
 )
+
+
+_Tagged = TypeVar("_Tagged", SearchRow, PhotoRow)
 
 
 def _search_select() -> Any:
@@ -850,7 +837,8 @@ def _photo_select() -> Any:
     return select(
         *photos.c, _user.c.text.label("user_text"), _model.c.text.label("model_text"),
         _model.c.score.label("score"), _model.c.model_id.label("model_id"),
-        _model.c.model_checksum.label("model_checksum"),
+        _model.c.model_checksum.label("model_checksum"), _model.c.confidence.label("confidence"),
+        _model.c.method.label("method"),
     ).select_from(_with_captions)
 
 
@@ -862,7 +850,7 @@ def _effective_caption(row: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _camera(make: str | None, model: str | None) -> str | None:
+def camera_name(make: str | None, model: str | None) -> str | None:
     make, model = (make or "").strip(), (model or "").strip()
     if make and model.lower().startswith(make.lower()):  # "Canon" + "Canon EOS 5D"
         return model
@@ -873,9 +861,9 @@ def _search_row(row: Any) -> SearchRow:
     caption, source = _effective_caption(row)
     return SearchRow(
         id=row.id, path=row.path, folder=row.folder, caption=caption, caption_source=source,
-        words=[(str(w), float(p)) for w, p in (row.words or [])], taken_at=row.taken_at,
+        words=[(str(w), float(p)) for w, p in (row.words or [])], tags=[], taken_at=row.taken_at,
         camera_make=row.camera_make, camera_model=row.camera_model,
-        camera=_camera(row.camera_make, row.camera_model), status=row.status,
+        camera=camera_name(row.camera_make, row.camera_model), status=row.status,
     )
 
 
@@ -885,7 +873,16 @@ def _photo_row(row: Any) -> PhotoRow:
         id=row.id, path=row.path, folder=row.folder, size=row.size, mtime_ns=row.mtime_ns,
         content_hash=row.content_hash, width=row.width, height=row.height, taken_at=row.taken_at,
         camera_make=row.camera_make, camera_model=row.camera_model, status=row.status, error=row.error,
-        caption=caption, caption_source=source, score=row.score, model_id=row.model_id,
-        model_checksum=row.model_checksum, search_synced=bool(row.search_synced), created_at=row.created_at,
+        caption=caption, caption_source=source, score=row.score, confidence=row.confidence, method=row.method,
+        model_id=row.model_id, model_checksum=row.model_checksum, tags=[],
+        search_synced=bool(row.search_synced), created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _with_tags(conn: Connection, rows: list[_Tagged]) -> list[_Tagged]:
+    """`rows` with their effective tags filled in, read in the caller's transaction."""
+    found = catalog_tags.effective_tags(conn, [row["id"] for row in rows])
+    for row in rows:
+        row["tags"] = found.get(row["id"], [])
+    return rows

@@ -193,16 +193,21 @@ def _parse_day(value: str | None, option: str) -> date | None:
 @click.option("--after", help="Only photos taken on or after this day (YYYY-MM-DD).")
 @click.option("--before", help="Only photos taken on or before this day (YYYY-MM-DD).")
 @click.option("--camera", help="Only photos whose camera make or model matches.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only photos with this tag (repeatable: all of "
+              "them), e.g. --tag dog --tag beach.")
 @json_option
 @click.option("--paths", "paths_only", is_flag=True, help="Print only paths, one per line.")
 @click.option("-0", "null_separated", is_flag=True, help="Print only paths, NUL-separated (for xargs -0).")
 @click.pass_context
-def search(ctx, query, limit, folder, after, before, camera, as_json, paths_only, null_separated):
-    """Find photos by description (plain words, or Whoosh syntax: AND OR NOT "phrase" dog*).
+def search(ctx, query, limit, folder, after, before, camera, tags, as_json, paths_only, null_separated):
+    """Find photos by description (plain words, or Whoosh syntax: AND OR NOT "phrase" dog*). Words are looked
+    for in captions, tags (with their synonyms: "plane" finds airliners) and the model's likely words; each
+    result says what it matched. A word no photo has is named on stderr.
 
     \b
     Examples:
         photocap search "a dog runs on the beach"
+        photocap search pizza --tag food --json
         photocap search 'dog AND (beach OR sand) NOT ball' --after 2023-01-01 --json
         photocap search "kids playing in snow" -0 | xargs -0 open
     """
@@ -216,24 +221,40 @@ def search(ctx, query, limit, folder, after, before, camera, as_json, paths_only
     try:
         with SearchIndex.open(index_dir, create=False) as search_index:
             hits = search_index.search(query, limit=limit, folder=str(folder.resolve()) if folder else None,
-                                       after=after_day, before=before_day, camera=camera)
+                                       after=after_day, before=before_day, camera=camera, tags=tags,
+                                       explain=True)
+            unknown = search_index.unknown_words(query)
     except SearchQueryError as error:
         raise InputError(f"bad query: {error}") from None
     except SearchIndexError as error:
         raise InputError(str(error)) from None
+    if unknown:
+        quoted = ", ".join(f'"{word}"' for word in unknown)
+        click.echo(f"unknown: no caption or tag in the library has {quoted}", err=True)
     for hit in hits:
         if null_separated:
             sys.stdout.write(hit.path + "\0")
         elif paths_only:
             click.echo(hit.path)
         elif as_json:
-            click.echo(json.dumps({"path": hit.path, "caption": hit.caption, "score": round(hit.score, 4)}))
+            click.echo(json.dumps({"path": hit.path, "caption": hit.caption, "score": round(hit.score, 4),
+                                   "tags": [tag for tag, _p, _source in hit.tags], "matched": hit.matched or {}}))
         else:
             click.echo(f"{hit.score:7.2f}  {hit.path}\n         {hit.caption}")
+            if hit.matched:
+                click.echo(f"         matched {_matched_text(hit.matched)}")
     if not hits:
         if not (as_json or paths_only or null_separated):
             click.echo("no photo matches", err=True)
         ctx.exit(EXIT_NOTHING_FOUND)
+
+
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words"}
+
+
+def _matched_text(matched: dict[str, list[str]]) -> str:
+    return "; ".join(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}"
+                     for field, words in matched.items())
 
 
 @main.command()
@@ -291,31 +312,11 @@ def caption(ctx, images, user_caption, clear_path, device, beam_size, model, enc
 
 
 def _save_user_caption(home: Path, path: Path, text: str | None) -> None:
-    """Set (or, with text None, clear) the user's caption, then bring the search index up to date."""
-    from photocap.catalog import Catalog
-    from photocap.lock import exclusive_writer
-    from photocap.search import SearchIndex, SearchIndexError
-    from photocap.search_sync import sync_search_index
+    from photocap.edits import EditError, save_user_caption
 
-    if text is not None and not text.strip():
-        raise InputError("the caption is empty; use --clear PATH to remove your caption")
-    if text is not None and any(ord(character) < 32 and character not in "\t\n" for character in text):
-        raise InputError("the caption holds control characters")
-    if not (home / "catalog.db").is_file():
-        raise InputError(f"no catalog in {home}; run `photocap index FOLDER` first")
-    photo = os.path.abspath(path)
     try:
-        with exclusive_writer(home), Catalog.open(home) as catalog:
-            if text is None:
-                catalog.clear_user_caption(photo)
-            else:
-                catalog.set_user_caption(photo, text.strip())
-            try:
-                with SearchIndex.open(home / "index", create=True) as search_index:
-                    sync_search_index(catalog, search_index)
-            except SearchIndexError as error:  # the catalog has it; the next index run syncs it
-                click.echo(f"warning: search index not updated yet: {error}", err=True)
-    except _product_errors() as error:
+        photo = save_user_caption(home, path, text, warn=lambda message: click.echo(message, err=True))
+    except (EditError, *_product_errors()) as error:
         raise InputError(str(error)) from None
     click.echo(f"{'caption cleared' if text is None else 'caption saved'}: {_printable(photo)}", err=True)
 
@@ -377,6 +378,82 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
         click.echo(f"manifest: {_printable(report.manifest)}", err=True)
     if report.failed:
         ctx.exit(EXIT_INPUT_ERROR if not report.exported else EXIT_PARTIAL_FAILURE)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_context
+def show(ctx, paths, as_json):
+    """What photocap knows of catalogued photos: caption (and who wrote it), tags, date, camera, status, model.
+    Exit 2 if a PATH is not in the catalog (the others are still shown).
+
+    \b
+    Examples:
+        photocap show ~/Pictures/beach.jpg
+        photocap show ~/Pictures/2024/*.jpg --json
+    """
+    from photocap.show import photo_details
+
+    try:
+        found, unknown = photo_details(_settings(ctx).home, list(paths))
+    except _product_errors() as error:
+        raise InputError(str(error)) from None
+    for details in found:
+        if as_json:
+            click.echo(json.dumps(details))
+        else:
+            click.echo(_details_text(details))
+    for path in unknown:
+        click.echo(f"error: not in the catalog: {_printable(path)} (run `photocap index` on its folder)", err=True)
+    if unknown:
+        ctx.exit(EXIT_INPUT_ERROR)
+
+
+def _details_text(details: dict) -> str:
+    tags = ", ".join(f"{t['word']}" + ("" if t["source"] == "user" else f" {t['probability']:.2f}")
+                     + (" (yours)" if t["source"] == "user" else "") for t in details["tags"])
+    by = "you" if details["caption_source"] == "user" else details["caption_model"] or "-"
+    if details["caption_source"] == "model" and details["confidence"] is not None:
+        by += f", confidence {details['confidence']:.2f} ({details['method']})"
+    lines = [
+        _printable(details["path"]),
+        f"  caption  {details['caption'] or '-'}" + (f"  [{by}]" if details["caption"] else ""),
+        f"  tags     {tags or '-'}",
+        f"  taken    {details['taken_at'] or '-'}" + (f" ({details['date_source']})" if details["taken_at"] else ""),
+        f"  camera   {details['camera'] or '-'}",
+        f"  size     {details['width'] or '?'}x{details['height'] or '?'} px, {details['size']} bytes",
+        f"  status   {details['status']}" + (f": {details['error']}" if details["error"] else ""),
+    ]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--add", "add", multiple=True, metavar="WORD", help="Tag the photo with WORD (repeatable).")
+@click.option("--remove", "remove", multiple=True, metavar="WORD",
+              help="Take tag WORD away, the model's or your own (repeatable).")
+@json_option
+@click.pass_context
+def tag(ctx, path, add, remove, as_json):
+    """Your own tags of a catalogued photo: they win over the model's, in search and export, and re-indexing
+    never undoes them. Prints the photo's tags afterwards.
+
+    \b
+    Examples:
+        photocap tag ~/Pictures/beach.jpg --add "grandma" --add picnic --remove dog
+    """
+    from photocap.edits import EditError, edit_user_tags
+
+    try:
+        tags = edit_user_tags(_settings(ctx).home, path, add, remove,
+                              warn=lambda message: click.echo(message, err=True))
+    except (EditError, *_product_errors()) as error:
+        raise InputError(str(error)) from None
+    if as_json:
+        click.echo(json.dumps({"path": os.path.abspath(path), "tags": tags}))
+    else:
+        click.echo(", ".join(t["word"] + (" (yours)" if t["source"] == "user" else "") for t in tags) or "no tags")
 
 
 @main.command()

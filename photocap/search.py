@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from whoosh.index import FileIndex
@@ -46,7 +46,8 @@ LOCKED_MESSAGE = "search index is locked by another photocap process"
 REBUILD_HINT = "run `photocap rebuild-index`"
 
 WORD_REPEATS_PER_PROBABILITY = 5  # a concept word with probability p is indexed round(5·p) times
-QUERYABLE_FIELDS = ("caption", "words", "camera")  # what `field:` may name in a Whoosh-syntax query
+QUERYABLE_FIELDS = ("caption", "tags", "words", "camera")  # what `field:` may name in a Whoosh-syntax query
+SEARCHED_FIELDS = ("caption", "tags", "words")  # where plain words are looked for
 BINARY_OPERATORS = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
 # Whoosh writes its lock as "<indexname>_WRITELOCK"; we take it by name to swap in a rebuilt index even
 # when the old one is too damaged to open.
@@ -67,6 +68,10 @@ class SearchDoc(TypedDict):
     folder: str
     caption: str
     words: Sequence[tuple[str, float]]  # concept words and their probabilities; may be empty
+    # (tag, probability, source) shown with the photo, and the words that find it: each tag with the
+    # synonyms people search with, and their probabilities.
+    tags: NotRequired[Sequence[tuple[str, float, str]]]
+    tag_terms: NotRequired[Sequence[tuple[str, float]]]
     taken_at: datetime | None
     camera: str | None  # "make model"
 
@@ -77,6 +82,8 @@ class Hit:
     path: str
     caption: str
     score: float
+    tags: tuple[tuple[str, float, str], ...] = ()  # (tag, probability, 'model' or 'user'), the user's first
+    matched: dict[str, list[str]] | None = None  # field ("caption", "tags", "words") -> query words it matched
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class Ranking:
 
     caption_boost: float = 1.0
     words_boost: float = 2.0
+    tags_boost: float = 2.0
     # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
     # one matching a single word 1 times (see `_coordinated_or_class`); 0 means a plain OR.
     or_factor: float = 0.5
@@ -116,6 +124,10 @@ def schema() -> Any:
         folder=fields.IDLIST(expression=re.compile(r"[^\x00]+")),
         caption=fields.TEXT(analyzer=stemmed, stored=True),
         words=fields.TEXT(analyzer=stemmed),
+        tags=fields.TEXT(analyzer=stemmed),
+        # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
+        tag=fields.KEYWORD(commas=True, lowercase=True),
+        tags_shown=fields.STORED(),
         taken=fields.DATETIME(),
         camera=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter(), stored=True),
     )
@@ -131,6 +143,9 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         "caption": indexable(doc["caption"]),
         "_stored_caption": doc["caption"],
         "words": repeated_words(doc["words"]),
+        "tags": repeated_words(doc.get("tag_terms", ())),
+        "tag": ",".join(sorted({indexable(term) for term, _ in doc.get("tag_terms", ()) if "," not in term})),
+        "tags_shown": [[tag, round(p, 4), source] for tag, p, source in doc.get("tags", ())],
     }
     if doc["taken_at"] is not None:
         # EXIF times are wall-clock times; Whoosh wants naive datetimes.
@@ -191,7 +206,7 @@ def looks_like_whoosh_syntax(text: str) -> bool:
 
 
 def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEFAULT_RANKING) -> Query:
-    """Parse `text` into a Whoosh query over the caption and words fields.
+    """Parse `text` into a Whoosh query over the caption, tags and words fields.
 
     `syntax=False` treats `text` as plain words, `True` as Whoosh syntax (checked strictly), and `None`
     decides by `looks_like_whoosh_syntax`. Raises `SearchQueryError` for a malformed or empty query.
@@ -271,9 +286,9 @@ def _parser(ranking: Ranking) -> QueryParser:
     from whoosh import qparser
 
     return qparser.MultifieldParser(
-        ["caption", "words"],
+        list(SEARCHED_FIELDS),
         schema(),
-        fieldboosts={"caption": ranking.caption_boost, "words": ranking.words_boost},
+        fieldboosts={"caption": ranking.caption_boost, "words": ranking.words_boost, "tags": ranking.tags_boost},
         group=_or_group(ranking.or_factor) if ranking.or_factor else qparser.OrGroup,
     )
 
@@ -349,6 +364,10 @@ def _coordinated_or_class() -> type:
     class CoordinatedOr(query.Or):
         def _matcher(self, subs: Any, searcher: Any, context: Any) -> Any:
             reader = searcher.reader()
+            if self.scale and context is not None:
+                # The bonus reads which leaves sit on the current document, so they must be kept current
+                # (a collector that needs no terms lets Whoosh leave some of them behind).
+                context = context.set(needs_current=True)
             union = self._tree_matcher(
                 subs, matching.UnionMatcher, searcher, context, lambda q: q.estimate_size(reader)
             )
@@ -387,6 +406,7 @@ def filter_query(
     after: date | None = None,
     before: date | None = None,
     camera: str | None = None,
+    tags: Sequence[str] = (),
 ) -> Query | None:
     """The restriction the options ask for (all of them at once), or None for no restriction."""
     from whoosh import query
@@ -403,6 +423,11 @@ def filter_query(
         if not camera_words:
             raise SearchQueryError(f"camera filter {camera!r} has no words")
         parts.extend(query.Term("camera", word) for word in camera_words)
+    for tag in tags:
+        word = " ".join(tag.lower().split())
+        if not word:
+            raise SearchQueryError("an empty --tag")
+        parts.append(query.Term("tag", indexable(word)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else query.And(parts)
@@ -524,20 +549,35 @@ class SearchIndex:
         after: date | None = None,
         before: date | None = None,
         camera: str | None = None,
+        tags: Sequence[str] = (),
         syntax: bool | None = None,
         ranking: Ranking = DEFAULT_RANKING,
+        explain: bool = False,
     ) -> list[Hit]:
         """The photos best matching `query`, best first, restricted to `folder` (and its subfolders),
-        to photos taken from `after` to `before` (both inclusive), and to cameras whose make or model
-        has every word of `camera`. See `parse_query` for `syntax`; raises `SearchQueryError`."""
+        to photos taken from `after` to `before` (both inclusive), to cameras whose make or model
+        has every word of `camera`, and to photos with every tag of `tags`. See `parse_query` for `syntax`;
+        raises `SearchQueryError`. With `explain`, each hit says which query words matched in which field."""
         from whoosh.scoring import BM25F
 
         parsed = parse_query(query, syntax=syntax, ranking=ranking)
-        restriction = filter_query(folder=folder, after=after, before=before, camera=camera)
+        restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags)
         weighting = BM25F(B=ranking.bm25_b, K1=ranking.bm25_k1)
+        words_of_term = _query_words_by_term(query) if explain else {}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
-            results = searcher.search(parsed, limit=limit, filter=restriction)
-            return [Hit(int(hit["photo_id"]), hit["path"], hit["caption"], float(hit.score)) for hit in results]
+            results = searcher.search(parsed, limit=limit, filter=restriction, terms=explain)
+            return [Hit(int(hit["photo_id"]), hit["path"], hit["caption"], float(hit.score),
+                        tags=tuple((str(t), float(p), str(source)) for t, p, source in hit.get("tags_shown", [])),
+                        matched=_matched(hit, words_of_term) if explain else None)
+                    for hit in results]
+
+    def unknown_words(self, query: str) -> list[str]:
+        """The query's words that no caption, tag or concept word in the index contains, as typed."""
+        words = _query_words_by_term(query)
+        with self._reader() as reader:
+            known = {term for term in words
+                     if any(reader.doc_frequency(field, term) for field in SEARCHED_FIELDS)}
+        return sorted({word for term, typed in words.items() if term not in known for word in typed})
 
     def close(self) -> None:
         self._index.close()
@@ -571,6 +611,36 @@ class SearchIndex:
             yield
         except _damage_errors() as error:
             raise _damaged(self.index_dir, error) from error
+
+
+def _query_words_by_term(query: str) -> dict[str, list[str]]:
+    """The query's words (operators and field names aside) by the term the index holds for them."""
+    analyzer = schema()["caption"].analyzer
+    found: dict[str, list[str]] = {}
+    for token in _QUERY_TOKEN.findall(query):
+        if token in BINARY_OPERATORS or token == "NOT":
+            continue
+        match = _FIELD_PREFIX.match(token)
+        if match and match.group(1) in QUERYABLE_FIELDS:
+            token = match.group(2)
+        for word in plain_words(token).split():
+            for analyzed in analyzer(word):
+                found.setdefault(analyzed.text, [])
+                if word not in found[analyzed.text]:
+                    found[analyzed.text].append(word)
+    return found
+
+
+def _matched(hit: Any, words_of_term: dict[str, list[str]]) -> dict[str, list[str]]:
+    matched: dict[str, list[str]] = {}
+    for field, term in hit.matched_terms() or []:
+        if field not in SEARCHED_FIELDS:
+            continue
+        text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
+        for word in words_of_term.get(text, [text]):
+            if word not in matched.setdefault(field, []):
+                matched[field].append(word)
+    return {field: matched[field] for field in SEARCHED_FIELDS if field in matched}
 
 
 def _has_table_of_contents(index_dir: Path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from photocap.catalog import Catalog, SearchRow
 from photocap.search import SearchDoc, SearchIndex
+from photocap.tag_vocabulary import tag_vocabulary
 
 
 def sync_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
@@ -30,5 +31,19 @@ def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
 
 
 def _search_doc(row: SearchRow) -> SearchDoc:
+    tags = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]]
     return SearchDoc(photo_id=row["id"], path=row["path"], folder=row["folder"], caption=row["caption"] or "",
-                     words=row["words"], taken_at=row["taken_at"], camera=row["camera"])
+                     words=row["words"], tags=tags, tag_terms=tag_search_terms(tags),
+                     taken_at=row["taken_at"], camera=row["camera"])
+
+
+def tag_search_terms(tags: list[tuple[str, float, str]]) -> list[tuple[str, float]]:
+    """Each tag and the synonyms people search it by, with the tag's probability."""
+    if not tags:
+        return []
+    vocabulary = tag_vocabulary()
+    terms: dict[str, float] = {}
+    for word, probability, _source in tags:
+        for term in (word, *vocabulary.synonyms(word)):
+            terms[term] = max(terms.get(term, 0.0), probability)
+    return list(terms.items())

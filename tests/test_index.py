@@ -76,7 +76,8 @@ def test_index_captions_every_photo_and_search_finds_them(tmp_home: Path, librar
 
     hits = json_lines(photocap(tmp_home, "search", stored, "--json").stdout)
     assert str(photo) in [hit["path"] for hit in hits]
-    assert all(set(hit) == {"path", "caption", "score"} for hit in hits)
+    assert all(set(hit) >= {"path", "caption", "score", "tags", "matched"} for hit in hits)
+    assert all(hit["matched"] for hit in hits)  # every hit says what it matched
     assert hits == sorted(hits, key=lambda hit: -hit["score"])
     paths = photocap(tmp_home, "search", stored, "--paths").stdout.splitlines()
     assert paths == [hit["path"] for hit in hits]

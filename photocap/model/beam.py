@@ -45,10 +45,17 @@ def _forbid(log_probs: torch.Tensor, vocab: Vocabulary, hypotheses: list[list[in
             log_probs[row, list(blocked)] = float("-inf")
 
 
-@torch.inference_mode()
 def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
                 max_len: int = 20, length_penalty: float = 0.7) -> list[Hypothesis]:
-    """The best caption for each image of `grid` (B, cells, feature_dim).
+    """The best caption for each image of `grid` (B, cells, feature_dim)."""
+    return [candidates[0] for candidates in beam_candidates(decoder, grid, vocab, beam_size, max_len, length_penalty)]
+
+
+@torch.inference_mode()
+def beam_candidates(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
+                    max_len: int = 20, length_penalty: float = 0.7) -> list[list[Hypothesis]]:
+    """Every caption the beam finished for each image of `grid` (B, cells, feature_dim), best first (at
+    least one per image: an image whose beam never finished gets an empty caption scored -inf).
 
     The state holds k rows per image still searching; an image that is done leaves the batch, so a batch
     costs what its captions need, not what its longest caption needs times the batch size.
@@ -104,7 +111,7 @@ def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, 
         beam_scores = torch.tensor(next_scores, device=grid.device).view(len(searching), k)
         sequences = [sequences[r] + [w] for r, w in zip(rows, next_tokens, strict=True)]
 
-    return [max(hyps, key=lambda h: h.score) if hyps else Hypothesis((), float("-inf"), float("-inf"))
+    return [sorted(hyps, key=lambda h: -h.score) if hyps else [Hypothesis((), float("-inf"), float("-inf"))]
             for hyps in finished]
 
 

@@ -1,0 +1,49 @@
+"""`photocap show`: what the catalog knows of single photos. Reads only; never imports torch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from photocap.catalog import Catalog, CatalogError, PhotoRow, camera_name
+
+
+def photo_details(home: Path, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The details of each catalogued photo among `paths`, in order, and the paths the catalog does not hold."""
+    if not (home / "catalog.db").is_file():
+        raise CatalogError(f"no catalog in {home}; run `photocap index FOLDER` first")
+    found, unknown = [], []
+    with Catalog.open(home) as catalog:
+        for path in paths:
+            absolute = os.path.abspath(path)
+            row = catalog.photo_by_path(absolute) or catalog.photo_by_path(os.path.realpath(absolute))
+            if row is None:
+                unknown.append(absolute)
+            else:
+                found.append(details_of(row))
+    return found, unknown
+
+
+def details_of(row: PhotoRow) -> dict[str, Any]:
+    return {
+        "path": row["path"],
+        "status": row["status"],
+        "error": row["error"],
+        "caption": row["caption"],
+        "caption_source": row["caption_source"],
+        "model": row["model_id"] if row["caption_source"] == "model" else None,
+        "caption_model": row["model_id"],
+        "confidence": None if row["confidence"] is None else round(row["confidence"], 3),
+        "method": row["method"],
+        "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"]}
+                 for t in row["tags"]],
+        "taken_at": row["taken_at"].isoformat(sep=" ") if row["taken_at"] else None,
+        "date_source": "exif" if row["taken_at"] else None,
+        "camera": camera_name(row["camera_make"], row["camera_model"]),
+        "width": row["width"],
+        "height": row["height"],
+        "size": row["size"],
+        "folder": row["folder"],
+        "indexed_at": row["updated_at"].isoformat(sep=" ") + " UTC",
+    }
