@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photocap.catalog import Catalog, PhotoResult
+from photocap.catalog import Catalog, PhotoResult, PhotoToCaption
+from photocap.catalog_tags import PooledFeature
 from photocap.config import Settings
 from photocap.lock import exclusive_writer
 from photocap.scan import scan_folders
@@ -39,6 +41,7 @@ class IndexReport:
     missing: int = 0
     unchanged: int = 0
     captioned: int = 0
+    retagged: int = 0  # photos tagged again from their kept features (a new tag map or threshold)
     errors: int = 0  # photos that could not be read or decoded in this run
     seconds: float = 0.0  # the whole run, model loading and scanning included
     photos_per_s: float = 0.0  # photos decoded and captioned per second of captioning
@@ -117,8 +120,9 @@ def index_roots(
     report.missing, report.unchanged = scan.missing, scan.unchanged
 
     work = catalog.pending_photos(roots)
-    if (work or recaption_older) and not should_stop():  # an unchanged library never loads the model (or torch)
-        from photocap.worker import caption_photos
+    to_retag = _photos_to_tag_again(catalog, roots, work)
+    if (work or to_retag or recaption_older) and not should_stop():  # an unchanged library never loads torch
+        from photocap.worker import caption_photos, tag_from_features
 
         loaded = captioner()
         report.model = loaded.model_id
@@ -130,10 +134,41 @@ def index_roots(
             report.captioned, _ = caption_photos(catalog, search_index, loaded, work, settings, on_batch,
                                                  should_stop=should_stop, on_results=on_results)
             report.photos_per_s = len(work) / (time.perf_counter() - began)
+        if to_retag and loaded.tagger is not None and not should_stop():
+            report.retagged = tag_from_features(catalog, search_index, loaded.tagger, to_retag)
     report.failed = [{"path": path, "error": error} for path, error in catalog.errors_under(roots)]
     report.errors = len(report.failed)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _photos_to_tag_again(catalog: Catalog, roots: Sequence[Path],
+                         work: list[PhotoToCaption]) -> list[PooledFeature]:
+    """Captioned photos the current tagger has not tagged. Those with a kept pooled feature are returned, to
+    be tagged from it; those without one (catalogued before photocap kept features) join `work`, to be
+    decoded and captioned again. Reads a weights checksum and the catalog, never torch."""
+    from photocap.model.installed import EncoderUnavailable, lite0_weights
+    from photocap.tag_vocabulary import TagMapError, feature_encoder_id, tag_map, tagger_id
+
+    try:
+        weights_sha256 = _checksum(lite0_weights())
+        current = tagger_id(weights_sha256, tag_map())
+    except (EncoderUnavailable, TagMapError, OSError):
+        return []  # no tagger: photos are captioned untagged
+    kept, to_decode = catalog.photos_to_tag(current, feature_encoder_id(weights_sha256), roots)
+    if to_decode:
+        catalog.flag_for_recaption([photo.id for photo in to_decode])
+        pending = {photo.id for photo in work}
+        work.extend(photo for photo in to_decode if photo.id not in pending)
+    return kept
+
+
+@lru_cache(maxsize=4)
+def _checksum(path: Path) -> str:
+    """A file's sha256, once per process (watch asks at every batch of file events)."""
+    from photocap.model.installed import sha256_of
+
+    return sha256_of(path)
 
 
 def _raise_if(should_stop: Callable[[], bool]) -> Callable[[int], None]:

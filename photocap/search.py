@@ -371,7 +371,9 @@ def _coordinated_or_class() -> type:
             union = self._tree_matcher(
                 subs, matching.UnionMatcher, searcher, context, lambda q: q.estimate_size(reader)
             )
-            word_count = len({leaf.term()[1] for leaf in union.term_matchers()})
+            # The query's distinct words, not those a segment happens to hold: a photo's bonus must not
+            # depend on which segment of the index it was written to.
+            word_count = len({text for _field, text in self.iter_all_terms()})
             return WordCoordinationMatcher(union, self.scale, word_count) if self.scale else union
 
     return CoordinatedOr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from photocap.catalog import Catalog, SearchRow
 from photocap.search import SearchDoc, SearchIndex
-from photocap.tag_vocabulary import tag_vocabulary
+from photocap.tag_vocabulary import tag_map
 
 
 def sync_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
@@ -41,7 +41,7 @@ def tag_search_terms(tags: list[tuple[str, float, str]]) -> list[tuple[str, floa
     """Each tag and the synonyms people search it by, with the tag's probability."""
     if not tags:
         return []
-    vocabulary = tag_vocabulary()
+    vocabulary = tag_map()
     terms: dict[str, float] = {}
     for word, probability, _source in tags:
         for term in (word, *vocabulary.synonyms(word)):

@@ -1,65 +1,138 @@
-"""The words of the shipped tag map (`assets/imagenet_tags.json`, made by `train/tag_map.py`), for the parts
-that need no model: the synonyms search indexes beside a tag, its place in the hierarchy for keywords, and
-its kind. Reads only the JSON file, never torch, so `photocap search`, `tag` and `export` start fast.
-A word the map does not know (a user's own tag) has no synonyms, its own path and no kind.
+"""The shipped tag map (`assets/imagenet_tags.json`, made by `train/tag_map.py` from WordNet), read without torch.
+
+What needs no model (the synonyms search indexes beside a tag, its place in the hierarchy for keywords, its
+kind for the caption chooser) reads it here, so `photocap search`, `tag` and `export` start fast;
+photocap.model.tags adds the classifier head that gives the tags' probabilities.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-TAG_MAP_FILE = "imagenet_tags.json"
+MAP_FORMAT = "photocap.imagenet-tags/1"
+TAG_MIN_PROBABILITY = 0.3  # train/tag_thresholds.py: vs 0.2, precision +8-12 points, recall -3
+TAGS_KEPT = 20  # per photo, at most
+
+
+class TagMapError(RuntimeError):
+    """The tag map cannot be read; the message says why."""
 
 
 @dataclass(frozen=True)
-class TagEntry:
+class TagInfo:
     word: str
     synonyms: tuple[str, ...]
-    path: str  # from the most general kept word down to this one, "|"-separated (lr:hierarchicalSubject)
+    path: str  # from a root down to this tag, "|"-separated (Lightroom's lr:hierarchicalSubject)
     kind: str
+    classes: tuple[int, ...]  # ImageNet class indices summed into this tag
+    parents: tuple[int, ...]  # indices into TagMap.entries
 
 
-class TagVocabulary:
-    def __init__(self, entries: dict[str, TagEntry]) -> None:
-        self._entries = entries
+@dataclass(frozen=True, eq=False)
+class TagMap:
+    entries: tuple[TagInfo, ...]
+    class_names: tuple[str, ...]
+    class_tags: tuple[int, ...]  # each class's own tag (its name as people say it), an index into entries
+    kinds: tuple[str, ...]
+    sha256: str
+    _by_word: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _by_synonym: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_file(cls, path: Path) -> TagVocabulary:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        entries = {
-            tag["word"]: TagEntry(tag["word"], tuple(tag.get("synonyms", ())), tag.get("path") or tag["word"],
-                                  tag.get("kind", "other"))
-            for tag in data["tags"]
-        }
-        return cls(entries)
-
-    def __contains__(self, word: str) -> bool:
-        return word in self._entries
-
-    def synonyms(self, word: str) -> tuple[str, ...]:
-        entry = self._entries.get(word)
-        return entry.synonyms if entry else ()
-
-    def path(self, word: str) -> str:
-        entry = self._entries.get(word)
-        return entry.path if entry else word
-
-    def kind(self, word: str) -> str | None:
-        entry = self._entries.get(word)
-        return entry.kind if entry else None
+    def __post_init__(self) -> None:
+        for index, entry in enumerate(self.entries):
+            self._by_word.setdefault(entry.word.casefold(), []).append(index)
+            for synonym in entry.synonyms:
+                self._by_synonym.setdefault(synonym.casefold(), []).append(index)
 
     def words(self) -> list[str]:
-        return list(self._entries)
+        return [entry.word for entry in self.entries]
+
+    def lookup(self, word: str) -> list[TagInfo]:
+        """The tags a word names: tags called `word` if any, else tags with `word` as a synonym; plurals and
+        case are forgiven ("Dogs" finds dog). Several tags when the word is ambiguous (crane: bird, machine)."""
+        for form in singular_forms(word.strip().casefold()):
+            for table in (self._by_word, self._by_synonym):
+                if form in table:
+                    return [self.entries[i] for i in table[form]]
+        return []
+
+    def synonyms(self, word: str) -> list[str]:
+        """Every word of the tags `word` names (their display words first), or [] for an unknown word."""
+        found: dict[str, str] = {}
+        for entry in self.lookup(word):
+            for w in (entry.word, *entry.synonyms):
+                found.setdefault(w.casefold(), w)
+        return list(found.values())
+
+    def kind(self, word: str) -> str | None:
+        """The kind of thing `word` names (animal, food, vehicle, ...); None if unknown or ambiguous."""
+        kinds = {entry.kind for entry in self.lookup(word)}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def path(self, word: str) -> str | None:
+        """The hierarchical path of the tag `word` names; None if unknown or ambiguous."""
+        paths = {entry.path for entry in self.lookup(word)}
+        return paths.pop() if len(paths) == 1 else None
+
+    def ancestry(self, word: str) -> list[str]:
+        """The words from the root down to `word` (just [word] for a word the map does not know)."""
+        path = self.path(word)
+        return path.split("|") if path else [word]
 
 
-def tag_map_path() -> Path:
-    return Path(str(resources.files("photocap") / "assets" / TAG_MAP_FILE))
+def singular_forms(word: str) -> list[str]:
+    """`word` and the singulars it may be a plural of: dogs -> dog, boxes -> box, ponies -> pony, men -> man."""
+    forms = [word]
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("ves") and len(word) > 4:
+        forms += [word[:-3] + "f", word[:-3] + "fe"]
+    if word.endswith("es") and len(word) > 3:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        forms.append(word[:-1])
+    if word.endswith("men"):
+        forms.append(word[:-3] + "man")
+    return forms
 
 
-@lru_cache(maxsize=1)
-def tag_vocabulary() -> TagVocabulary:
-    return TagVocabulary.from_file(tag_map_path())
+def default_map_path() -> Path:
+    return Path(str(resources.files("photocap") / "assets" / "imagenet_tags.json"))
+
+
+@lru_cache(maxsize=4)
+def read_tag_map(path: Path) -> TagMap:
+    """The class-to-tag map (cached: every reader shares one copy)."""
+    try:
+        data = path.read_bytes()
+        document = json.loads(data)
+    except (OSError, ValueError) as error:
+        raise TagMapError(f"cannot read the tag map {path}: {error}") from None
+    if document.get("format") != MAP_FORMAT:
+        raise TagMapError(f"{path} is not a {MAP_FORMAT} file (format {document.get('format')!r})")
+    entries = tuple(TagInfo(t["word"], tuple(t["synonyms"]), t["path"], t["kind"], tuple(t["classes"]),
+                            tuple(t["parents"])) for t in document["tags"])
+    classes = document["classes"]
+    return TagMap(entries, tuple(c["name"] for c in classes), tuple(c["tag"] for c in classes),
+                  tuple(document["kinds"]), hashlib.sha256(data).hexdigest())
+
+
+def tag_map() -> TagMap:
+    """The shipped tag map."""
+    return read_tag_map(default_map_path())
+
+
+def tagger_id(weights_sha256: str, tags: TagMap, min_probability: float = TAG_MIN_PROBABILITY) -> str:
+    """Names what a photo's model tags depend on (the head's weights, the map, the threshold): tags written
+    under another id are made again."""
+    return f"imagenet-lite0@{weights_sha256[:12]}/map@{tags.sha256[:12]}/p{min_probability:g}"
+
+
+def feature_encoder_id(weights_sha256: str) -> str:
+    """Names the encoder whose pooled features the tagger reads: kept features must come from it."""
+    return f"efficientnet_lite0@{weights_sha256[:12]}"

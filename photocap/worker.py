@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader, Dataset
 
 from photocap.catalog import Catalog, PhotoResult
+from photocap.catalog_tags import ModelTags, PooledFeature
 from photocap.config import Settings
 from photocap.images import DecodedPhoto, PhotoDecodeError, decode_photo
 from photocap.model.captioner import Captioner
+from photocap.model.tags import Tagger
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
 
@@ -85,14 +88,32 @@ def caption_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | st
     results: list[PhotoResult] = [
         PhotoResult(photo_id=photo_id, error=message) for photo_id, message in items if isinstance(message, str)
     ]
+    tagger = captioner.tagger
     for (photo_id, photo), caption in zip(decoded, captions, strict=True):
         results.append(PhotoResult(
             photo_id=photo_id, error=None, caption=caption.text, score=caption.score, words=caption.words,
             model_id=captioner.model_id, model_checksum=captioner.model_checksum, width=photo.width,
             height=photo.height, taken_at=photo.taken_at, camera_make=photo.camera_make,
-            camera_model=photo.camera_model,
+            camera_model=photo.camera_model, confidence=caption.confidence, method=caption.method,
+            tags=[(tag.word, tag.probability) for tag in caption.tags],
+            tagger_id=tagger.tagger_id if tagger else None,
+            feature=caption.feature.tobytes() if caption.feature is not None else None,
+            feature_encoder=tagger.feature_encoder if tagger else None,
         ))
     return results
+
+
+def tag_from_features(catalog: Catalog, search_index: SearchIndex, tagger: Tagger,
+                      features: list[PooledFeature], batch_size: int = 1000) -> int:
+    """Tag again, from their kept pooled features, photos a previous tagger tagged; returns how many."""
+    for start in range(0, len(features), batch_size):
+        chunk = features[start : start + batch_size]
+        pooled = torch.from_numpy(np.stack([np.frombuffer(f["vector"], dtype=np.float16) for f in chunk]))
+        tags = tagger.tags(pooled.float())
+        catalog.save_tags([ModelTags(photo_id=f["photo_id"], tags=[(t.word, t.probability) for t in photo_tags],
+                                     tagger_id=tagger.tagger_id) for f, photo_tags in zip(chunk, tags, strict=True)])
+        sync_search_index(catalog, search_index)
+    return len(features)
 
 
 def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Captioner, work: list[tuple[int, str]],

@@ -92,6 +92,18 @@ def test_matching_more_of_the_words_earns_a_bonus(index: SearchIndex):
     assert ids(index.search("dog beach", ranking=Ranking(or_factor=0.5))) == [5, 1, 2]
 
 
+def test_scores_do_not_depend_on_how_the_index_is_split_into_segments(index: SearchIndex, tmp_path: Path):
+    docs = [make_doc(1, "two brown dogs wrestle in the snow"), make_doc(2, "a dog runs in the snow"),
+            make_doc(3, "a brown dog on a beach")]
+    for doc in docs:  # one commit each: three segments, only one of which holds "wrestle"
+        index.upsert([doc])
+    with SearchIndex.open(tmp_path / "single") as single:
+        single.upsert(docs)
+        query = "two brown dogs wrestle in the snow"
+        assert [(h.photo_id, round(h.score, 6)) for h in index.search(query)] == \
+            [(h.photo_id, round(h.score, 6)) for h in single.search(query)]
+
+
 def test_a_word_found_in_one_field_only_still_scores(index: SearchIndex):
     index.upsert([make_doc(1, "a man", words=[("kayak", 0.4)]), make_doc(2, "a man", words=[("kayak", 1.0)])])
     hits = index.search("kayak")

@@ -53,9 +53,14 @@ def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, 
 
 @torch.inference_mode()
 def beam_candidates(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
-                    max_len: int = 20, length_penalty: float = 0.7) -> list[list[Hypothesis]]:
+                    max_len: int = 20, length_penalty: float = 0.7,
+                    guidance: torch.Tensor | None = None) -> list[list[Hypothesis]]:
     """Every caption the beam finished for each image of `grid` (B, cells, feature_dim), best first (at
     least one per image: an image whose beam never finished gets an empty caption scored -inf).
+
+    `guidance` (B, vocabulary) is added to each image's word log-probabilities at every step: -inf forbids a
+    word, a positive bonus draws the search towards it until the caption holds it (then the bonus is spent,
+    so a bonus word is not repeated for its bonus).
 
     The state holds k rows per image still searching; an image that is done leaves the batch, so a batch
     costs what its captions need, not what its longest caption needs times the batch size.
@@ -68,11 +73,14 @@ def beam_candidates(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabula
     tokens = torch.full((batch * k,), vocab.start_id, dtype=torch.long, device=grid.device)
     sequences: list[list[int]] = [[] for _ in range(batch * k)]
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+    bias = guidance.to(grid.device).float().repeat_interleave(k, dim=0) if guidance is not None else None
     searching = list(range(batch))  # the images still in the state, in row-block order
 
     for t in range(max_len):
         logits, state, _ = decoder.step(tokens, state)
         log_probs = torch.log_softmax(logits.float(), dim=1)
+        if bias is not None:
+            log_probs += bias
         _forbid(log_probs, vocab, sequences, t, max_len)
         vocab_size = log_probs.shape[1]
         totals = (beam_scores.view(-1, 1) + log_probs).view(len(searching), -1)  # (images, k * V)
@@ -109,6 +117,10 @@ def beam_candidates(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabula
         searching = still_searching
         tokens = torch.tensor(next_tokens, device=grid.device)
         beam_scores = torch.tensor(next_scores, device=grid.device).view(len(searching), k)
+        if bias is not None:
+            bias = bias[index]
+            emitted = torch.arange(len(rows), device=grid.device)
+            bias[emitted, tokens] = bias[emitted, tokens].clamp(max=0.0)
         sequences = [sequences[r] + [w] for r, w in zip(rows, next_tokens, strict=True)]
 
     return [sorted(hyps, key=lambda h: -h.score) if hyps else [Hypothesis((), float("-inf"), float("-inf"))]

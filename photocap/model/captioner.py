@@ -1,7 +1,13 @@
-"""The inference API: load a shipped model once, then caption batches of photos on a device.
+"""The inference API: load a shipped model once, then caption and tag batches of photos on a device.
 
     captioner = Captioner.load()                       # the default shipped model, CUDA if present
     captions = captioner.caption_files(["beach.jpg"])  # or caption_images(pil_images), caption_pixels(array)
+    captions[0].text, captions[0].tags                 # "a dog runs on the beach", [Tag("dog", 0.97, ...), ...]
+
+Each photo's caption is chosen among the beam's candidates (and, where those name what the tags contradict,
+a guided search's) by photocap.model.chooser, with the ImageNet tagger (photocap.model.tags) as evidence.
+The tagger reads EfficientNet-Lite0's pooled feature: the default model's own encoder computes it; a model on
+another encoder runs the Lite0 trunk beside it.
 """
 
 from __future__ import annotations
@@ -17,20 +23,28 @@ import torch
 from PIL import Image
 
 from photocap.images import INPUT_SIZE, PhotoDecodeError, decode_photo, pixels_of
-from photocap.model.beam import beam_search
+from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
+from photocap.model.tags import Tag, Tagger, TaggerUnavailable
 
 DEFAULT_MODEL = "efficientnet_lite0"
+TAGGER_ENCODER = "efficientnet_lite0"  # the encoder whose ImageNet head makes the tags
 CONCEPT_WORDS_KEPT = 30  # per photo, the most probable words of the word-presence head
 CONCEPT_MIN_PROBABILITY = 0.05
+GUIDED_SEARCHES = 2  # a second guided search forbids what the first one invented
 
 
 @dataclass(frozen=True)
 class Caption:
     text: str
-    score: float  # length-normalised log-probability of the caption under the model
+    score: float | None  # length-normalised log-probability under the model (None: built from tags)
     words: list[tuple[str, float]] = field(default_factory=list)  # likely words, most probable first
+    tags: list[Tag] = field(default_factory=list)  # most probable first
+    confidence: float | None = None  # how sure the chooser is that the caption is true (None: no tagger)
+    method: str = "beam"  # how it was chosen (photocap.model.chooser.METHODS)
+    feature: np.ndarray | None = None  # the tagger's pooled feature (float16), to tag again without decoding
 
 
 def shipped_models() -> dict[str, Path]:
@@ -62,11 +76,17 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 class Captioner:
-    def __init__(self, checkpoint: Checkpoint, encoder: Encoder, device: torch.device):
+    def __init__(self, checkpoint: Checkpoint, encoder: Encoder, device: torch.device,
+                 tagger: Tagger | None = None, tag_encoder: Encoder | None = None,
+                 chooser: CaptionChooser | None = None):
         self.checkpoint, self.encoder, self.device = checkpoint, encoder, device
-        self.encoder.trunk.to(device)
-        if device.type == "cuda":
-            self.encoder.trunk.to(memory_format=torch.channels_last)
+        self.tagger, self.chooser = tagger, chooser
+        # The encoder whose pooled feature the tagger reads, when it is not the captioner's own.
+        self.tag_encoder = tag_encoder
+        for trunk in {id(e): e for e in (encoder, tag_encoder) if e is not None}.values():
+            trunk.trunk.to(device)
+            if device.type == "cuda":
+                trunk.trunk.to(memory_format=torch.channels_last)
         self.decoder = checkpoint.decoder.to(device).eval()
 
     @classmethod
@@ -89,7 +109,8 @@ class Captioner:
             apply_tuned_weights(encoder, checkpoint.encoder_tuned)
         except ValueError as error:
             raise CheckpointError(f"model {checkpoint.name}: {error}") from None
-        return cls(checkpoint, encoder, torch_device)
+        tagger, tag_encoder = _tagger_for(encoder, checkpoint, torch_device)
+        return cls(checkpoint, encoder, torch_device, tagger, tag_encoder, CaptionChooser() if tagger else None)
 
     @property
     def model_id(self) -> str:
@@ -104,32 +125,90 @@ class Captioner:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
-    @torch.inference_mode()
     def encode(self, pixels: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Feature grids (B, cells, C) of uint8 pixels (B, 224, 224, 3)."""
+        return self._grid_of(self.encoder, pixels)
+
+    @torch.inference_mode()
+    def _grid_of(self, encoder: Encoder, pixels: torch.Tensor | np.ndarray) -> torch.Tensor:
         batch = torch.as_tensor(pixels).to(self.device, non_blocking=True)
         batch = batch.permute(0, 3, 1, 2).float().div_(255)
         if self.device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            return self.encoder.grid(batch).float()
+            return encoder.grid(batch).float()
 
     @torch.inference_mode()
-    def describe(self, grid: torch.Tensor, beam_size: int = 3) -> list[Caption]:
-        """Captions (and likely words, if the model has a word-presence head) of encoded photos."""
+    def tag_features(self, pixels: torch.Tensor | np.ndarray, grid: torch.Tensor) -> torch.Tensor | None:
+        """The pooled feature (B, 1280) the tagger reads: the mean of `grid` when the captioner's encoder is
+        the tagger's, else the tag encoder's on `pixels`; None without a tagger."""
+        if self.tagger is None:
+            return None
+        if self.tag_encoder is None:
+            return grid.mean(dim=1)
+        return self._grid_of(self.tag_encoder, pixels).mean(dim=1)
+
+    @torch.inference_mode()
+    def describe(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None) -> list[Caption]:
+        """Captions, tags and likely words of encoded photos. `pooled` is the tagger's feature (see
+        tag_features); when the captioner's encoder is the tagger's it defaults to the grid's mean."""
+        if pooled is None and self.tagger is not None and self.tag_encoder is None:
+            pooled = grid.mean(dim=1)
         vocab = self.checkpoint.vocab
-        hypotheses = beam_search(self.decoder, grid, vocab, beam_size)
-        words: list[list[tuple[str, float]]] = [[] for _ in hypotheses]
+        candidates = [[(vocab.decode(h.tokens), h.score) for h in hypotheses]
+                      for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size)]
+        words = self._likely_words(grid)
+        if pooled is None or self.tagger is None or self.chooser is None:
+            return [Caption(c[0][0], c[0][1], w) for c, w in zip(candidates, words, strict=True)]
+        tags = self.tagger.tags(pooled)
+        evidence = self.tagger.evidence(pooled)
+        chosen = self._choose(grid, candidates, evidence, beam_size)
+        features = pooled.detach().to("cpu", torch.float16).numpy()
+        return [Caption(c.text, _score_of(c, candidates[i]), words[i], tags[i], round(c.confidence, 4), c.method,
+                        features[i]) for i, c in enumerate(chosen)]
+
+    def _likely_words(self, grid: torch.Tensor) -> list[list[tuple[str, float]]]:
+        words: list[list[tuple[str, float]]] = [[] for _ in range(grid.shape[0])]
         if self.checkpoint.concepts:
             probabilities = self.decoder.concept_probabilities(grid)
             top = probabilities.topk(min(CONCEPT_WORDS_KEPT, probabilities.shape[1]), dim=1)
             for row, (values, ids) in enumerate(zip(top.values.tolist(), top.indices.tolist(), strict=True)):
                 words[row] = [(self.checkpoint.concepts[i], round(p, 4))
                               for p, i in zip(values, ids, strict=True) if p >= CONCEPT_MIN_PROBABILITY]
-        return [Caption(vocab.decode(h.tokens), h.score, w) for h, w in zip(hypotheses, words, strict=True)]
+        return words
+
+    def _choose(self, grid: torch.Tensor, candidates: list[list[tuple[str, float]]], evidence: list[Evidence],
+                beam_size: int) -> list[ChosenCaption]:
+        """The chooser's verdicts, running guided searches for the photos whose candidates it turned down."""
+        assert self.chooser is not None
+        verdicts: list[ChosenCaption | Guidance] = [self.chooser.judge(c, e)
+                                                     for c, e in zip(candidates, evidence, strict=True)]
+        for search in range(GUIDED_SEARCHES):
+            waiting = [i for i, verdict in enumerate(verdicts) if isinstance(verdict, Guidance)]
+            if not waiting:
+                break
+            guided = self._guided_candidates(grid[waiting], [verdicts[i] for i in waiting], beam_size)
+            last = search == GUIDED_SEARCHES - 1
+            for i, found in zip(waiting, guided, strict=True):
+                verdict = verdicts[i]
+                assert isinstance(verdict, Guidance)
+                verdicts[i] = self.chooser.settle(candidates[i], found, evidence[i], None if last else verdict)
+        return [v for v in verdicts if isinstance(v, ChosenCaption)]
+
+    def _guided_candidates(self, grid: torch.Tensor, guidance: list[Guidance],
+                           beam_size: int) -> list[list[tuple[str, float]]]:
+        assert self.chooser is not None
+        vocab = self.checkpoint.vocab
+        weights = torch.zeros(len(guidance), len(vocab), device=grid.device)
+        for row, guide in enumerate(guidance):
+            for index, weight in self.chooser.guidance_weights(guide, vocab.words).items():
+                weights[row, index] = weight
+        found: list[list[Hypothesis]] = beam_candidates(self.decoder, grid, vocab, beam_size, guidance=weights)
+        return [[(vocab.decode(h.tokens), h.score) for h in hypotheses] for hypotheses in found]
 
     def caption_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3) -> list[Caption]:
-        return self.describe(self.encode(pixels), beam_size)
+        grid = self.encode(pixels)
+        return self.describe(grid, beam_size, self.tag_features(pixels, grid))
 
     def caption_images(self, images: list[Image.Image], beam_size: int = 3) -> list[Caption]:
         return self.caption_pixels(np.stack([pixels_of(image, INPUT_SIZE) for image in images]), beam_size)
@@ -149,3 +228,26 @@ class Captioner:
             for row, caption in zip(rows, self.caption_pixels(np.stack(decoded), beam_size), strict=True):
                 results[row] = caption
         return results
+
+
+def _score_of(chosen: ChosenCaption, candidates: list[tuple[str, float]]) -> float | None:
+    """The beam's score of the chosen caption, if the beam proposed it."""
+    return next((score for text, score in candidates if text == chosen.text), None)
+
+
+def _tagger_for(encoder: Encoder, checkpoint: Checkpoint,
+                device: torch.device) -> tuple[Tagger | None, Encoder | None]:
+    """The tagger, and the Lite0 trunk it reads when the captioner's encoder is another (or a tuned) one.
+    Without the Lite0 weights the captioner still captions, untagged and unchecked."""
+    try:
+        tagger = Tagger.load(device)
+    except TaggerUnavailable:
+        return None, None
+    own = encoder.name == TAGGER_ENCODER and not checkpoint.encoder_tuned
+    if own and encoder.weights_sha256 == tagger.weights_sha256:
+        return tagger, None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return tagger, load_encoder(TAGGER_ENCODER)
+    except EncoderUnavailable:
+        return None, None

