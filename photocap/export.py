@@ -1,11 +1,16 @@
-"""`photocap export`: alt text for photos that leave the library, taken from the catalog's captions.
+"""`photocap export`: alt text and keywords for photos that leave the library, taken from the catalog.
 
 Three outputs, alone or together:
-- copies in a folder (`--to DIR`) with the alt text embedded (see metadata_writers), pixels untouched;
+- copies in a folder (`--to DIR`) with the alt text and keywords embedded (see metadata_writers), pixels
+  untouched;
 - XMP sidecars beside the originals (`--sidecar`), merged into a sidecar that is already there;
-- a manifest of file, alt text and caption model: JSON, CSV, or an HTML page that opens offline.
+- a manifest of file, alt text, caption model and tags: JSON, CSV, or an HTML page that opens offline.
 
-Captions come from the catalog only (a user's own caption wins over the model's); no model is loaded.
+Captions and tags come from the catalog only (a user's own caption wins over the model's; the keywords are
+the photo's effective tags: the user's own, then the model's the user did not take away, which indexing
+already kept to those above the tag threshold); no model is loaded. A tag's hierarchy for
+lr:hierarchicalSubject comes from the shipped tag map. Keywords merge with those a file already holds
+(see photocap.xmp).
 Originals are only read. Every file is written atomically (a temp file in the same folder, fsync, rename),
 so a destination is absent, as it was, or complete; temp files left by a killed export are removed by the
 next export into the same folder.
@@ -22,16 +27,19 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import quote
 
 from photocap.atomic import remove_stale_temp_files, write_atomically
 from photocap.catalog import Catalog, PhotoRow
-from photocap.metadata_writers import CannotEmbed, MetadataError, embed_alt_text
-from photocap.xmp import XmpError, sidecar_bytes, with_alt_text
+from photocap.metadata_writers import CannotEmbed, MetadataError, embed_metadata
+from photocap.tag_vocabulary import TagMapError, tag_map
+from photocap.xmp import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
 
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
-MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source")
+MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source", "tags")
+TAG_SEPARATOR = "; "  # between tags in a CSV manifest
 
 
 class ExportError(Exception):
@@ -82,12 +90,29 @@ class ExportRequest:
 
 @dataclass(frozen=True)
 class AltText:
-    """A photo's effective caption, to be exported as its alt text."""
+    """A photo's effective caption, to be exported as its alt text, and its effective tags."""
 
     source: str  # the original's path, as catalogued
     text: str
     model: str | None  # the model that wrote it; None for the user's own caption
     caption_source: str  # 'user' or 'model'
+    keywords: tuple[Keyword, ...] = ()  # the tags: the user's own first, then the model's
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(keyword.word for keyword in self.keywords)
+
+    def metadata(self) -> PhotoMetadata:
+        return PhotoMetadata(self.text, self.keywords)
+
+
+class ManifestRow(TypedDict):
+    file: str  # relative to the manifest's folder
+    source: str
+    alt_text: str
+    model: str | None
+    caption_source: str
+    tags: list[str]
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,7 @@ class Exported:
     model: str | None
     caption_source: str
     embedded: bool  # False: a copy in a format that cannot carry alt text, made unchanged
+    tags: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -158,6 +184,7 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
             rows.extend(found)
     photos: list[AltText] = []
     seen: set[int] = set()
+    paths = _keyword_paths({tag["word"] for row in rows for tag in row["tags"]})
     for row in rows:
         if row["id"] in seen:
             continue
@@ -168,8 +195,25 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
             continue
         assert row["caption"] is not None and row["caption_source"] is not None
         model = row["model_id"] if row["caption_source"] == "model" else None
-        photos.append(AltText(row["path"], row["caption"], model, row["caption_source"]))
+        keywords = tuple(Keyword(tag["word"], paths[tag["word"]]) for tag in row["tags"])
+        photos.append(AltText(row["path"], row["caption"], model, row["caption_source"], keywords))
     return photos
+
+
+def _keyword_paths(words: set[str]) -> dict[str, str]:
+    """Each tag's lr:hierarchicalSubject path: its place in the tag map, ending in the tag itself (a plural
+    or synonym takes the place of the word it names); just the tag when the map does not know it."""
+    if not words:
+        return {}
+    try:
+        known = tag_map()
+    except TagMapError as error:
+        raise ExportError(str(error)) from None
+    paths = {}
+    for word in words:
+        parents, _, _ = (known.path(word) or "").rpartition("|")
+        paths[word] = f"{parents}|{word}" if parents else word
+    return paths
 
 
 def _rows_for_paths(
@@ -302,14 +346,15 @@ def _same_file(a: str, b: str) -> bool:
 def _export_one(photo: AltText, target: str | None, request: ExportRequest, report: ExportReport) -> Exported:
     embedded = True
     if target is not None and request.sidecar_style is not None:
-        _write_sidecar(target, photo.text)
+        _write_sidecar(target, photo.metadata())
     elif target is not None:
         embedded = _write_copy(photo, target, request.overwrite, report)
-    return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded)
+    return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded, photo.tags)
 
 
 def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportReport) -> bool:
-    """Copy the photo to `target` with its alt text embedded; True if embedded, False if copied unchanged."""
+    """Copy the photo to `target` with its alt text and keywords embedded; True if embedded, False if copied
+    unchanged."""
     if _same_file(target, photo.source):
         raise OSError(errno.EEXIST, "the destination is the original photo itself", target)
     with open(photo.source, "rb") as file:
@@ -317,7 +362,7 @@ def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportRepo
         data = file.read()
     embedded = True
     try:
-        data = embed_alt_text(data, photo.text)
+        data = embed_metadata(data, photo.metadata())
     except CannotEmbed as reason:
         embedded = False
         report.unembedded.append((photo.source, f"{reason}; copied unchanged"))
@@ -325,14 +370,14 @@ def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportRepo
     return embedded
 
 
-def _write_sidecar(target: str, text: str) -> None:
+def _write_sidecar(target: str, metadata: PhotoMetadata) -> None:
     try:
         with open(target, "rb") as file:
             existing: bytes | None = file.read()
     except FileNotFoundError:
         existing = None
     try:
-        document = with_alt_text(existing, text)
+        document = with_metadata(existing, metadata).document
     except XmpError as error:
         raise XmpError(f"existing sidecar {target} left unchanged: {error}") from None
     write_atomically(target, sidecar_bytes(document), replace=True)
@@ -355,8 +400,9 @@ def render_manifest(exported: Sequence[Exported], form: str | None, manifest: st
     with `copies`, else the original), relative to the manifest's folder."""
     folder = os.path.dirname(manifest)
     rows = [
-        {"file": os.path.relpath(item.path if copies and item.path else item.source, folder),
-         "source": item.source, "alt_text": item.alt_text, "model": item.model, "caption_source": item.caption_source}
+        ManifestRow(file=os.path.relpath(item.path if copies and item.path else item.source, folder),
+                    source=item.source, alt_text=item.alt_text, model=item.model, caption_source=item.caption_source,
+                    tags=list(item.tags))
         for item in exported
     ]
     if form == "json":
@@ -366,7 +412,7 @@ def render_manifest(exported: Sequence[Exported], form: str | None, manifest: st
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**row, "tags": TAG_SEPARATOR.join(row["tags"])} for row in rows)
         return buffer.getvalue().encode("utf-8", "surrogateescape")  # file names byte for byte as on disk
     if form == "html":
         return _html_page(rows).encode("utf-8")
@@ -377,10 +423,12 @@ _PAGE_STYLE = """body{font-family:system-ui,sans-serif;margin:1rem;background:#f
 figure{display:inline-block;vertical-align:top;width:16rem;margin:.5rem;padding:.5rem;background:#fff}
 img{display:block;max-width:16rem;max-height:12rem;margin:auto}
 figcaption{font-size:.85rem;overflow-wrap:anywhere}
+.tags{list-style:none;margin:.3rem 0;padding:0}
+.tags li{display:inline-block;margin:0 .25rem .25rem 0;padding:0 .3rem;border-radius:.2rem;background:#e8eef7}
 .file{color:#555}"""
 
 
-def _html_page(rows: list[dict[str, str | None]]) -> str:
+def _html_page(rows: list[ManifestRow]) -> str:
     figures = []
     for row in rows:
         file = row["file"] or ""
@@ -390,7 +438,7 @@ def _html_page(rows: list[dict[str, str | None]]) -> str:
         # The alt text is shown for proofreading; hidden from screen readers, which read it from alt=.
         figures.append(
             f'<figure><img src="{html.escape(src)}" alt="{alt}" loading="lazy">'
-            f'<figcaption><span aria-hidden="true">{alt}</span><br>'
+            f'<figcaption><span aria-hidden="true">{alt}</span>{_tag_list(row["tags"])}'
             f'<span class="file">{html.escape(_printable(file))} · {html.escape(by)}</span></figcaption></figure>'
         )
     count = f"{len(rows)} photo{'s' if len(rows) != 1 else ''}"
@@ -399,6 +447,14 @@ def _html_page(rows: list[dict[str, str | None]]) -> str:
         f"<title>photocap export: {count}</title>\n<style>\n{_PAGE_STYLE}\n</style>\n</head>\n<body>\n"
         f"<h1>Alt text of {count}</h1>\n" + "\n".join(figures) + "\n</body>\n</html>\n"
     )
+
+
+def _tag_list(tags: list[str]) -> str:
+    """The tags as a list shown under the caption (a block, so the file's line starts below it)."""
+    if not tags:
+        return "<br>"
+    items = "".join(f"<li>{html.escape(tag)}</li>" for tag in tags)
+    return f'<ul class="tags" aria-label="tags">{items}</ul>'
 
 
 def _printable(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Embed alt text in the bytes of a JPEG, PNG or WebP file without re-encoding a single pixel.
+"""Embed alt text and keywords in the bytes of a JPEG, PNG or WebP file without re-encoding a single pixel.
 
 Each writer walks the file's container (JPEG marker segments, PNG chunks, WebP RIFF chunks), replaces or
 adds only the metadata parts, and copies every other byte as it was: the compressed image data of the
@@ -6,9 +6,11 @@ result is byte-identical to the original's. Nothing here goes through Pillow's i
 builds the EXIF (TIFF) block, from the original's own EXIF so that its other tags (Orientation, camera,
 dates, GPS) are kept.
 
-- JPEG: APP1 "Exif" (ImageDescription) and APP1 XMP (dc:description, Iptc4xmpCore:AltTextAccessibility).
+- JPEG: APP1 "Exif" (ImageDescription), APP1 XMP (dc:description, Iptc4xmpCore:AltTextAccessibility,
+  dc:subject, lr:hierarchicalSubject) and APP13 "Photoshop 3.0" IPTC-IIM (Caption-Abstract, Keywords).
 - PNG: iTXt "XML:com.adobe.xmp" (the XMP) and iTXt "Description"; an existing eXIf chunk is updated too.
 - WebP: EXIF and "XMP " chunks, with the VP8X header (added to a simple-format file) flagging them.
+The XMP is described in photocap.xmp, the IPTC-IIM in photocap.iptc.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import zlib
 
 from PIL import Image
 
-from photocap.xmp import packet_bytes, with_alt_text
+from photocap import iptc
+from photocap.xmp import PhotoMetadata, packet_bytes, with_metadata
 
 IMAGE_DESCRIPTION = 0x010E
 EMBEDDABLE_KINDS = ("jpeg", "png", "webp")
@@ -33,16 +36,16 @@ class MetadataError(ValueError):
     """A file whose structure is damaged, or whose metadata would not fit; the message says which."""
 
 
-def embed_alt_text(data: bytes, text: str) -> bytes:
-    """`data` (a whole image file) with `text` as its alt text. Raises CannotEmbed for formats other than
-    JPEG, PNG and WebP, MetadataError for damaged files, photocap.xmp.XmpError for unusable XMP."""
+def embed_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
+    """`data` (a whole image file) with `metadata`'s alt text and keywords. Raises CannotEmbed for formats
+    other than JPEG, PNG and WebP, MetadataError for damaged files, photocap.xmp.XmpError for unusable XMP."""
     kind = image_kind(data)
     if kind == "jpeg":
-        return jpeg_with_alt_text(data, text)
+        return jpeg_with_metadata(data, metadata)
     if kind == "png":
-        return png_with_alt_text(data, text)
+        return png_with_metadata(data, metadata)
     if kind == "webp":
-        return webp_with_alt_text(data, text)
+        return webp_with_metadata(data, metadata)
     raise CannotEmbed(f"{kind.upper() if kind else 'this format'} cannot carry alt text safely")
 
 
@@ -94,42 +97,70 @@ def exif_with_description(existing: bytes | None, text: str) -> bytes:
 
 
 JPEG_SOI = b"\xff\xd8"
-JPEG_SOS, JPEG_EOI, JPEG_APP0, JPEG_APP1 = 0xDA, 0xD9, 0xE0, 0xE1
+JPEG_SOS, JPEG_EOI, JPEG_APP0, JPEG_APP1, JPEG_APP13 = 0xDA, 0xD9, 0xE0, 0xE1, 0xED
 JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # markers without a length field (TEM, RST0-7)
 JPEG_MAX_PAYLOAD = 65533  # a segment's 16-bit length counts itself: 65535 - 2
 EXIF_HEADER = b"Exif\x00\x00"
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+PHOTOSHOP_HEADER = iptc.PHOTOSHOP_HEADER
 
 
-def jpeg_with_alt_text(data: bytes, text: str) -> bytes:
-    """Replace (in place) or add the Exif and XMP APP1 segments; copy everything else, SOS onwards verbatim.
+def jpeg_with_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
+    """Replace (in place) or add the Exif and XMP APP1 segments and the Photoshop APP13 segment; copy
+    everything else, SOS onwards verbatim.
 
     A new Exif segment goes after the leading APP0 (JFIF) segments, a new XMP segment right after the Exif
-    one, so the order other readers expect is kept and later segments (such as an MPF index) do not move
-    relative to the images they point at.
+    one and a new Photoshop segment right after that, so the order other readers expect is kept and later
+    segments (such as an MPF index) do not move relative to the images they point at.
     """
     segments, image_data_start = _jpeg_segments(data)
-    old_exif = next((s[4 + len(EXIF_HEADER):] for s in segments if _is_app1(s, EXIF_HEADER)), None)
-    old_xmp = next((s[4 + len(XMP_HEADER):] for s in segments if _is_app1(s, XMP_HEADER)), None)
-    exif = _jpeg_segment(JPEG_APP1, EXIF_HEADER + exif_with_description(old_exif, text), "EXIF")
-    xmp = _jpeg_segment(JPEG_APP1, XMP_HEADER + packet_bytes(with_alt_text(old_xmp, text)), "XMP")
+    old_exif = next((s[4 + len(EXIF_HEADER):] for s in segments if _is_app(s, JPEG_APP1, EXIF_HEADER)), None)
+    old_xmp = next((s[4 + len(XMP_HEADER):] for s in segments if _is_app(s, JPEG_APP1, XMP_HEADER)), None)
+    # Photoshop splits a block too big for one segment across several; they are read as one.
+    old_photoshop = b"".join(s[4 + len(PHOTOSHOP_HEADER):] for s in segments
+                             if _is_app(s, JPEG_APP13, PHOTOSHOP_HEADER)) or None
+    try:
+        xmp_update = with_metadata(old_xmp, metadata, held_keywords=iptc.keywords_in(old_photoshop))
+        photoshop = iptc.with_caption_and_keywords(old_photoshop, metadata.alt_text, xmp_update.subjects)
+    except iptc.IptcError as error:
+        raise MetadataError(str(error)) from None
+    replacements = [
+        (JPEG_APP1, EXIF_HEADER, [_jpeg_segment(JPEG_APP1, EXIF_HEADER + exif_with_description(
+            old_exif, metadata.alt_text), "EXIF")]),
+        (JPEG_APP1, XMP_HEADER, [_jpeg_segment(JPEG_APP1, XMP_HEADER + packet_bytes(xmp_update.document), "XMP")]),
+        (JPEG_APP13, PHOTOSHOP_HEADER, _photoshop_segments(photoshop)),
+    ]
+    return JPEG_SOI + b"".join(_replace_segments(segments, replacements)) + data[image_data_start:]
 
+
+def _replace_segments(segments: list[bytes], replacements: list[tuple[int, bytes, list[bytes]]]) -> list[bytes]:
+    """`segments` with the first segment of each (marker, header) replaced by its new segments and later
+    ones dropped (readers could take them for the current metadata); new ones placed as
+    `jpeg_with_metadata` says."""
     out: list[bytes] = []
+    placed: set[int] = set()
     for segment in segments:
-        for header, new in ((EXIF_HEADER, exif), (XMP_HEADER, xmp)):
-            if _is_app1(segment, header):
-                # The first copy is replaced in place; later ones are dropped, or readers could take them
-                # for the current metadata.
-                if new not in out:
-                    out.append(new)
-                break
-        else:
+        kind = next((i for i, (marker, header, _) in enumerate(replacements) if _is_app(segment, marker, header)),
+                    None)
+        if kind is None:
             out.append(segment)
-    if exif not in out:
-        out.insert(next((i for i, s in enumerate(out) if s[1] != JPEG_APP0), len(out)), exif)
-    if xmp not in out:
-        out.insert(out.index(exif) + 1, xmp)
-    return JPEG_SOI + b"".join(out) + data[image_data_start:]
+        elif kind not in placed:
+            out.extend(replacements[kind][2])
+            placed.add(kind)
+    position = next((i for i, s in enumerate(out) if s[1] != JPEG_APP0), len(out))
+    for kind, (_, _, new) in enumerate(replacements):
+        if kind in placed:
+            position = out.index(new[-1]) + 1
+        else:
+            out[position:position] = new
+            position += len(new)
+    return out
+
+
+def _photoshop_segments(block: bytes) -> list[bytes]:
+    size = JPEG_MAX_PAYLOAD - len(PHOTOSHOP_HEADER)
+    return [_jpeg_segment(JPEG_APP13, PHOTOSHOP_HEADER + block[i:i + size], "Photoshop")
+            for i in range(0, max(len(block), 1), size)]
 
 
 def _jpeg_segments(data: bytes) -> tuple[list[bytes], int]:
@@ -167,8 +198,8 @@ def _jpeg_segment(marker: int, payload: bytes, what: str) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
-def _is_app1(segment: bytes, *headers: bytes) -> bool:
-    return segment[1] == JPEG_APP1 and segment[4:].startswith(headers)
+def _is_app(segment: bytes, marker: int, header: bytes) -> bool:
+    return segment[1] == marker and segment[4:].startswith(header)
 
 
 # ------------------------------------------------------------------------------------------------- PNG
@@ -180,7 +211,7 @@ PNG_DESCRIPTION_KEYWORD = b"Description"
 PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 
-def png_with_alt_text(data: bytes, text: str) -> bytes:
+def png_with_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
     """Replace the XMP and Description text chunks with iTXt chunks placed before the first IDAT; update
     an eXIf chunk if there is one. Every other chunk, IDAT included, is copied as it was."""
     chunks, end = _png_chunks(data)
@@ -193,12 +224,12 @@ def png_with_alt_text(data: bytes, text: str) -> bytes:
         if keyword in (PNG_XMP_KEYWORD, PNG_DESCRIPTION_KEYWORD):
             continue
         if kind == b"eXIf":
-            raw = _png_chunk(b"eXIf", exif_with_description(payload, text))
+            raw = _png_chunk(b"eXIf", exif_with_description(payload, metadata.alt_text))
         out.append((kind, raw))
     first_idat = next(i for i, (kind, _) in enumerate(out) if kind == b"IDAT")
     out[first_idat:first_idat] = [
-        (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_XMP_KEYWORD, packet_bytes(with_alt_text(old_xmp, text))))),
-        (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_DESCRIPTION_KEYWORD, text.encode("utf-8")))),
+        (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_XMP_KEYWORD, packet_bytes(with_metadata(old_xmp, metadata).document)))),
+        (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_DESCRIPTION_KEYWORD, metadata.alt_text.encode("utf-8")))),
     ]
     return PNG_SIGNATURE + b"".join(raw for _, raw in out) + data[end:]
 
@@ -256,7 +287,7 @@ WEBP_IMAGE_CHUNKS = (b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"ALPH", b"VP8 ", b"VP8
 VP8X_ALPHA, VP8X_EXIF, VP8X_XMP = 0x10, 0x08, 0x04
 
 
-def webp_with_alt_text(data: bytes, text: str) -> bytes:
+def webp_with_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
     """Replace or add the EXIF and "XMP " chunks after the image data, and flag them in VP8X (added when
     the file is in the simple format). The image chunks are copied as they were."""
     chunks = _riff_chunks(data)
@@ -271,8 +302,8 @@ def webp_with_alt_text(data: bytes, text: str) -> bytes:
         kept.insert(0, (b"VP8X", _vp8x_for(*kept[0])))
     after_image = max(i for i, (kind, _) in enumerate(kept) if kind in WEBP_IMAGE_CHUNKS) + 1
     kept[after_image:after_image] = [
-        (b"EXIF", exif_with_description(old_exif, text)),
-        (b"XMP ", packet_bytes(with_alt_text(old_xmp, text))),
+        (b"EXIF", exif_with_description(old_exif, metadata.alt_text)),
+        (b"XMP ", packet_bytes(with_metadata(old_xmp, metadata).document)),
     ]
     body = b"WEBP" + b"".join(_riff_chunk(kind, payload) for kind, payload in kept)
     return b"RIFF" + struct.pack("<I", len(body)) + body

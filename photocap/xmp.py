@@ -1,10 +1,17 @@
-"""XMP alt text: set a photo's description in an XMP document and keep everything else in it.
+"""XMP alt text and keywords: set a photo's description and tags in an XMP document, keep everything else.
 
 Two properties carry the alt text, both language alternatives (rdf:Alt) whose "x-default" item is set:
 `dc:description` (what most photo tools show as the caption) and `Iptc4xmpCore:AltTextAccessibility`
-(the IPTC field meant for alt text). Every other element, attribute, comment and namespace prefix of an
-existing document is kept, so a sidecar written by darktable, digiKam or Lightroom keeps its ratings,
-keywords and edit history.
+(the IPTC field meant for alt text). The tags are keywords: `dc:subject`, an rdf:Bag of the words, and
+Lightroom's `lr:hierarchicalSubject`, an rdf:Bag of their "|"-separated paths ("animal|dog").
+
+Keywords merge with those already there: photocap's keywords replace the ones photocap wrote before, and
+every other keyword stays. What photocap wrote is recorded in `photocap:subject` and
+`photocap:hierarchicalSubject`; a keyword someone else also wrote is never recorded as photocap's, so it stays
+when the tag goes. Without that record (an older file, a tool that dropped it) the merge is a union.
+
+Every other element, attribute, comment and namespace prefix of an existing document is kept, so a sidecar
+written by darktable, digiKam or Lightroom keeps its ratings, keywords and edit history.
 """
 
 from __future__ import annotations
@@ -13,15 +20,23 @@ import contextlib
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 X_NS = "adobe:ns:meta/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 IPTC_CORE_NS = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+LIGHTROOM_NS = "http://ns.adobe.com/lightroom/1.0/"
+PHOTOCAP_NS = "http://ns.photocap.invalid/xmp/1.0/"  # private: which keywords photocap wrote
 
 ALT_TEXT_PROPERTIES = (f"{{{DC_NS}}}description", f"{{{IPTC_CORE_NS}}}AltTextAccessibility")
-OUR_PREFIXES = {"x": X_NS, "rdf": RDF_NS, "dc": DC_NS, "Iptc4xmpCore": IPTC_CORE_NS}
+SUBJECT = f"{{{DC_NS}}}subject"
+HIERARCHICAL_SUBJECT = f"{{{LIGHTROOM_NS}}}hierarchicalSubject"
+WRITTEN_BY_US = {SUBJECT: f"{{{PHOTOCAP_NS}}}subject", HIERARCHICAL_SUBJECT: f"{{{PHOTOCAP_NS}}}hierarchicalSubject"}
+OUR_PREFIXES = {"x": X_NS, "rdf": RDF_NS, "dc": DC_NS, "Iptc4xmpCore": IPTC_CORE_NS, "lr": LIGHTROOM_NS,
+                "photocap": PHOTOCAP_NS}
 
 PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 PACKET_END = '\n<?xpacket end="w"?>'
@@ -30,6 +45,8 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _RDF = f"{{{RDF_NS}}}RDF"
 _DESCRIPTION = f"{{{RDF_NS}}}Description"
 _ALT = f"{{{RDF_NS}}}Alt"
+_BAG = f"{{{RDF_NS}}}Bag"
+_ARRAYS = (_BAG, f"{{{RDF_NS}}}Seq", _ALT)
 _LI = f"{{{RDF_NS}}}li"
 _ABOUT = f"{{{RDF_NS}}}about"
 _LANG = f"{{{XML_NS}}}lang"
@@ -41,16 +58,39 @@ class XmpError(ValueError):
     """XMP that cannot be safely written (an existing document that is not XMP, text XML cannot hold)."""
 
 
-def with_alt_text(existing: bytes | None, text: str) -> str:
-    """The XMP document `existing` (or a new one) with both alt-text properties set to `text`.
+@dataclass(frozen=True)
+class Keyword:
+    word: str  # dc:subject (and IPTC Keywords)
+    path: str  # lr:hierarchicalSubject: the word's place in the tag map, "animal|dog"
 
-    Returns the x:xmpmeta element as text, without an XML declaration or packet wrapper (see
-    `sidecar_bytes` and `packet_bytes`). Raises XmpError when `existing` is not XMP that can be edited.
+
+@dataclass(frozen=True)
+class PhotoMetadata:
+    """What photocap writes into a photo's metadata."""
+
+    alt_text: str
+    keywords: tuple[Keyword, ...] = ()
+
+
+@dataclass(frozen=True)
+class XmpUpdate:
+    document: str  # the x:xmpmeta element as text, without XML declaration or packet wrapper
+    subjects: tuple[str, ...]  # dc:subject as written: the merged keywords, for IPTC Keywords beside it
+
+
+def with_metadata(existing: bytes | None, metadata: PhotoMetadata, *, held_keywords: Sequence[str] = ()) -> XmpUpdate:
+    """The XMP document `existing` (or a new one) with the alt text set and the keywords merged in.
+
+    `held_keywords` are keywords the file holds elsewhere (IPTC-IIM), merged as if dc:subject held them.
+    See `sidecar_bytes` and `packet_bytes` for the file forms of the document. Raises XmpError when
+    `existing` is not XMP that can be edited, or the text holds characters XML cannot carry.
     """
-    if _NOT_XML_CHARACTERS.search(text):
-        raise XmpError("the alt text holds control characters, which XML cannot carry")
+    texts = [metadata.alt_text, *(text for keyword in metadata.keywords for text in (keyword.word, keyword.path))]
+    if any(_NOT_XML_CHARACTERS.search(text) for text in texts):
+        raise XmpError("the alt text or a tag holds control characters, which XML cannot carry")
     _keep_prefixes(list(OUR_PREFIXES.items()))
-    root = _parse(existing) if existing and existing.strip(b"\x00 \t\r\n") else _new_document()
+    new = not (existing and existing.strip(b"\x00 \t\r\n"))
+    root = _new_document() if new else _parse(existing or b"")
     rdf = root if root.tag == _RDF else root.find(f".//{_RDF}")
     if rdf is None:
         raise XmpError("no rdf:RDF element in the XMP")
@@ -58,8 +98,13 @@ def with_alt_text(existing: bytes | None, text: str) -> str:
     if not descriptions:
         descriptions = [ET.SubElement(rdf, _DESCRIPTION, {_ABOUT: ""})]
     for name in ALT_TEXT_PROPERTIES:
-        _set_default_language_text(descriptions, name, text)
-    return ET.tostring(root, encoding="unicode")
+        _set_default_language_text(descriptions, name, metadata.alt_text)
+    held = [word for word in held_keywords if not _NOT_XML_CHARACTERS.search(word)]
+    subjects = _merge_keywords(descriptions, SUBJECT, [k.word for k in metadata.keywords], held)
+    _merge_keywords(descriptions, HIERARCHICAL_SUBJECT, [k.path for k in metadata.keywords])
+    if new:
+        ET.indent(root, space=" ")
+    return XmpUpdate(ET.tostring(root, encoding="unicode"), tuple(subjects))
 
 
 def sidecar_bytes(document: str) -> bytes:
@@ -98,7 +143,7 @@ def _parse(data: bytes) -> ET.Element:
 def _keep_prefixes(prefixes: list[tuple[str, str]]) -> None:
     """Make ElementTree write each namespace with the document's own prefix instead of ns0, ns1...
 
-    ElementTree keeps one process-wide prefix map: `with_alt_text` registers our own prefixes first, then
+    ElementTree keeps one process-wide prefix map: `with_metadata` registers our own prefixes first, then
     the document's, so that a document's choices win for the namespaces it declares.
     """
     for prefix, uri in prefixes:
@@ -109,28 +154,13 @@ def _keep_prefixes(prefixes: list[tuple[str, str]]) -> None:
 
 
 def _set_default_language_text(descriptions: list[ET.Element], name: str, text: str) -> None:
-    """Set the x-default item of the language alternative `name`, keeping its other languages.
-
-    The property lives in one rdf:Description: a copy elsewhere (or a malformed attribute form) is dropped.
-    """
-    holder = None
-    for description in descriptions:
-        description.attrib.pop(name, None)
-        for element in description.findall(name):
-            if holder is None:
-                holder = element
-            else:
-                description.remove(element)
-    if holder is None:
-        holder = ET.Element(name)
-        _append_indented(descriptions[0], holder)
+    """Set the x-default item of the language alternative `name`, keeping its other languages."""
+    found = _one_property(descriptions, name)
+    assert found is not None
+    holder, description = found
     alternatives = holder.find(_ALT)
     if alternatives is None or len(holder) != 1:
-        for child in list(holder):
-            holder.remove(child)
-        holder.attrib.clear()
-        holder.text = None
-        alternatives = ET.SubElement(holder, _ALT)
+        alternatives = ET.SubElement(_emptied(holder), _ALT)
     default = next((item for item in alternatives.findall(_LI) if item.get(_LANG) == "x-default"), None)
     if default is None:
         default = ET.Element(_LI, {_LANG: "x-default"})
@@ -138,6 +168,104 @@ def _set_default_language_text(descriptions: list[ET.Element], name: str, text: 
     for child in list(default):
         default.remove(child)
     default.text = text
+    _lay_out(holder, description)
+
+
+def _merge_keywords(descriptions: list[ET.Element], name: str, ours: list[str], held: Sequence[str] = ()) -> list[str]:
+    """Set the bag `name` to the keywords others wrote plus `ours`, and record which are ours; returns the bag.
+
+    Keywords compare without case, so a "Dog" someone else wrote stands for our "dog".
+    """
+    record = WRITTEN_BY_US[name]
+    existing = _bag_items(descriptions, name)
+    existing += _unique([word for word in held if word.casefold() not in _folded(existing)])
+    ours_before = _folded(_bag_items(descriptions, record))
+    kept = [word for word in existing if word.casefold() not in ours_before]
+    added = _unique([word for word in ours if word.casefold() not in _folded(kept)])
+    _set_bag(descriptions, name, kept + added)
+    _set_bag(descriptions, record, added)
+    return kept + added
+
+
+def _bag_items(descriptions: list[ET.Element], name: str) -> list[str]:
+    """The items of the array property `name`, wherever it is; a malformed simple value counts as one item."""
+    items: list[str] = []
+    for description in descriptions:
+        items.append(description.get(name, ""))
+        for element in description.findall(name):
+            array = next((child for child in element if child.tag in _ARRAYS), None)
+            if array is None:
+                items.append(element.text or "")
+            else:
+                items.extend(item.text or "" for item in array.findall(_LI))
+    return [item.strip() for item in items if item.strip()]
+
+
+def _set_bag(descriptions: list[ET.Element], name: str, items: list[str]) -> None:
+    """Make `name` one rdf:Bag of `items`, or remove it when `items` is empty (no empty bags are written).
+
+    A bag that already holds exactly `items` is left as it was.
+    """
+    found = _one_property(descriptions, name, keep=bool(items))
+    if found is None:
+        return
+    holder, description = found
+    bag = holder.find(_BAG)
+    if bag is not None and len(holder) == 1 and [(item.tag, item.text) for item in bag] == [(_LI, i) for i in items]:
+        return
+    bag = ET.SubElement(_emptied(holder), _BAG)
+    for item in items:
+        ET.SubElement(bag, _LI).text = item
+    _lay_out(holder, description)
+
+
+def _one_property(descriptions: list[ET.Element], name: str, *, keep: bool = True
+                  ) -> tuple[ET.Element, ET.Element] | None:
+    """The element of property `name` and the rdf:Description holding it, added to the first one when missing.
+
+    The property lives in one rdf:Description: a copy elsewhere (or a malformed attribute form) is dropped,
+    and so is every copy when not `keep` (then None is returned).
+    """
+    found = None
+    for description in descriptions:
+        description.attrib.pop(name, None)
+        for element in description.findall(name):
+            if found is None and keep:
+                found = (element, description)
+            else:
+                description.remove(element)
+    if found is None and keep:
+        element = ET.Element(name)
+        _append_indented(descriptions[0], element)
+        found = (element, descriptions[0])
+    return found
+
+
+def _emptied(element: ET.Element) -> ET.Element:
+    for child in list(element):
+        element.remove(child)
+    element.attrib.clear()
+    element.text = None
+    return element
+
+
+def _lay_out(holder: ET.Element, description: ET.Element) -> None:
+    """Indent a property's elements like the rdf:Description around it, when that is laid out one element
+    a line (as darktable, digiKam and exiv2 write sidecars); a compact document stays compact."""
+    indent = description.text or ""
+    if "\n" in indent and not indent.strip() and indent[-1] in " \t":
+        ET.indent(holder, space=indent[-1], level=len(indent) - indent.rindex("\n") - 1)
+
+
+def _folded(words: Sequence[str]) -> set[str]:
+    return {word.casefold() for word in words}
+
+
+def _unique(words: Sequence[str]) -> list[str]:
+    unique: dict[str, str] = {}
+    for word in words:
+        unique.setdefault(word.casefold(), word)
+    return list(unique.values())
 
 
 def _append_indented(parent: ET.Element, child: ET.Element) -> None:

@@ -1,5 +1,6 @@
 """`photocap export` and `photocap caption --set/--clear`: a real catalog (filled through its own write path),
-real JPEG, PNG, WebP and GIF files drawn with Pillow, the command line run through click's CliRunner."""
+real JPEG, PNG, WebP and GIF files drawn with Pillow, the command line run through click's CliRunner. What the
+exports embed is read back with ElementTree and, independently of photocap's own code, with exiv2 (pyexiv2)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
+import pyexiv2
 import pytest
 from click.testing import CliRunner, Result
 from conftest import REPO, draw_photo
@@ -186,7 +188,7 @@ def test_a_jpeg_copy_carries_the_alt_text_and_the_same_image_data(tmp_home: Path
     assert run.exit_code == 0, run.output
     copy = tmp_path / "out" / "beach.jpg"
     assert json_lines(run.stdout) == [{"source": str(original), "path": str(copy), "alt_text": CAPTIONS["beach.jpg"],
-                                       "model": MODEL, "caption_source": "model", "embedded": True}]
+                                       "model": MODEL, "caption_source": "model", "embedded": True, "tags": []}]
 
     with Image.open(copy) as image:
         exif = image.getexif()
@@ -379,6 +381,248 @@ def test_manifests_list_file_alt_text_and_model(tmp_home: Path, catalogued: Path
     images = images_in_page(html_file)
     assert len(images) == len(CAPTIONS) + 1
     assert all((tmp_path / unquote_to_bytes(src).decode("utf-8", "surrogateescape")).exists() for src, _ in images)
+
+
+# -------------------------------------------------------------------------------------------- keywords
+
+TAGGER = "photocap-test-tagger"
+MODEL_TAGS = {
+    "beach.jpg": [("dog", 0.97), ("golden retriever", 0.71), ("beach", 0.55)],
+    "park.png": [("swing", 0.8), ("bench", 0.4)],
+    "snow.webp": [("alp", 0.9)],
+}
+BEACH_KEYWORDS = ["café", "grandma", "dog", "golden retriever"]  # the user's own first, then the model's
+BEACH_PATHS = ["café", "grandma", "animal|dog", "animal|dog|retriever|golden retriever"]
+DC_SUBJECT = "{http://purl.org/dc/elements/1.1/}subject"
+LR_SUBJECT = "{http://ns.adobe.com/lightroom/1.0/}hierarchicalSubject"
+
+# darktable's sidecar as a user left it: their own keywords "holiday" and "Dog", a Lightroom-style hierarchy.
+KEYWORDED_SIDECAR = DARKTABLE_SIDECAR.replace(
+    'xmlns:darktable="http://darktable.sf.net/"',
+    'xmlns:darktable="http://darktable.sf.net/"\n    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"',
+).replace(
+    "     <rdf:li>holiday</rdf:li>\n",
+    "     <rdf:li>holiday</rdf:li>\n     <rdf:li>Dog</rdf:li>\n",
+).replace(
+    "   <dc:description>",
+    "   <lr:hierarchicalSubject>\n    <rdf:Bag>\n     <rdf:li>places|holiday</rdf:li>\n    </rdf:Bag>\n"
+    "   </lr:hierarchicalSubject>\n   <dc:description>",
+)
+
+
+def save_model_tags(home: Path, photos: dict[Path, list[tuple[str, float]]]) -> None:
+    """Index results with tags for already captioned photos, through the catalog's write path."""
+    with Catalog.open(home) as catalog:
+        rows = {path: catalog.photo_by_path(str(path)) for path in photos}
+        catalog.save_batch_results([
+            PhotoResult(photo_id=row["id"], caption=row["caption"], model_id=MODEL, model_checksum="c0ffee",
+                        tags=photos[path], tagger_id=TAGGER)
+            for path, row in rows.items()
+        ])
+
+
+@pytest.fixture
+def tagged(tmp_home: Path, catalogued: Path) -> Path:
+    """The catalogued library with the tagger's tags on three photos, and the user's own edits of beach.jpg's
+    tags made with `photocap tag`: two words added, one of the model's taken away."""
+    save_model_tags(tmp_home, {catalogued / name: tags for name, tags in MODEL_TAGS.items()})
+    edit = photocap(tmp_home, "tag", str(catalogued / "beach.jpg"), "--add", "Grandma", "--add", "café",
+                    "--remove", "beach")
+    assert edit.exit_code == 0, edit.output
+    return catalogued
+
+
+def xmp_bag(xmp: bytes, name: str) -> list[str] | None:
+    """The items of the rdf:Bag property `name` (one in the document), or None when there is none."""
+    found = list(ET.fromstring(xmp).iter(name))
+    if not found:
+        return None
+    assert len(found) == 1 and [child.tag for child in found[0]] == [f"{{{RDF}}}Bag"]
+    return [item.text for item in found[0].find(f"{{{RDF}}}Bag")]
+
+
+def exiv2_read(data: bytes, capfd: pytest.CaptureFixture[str]) -> tuple[dict, dict]:
+    """The XMP and IPTC of a file (an image or a sidecar) as exiv2 reads them; exiv2 must not complain."""
+    capfd.readouterr()
+    with pyexiv2.ImageData(data) as image:
+        found = image.read_xmp(), image.read_iptc()
+    complaints = "".join(capfd.readouterr())
+    assert "[warn]" not in complaints and "[error]" not in complaints, complaints
+    return found
+
+
+def photoshop_segments(data: bytes) -> list[bytes]:
+    return [segment for segment in jpeg_parts(data)[0] if segment[1] == 0xED]
+
+
+def test_tags_are_embedded_as_xmp_and_iptc_keywords_in_a_jpeg_copy(tmp_home: Path, tagged: Path, tmp_path: Path,
+                                                                    capfd: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    run = photocap(tmp_home, "export", str(tagged / "beach.jpg"), str(tagged / "été 🌸.jpg"), "--to", str(out),
+                   "--json")
+    assert run.exit_code == 0, run.output
+    assert [line["tags"] for line in json_lines(run.stdout)] == [BEACH_KEYWORDS, []]
+
+    data = (out / "beach.jpg").read_bytes()
+    xmp, iptc = exiv2_read(data, capfd)
+    assert xmp["Xmp.dc.subject"] == BEACH_KEYWORDS  # the user's "beach" removal wins over the model
+    assert xmp["Xmp.lr.hierarchicalSubject"] == BEACH_PATHS  # a word the tag map does not know stands alone
+    assert xmp["Xmp.xmp.Rating"] == "5"  # what the photo's XMP held stays
+    assert iptc["Iptc.Application2.Keywords"] == BEACH_KEYWORDS
+    assert iptc["Iptc.Application2.Caption"] == CAPTIONS["beach.jpg"]
+    assert iptc["Iptc.Envelope.CharacterSet"] == "\x1b%G"  # UTF-8
+    packet = jpeg_xmp(data)
+    assert xmp_bag(packet, DC_SUBJECT) == BEACH_KEYWORDS and xmp_bag(packet, LR_SUBJECT) == BEACH_PATHS
+    assert xmp_alt_texts(packet) == {DC_DESCRIPTION: CAPTIONS["beach.jpg"], IPTC_ALT_TEXT: CAPTIONS["beach.jpg"]}
+    assert len(photoshop_segments(data)) == 1
+    assert jpeg_parts(data)[1] == jpeg_parts((tagged / "beach.jpg").read_bytes())[1]  # image data untouched
+    with Image.open(out / "beach.jpg") as image:
+        assert image.getexif()[0x010F] == "Canon"
+
+    untagged = (out / "été 🌸.jpg").read_bytes()
+    xmp, iptc = exiv2_read(untagged, capfd)
+    assert "Xmp.dc.subject" not in xmp and "Xmp.lr.hierarchicalSubject" not in xmp
+    assert xmp_bag(jpeg_xmp(untagged), DC_SUBJECT) is None and xmp_bag(jpeg_xmp(untagged), LR_SUBJECT) is None
+    assert "Iptc.Application2.Keywords" not in iptc
+    assert iptc["Iptc.Application2.Caption"] == CAPTIONS["été 🌸.jpg"]
+
+
+def test_png_and_webp_copies_carry_the_keywords_in_their_xmp(tmp_home: Path, tagged: Path, tmp_path: Path,
+                                                             capfd: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    run = photocap(tmp_home, "export", str(tagged / "park.png"), str(tagged / "snow.webp"), "--to", str(out))
+    assert run.exit_code == 0, run.output
+    for name, paths in (("park.png", ["toy|swing", "furniture|bench"]), ("snow.webp", ["mountain|alp"])):
+        xmp, _ = exiv2_read((out / name).read_bytes(), capfd)
+        assert xmp["Xmp.dc.subject"] == [word for word, _ in MODEL_TAGS[name]]
+        assert xmp["Xmp.lr.hierarchicalSubject"] == paths
+        assert pixels(out / name) == pixels(tagged / name)
+
+
+def test_sidecar_keywords_merge_with_the_users_own_and_follow_tag_edits(tmp_home: Path, tagged: Path,
+                                                                        capfd: pytest.CaptureFixture[str]) -> None:
+    beach, sidecar = tagged / "beach.jpg", tagged / "beach.jpg.xmp"
+    sidecar.write_text(KEYWORDED_SIDECAR, encoding="utf-8")
+    assert photocap(tmp_home, "export", str(beach), "--sidecar").exit_code == 0
+
+    xmp, _ = exiv2_read(sidecar.read_bytes(), capfd)
+    # "Dog" is the user's own keyword: photocap's "dog" does not repeat it (nor, below, take it away).
+    assert xmp["Xmp.dc.subject"] == ["holiday", "Dog", "café", "grandma", "golden retriever"]
+    assert xmp["Xmp.lr.hierarchicalSubject"] == ["places|holiday", *BEACH_PATHS]
+    assert xmp["Xmp.xmp.Rating"] == "4"
+    root = ET.fromstring(sidecar.read_bytes())
+    assert root.find(f".//{{{RDF}}}Description").get("{http://darktable.sf.net/}xmp_version") == "5"
+    history = root.find(".//{http://darktable.sf.net/}history")
+    assert history.find(f".//{{{RDF}}}li").get("{http://darktable.sf.net/}operation") == "exposure"
+    assert xmp_alt_texts(sidecar.read_bytes())[DC_DESCRIPTION] == CAPTIONS["beach.jpg"]
+
+    # The user takes two of the model's tags away: photocap's keywords go, the user's own stay.
+    edit = photocap(tmp_home, "tag", str(beach), "--remove", "dog", "--remove", "golden retriever")
+    assert edit.exit_code == 0, edit.output
+    assert photocap(tmp_home, "export", str(beach), "--sidecar").exit_code == 0
+    xmp, _ = exiv2_read(sidecar.read_bytes(), capfd)
+    assert xmp["Xmp.dc.subject"] == ["holiday", "Dog", "café", "grandma"]
+    assert xmp["Xmp.lr.hierarchicalSubject"] == ["places|holiday", "café", "grandma"]
+
+    merged = sidecar.read_bytes()
+    assert photocap(tmp_home, "export", str(beach), "--sidecar").exit_code == 0
+    assert sidecar.read_bytes() == merged  # exporting again changes nothing
+
+
+def test_iptc_the_original_holds_is_kept_and_merged(tmp_home: Path, catalogued: Path, tmp_path: Path,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    original = camera_jpeg(catalogued / "harbour.jpg")
+    with pyexiv2.Image(str(original)) as image:  # as an older tool leaves it: Latin-1, no character set given
+        image.modify_iptc({"Iptc.Application2.Byline": "Zoë Ørsted", "Iptc.Application2.Keywords": ["holiday", "sea"],
+                           "Iptc.Application2.Caption": "an old caption"}, encoding="latin-1")
+    with Catalog.open(tmp_home) as catalog:
+        scan_folders(catalog, [catalogued])
+        catalog.save_batch_results([PhotoResult(
+            photo_id=catalog.photo_by_path(str(original))["id"], caption="boats in a harbour", model_id=MODEL,
+            model_checksum="c0ffee", tags=[("boat", 0.9), ("sailboat", 0.6)], tagger_id=TAGGER)])
+
+    run = photocap(tmp_home, "export", str(original), "--to", str(tmp_path / "out"))
+    assert run.exit_code == 0, run.output
+    data = (tmp_path / "out" / "harbour.jpg").read_bytes()
+    xmp, iptc = exiv2_read(data, capfd)
+    assert iptc["Iptc.Application2.Byline"] == ["Zoë Ørsted"]  # re-encoded: the record now says UTF-8
+    assert iptc["Iptc.Application2.Keywords"] == ["holiday", "sea", "boat", "sailboat"]
+    assert iptc["Iptc.Application2.Caption"] == "boats in a harbour"
+    assert xmp["Xmp.dc.subject"] == ["holiday", "sea", "boat", "sailboat"]  # the two kept in step
+    assert xmp["Xmp.lr.hierarchicalSubject"] == ["vehicle|boat", "vehicle|boat|sailboat"]
+    assert len(photoshop_segments(data)) == 1
+    assert jpeg_parts(data)[1] == jpeg_parts(original.read_bytes())[1]
+
+
+def test_a_photoshop_block_split_over_two_segments_is_kept_whole(tmp_home: Path, catalogued: Path, tmp_path: Path,
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    """A block too big for one APP13 segment (here a 70 kB private resource, as a large thumbnail would be) is
+    read across its segments and written back split, byte for byte, beside the new IPTC."""
+    original = catalogued / "scan.jpg"
+    draw_photo(original, seed=9)
+    resource = os.urandom(70_001)
+    block = b"8BIM\x0f\xa0\x00\x00" + len(resource).to_bytes(4, "big") + resource + b"\x00"
+    header = b"Photoshop 3.0\x00"
+    segments = b"".join(b"\xff\xed" + (len(header) + len(part) + 2).to_bytes(2, "big") + header + part
+                        for part in (block[:60_000], block[60_000:]))
+    data = original.read_bytes()
+    app0_end = 4 + int.from_bytes(data[4:6], "big")
+    original.write_bytes(data[:app0_end] + segments + data[app0_end:])
+    with Catalog.open(tmp_home) as catalog:
+        scan_folders(catalog, [catalogued])
+        catalog.save_batch_results([PhotoResult(
+            photo_id=catalog.photo_by_path(str(original))["id"], caption="a scanned page", model_id=MODEL,
+            model_checksum="c0ffee", tags=[("dog", 0.8)], tagger_id=TAGGER)])
+
+    assert photocap(tmp_home, "export", str(original), "--to", str(tmp_path / "out")).exit_code == 0
+    copy = (tmp_path / "out" / "scan.jpg").read_bytes()
+    written = photoshop_segments(copy)
+    assert len(written) == 2 and all(segment[4:].startswith(header) for segment in written)
+    assert resource in b"".join(segment[4 + len(header):] for segment in written)
+    _, iptc = exiv2_read(copy, capfd)
+    assert (iptc["Iptc.Application2.Keywords"], iptc["Iptc.Application2.Caption"]) == (["dog"], "a scanned page")
+    assert pixels(tmp_path / "out" / "scan.jpg") == pixels(original)
+
+
+class _Figures(HTMLParser):
+    """Each figure's image alt text and the tags listed under its caption."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: list[tuple[str, list[str]]] = []
+        self._in_tag = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.figures.append((dict(attrs)["alt"] or "", []))
+        self._in_tag = tag == "li"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_tag:
+            self.figures[-1][1].append(data)
+            self._in_tag = False
+
+
+def test_manifests_list_the_tags(tmp_home: Path, tagged: Path, tmp_path: Path) -> None:
+    photos = [str(tagged / name) for name in ("beach.jpg", "park.png", "été 🌸.jpg")]
+    expected = [BEACH_KEYWORDS, ["swing", "bench"], []]
+    out = tmp_path / "out"
+    assert photocap(tmp_home, "export", *photos, "--to", str(out), "--manifest", "json").exit_code == 0
+    rows = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [row["tags"] for row in rows] == expected
+    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags"]  # only added
+
+    listing = tmp_path / "alt.csv"
+    assert photocap(tmp_home, "export", *photos, "--manifest", "csv", "--manifest-file", str(listing)).exit_code == 0
+    with listing.open(encoding="utf-8", newline="") as file:
+        assert [row["tags"] for row in csv.DictReader(file)] == ["; ".join(tags) for tags in expected]
+
+    page = tmp_path / "page.html"
+    assert photocap(tmp_home, "export", *photos, "--manifest", "html", "--manifest-file", str(page)).exit_code == 0
+    parser = _Figures()
+    parser.feed(page.read_text(encoding="utf-8"))
+    assert parser.figures == [(CAPTIONS[os.path.basename(photo)], tags) for photo, tags in zip(photos, expected,
+                                                                                                 strict=True)]
 
 
 # ------------------------------------------------------------------------------------ errors, exit codes
