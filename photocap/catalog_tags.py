@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from photocap.catalog_schema import photo_features, tags
+from photocap.tag_vocabulary import TAG_MIN_PROBABILITY
 
 USER_TAG_PROBABILITY = 1.0  # what a user's tag weighs in search, beside the model's probabilities
 _CHUNK = 500
@@ -37,6 +38,12 @@ class PooledFeature(TypedDict):
     encoder: str
     vector: bytes
     tagger_id: str | None
+
+
+def confident(found: Sequence[TagView]) -> list[TagView]:
+    """The tags shown, exported and filtered on: the user's, and the model's from TAG_MIN_PROBABILITY on.
+    (The catalog keeps less likely model tags too, for search.)"""
+    return [tag for tag in found if tag["source"] == "user" or tag["probability"] >= TAG_MIN_PROBABILITY]
 
 
 def normalize_tag(word: str) -> str:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from photocap.catalog import Catalog, CatalogError, TagView
+from photocap.catalog_tags import confident
 from photocap.lock import exclusive_writer
 from photocap.search import SearchIndex, SearchIndexError
 from photocap.search_sync import sync_search_index
@@ -48,7 +49,7 @@ def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[
     if both:
         raise EditError(f"tag {both[0]!r} is both added and removed")
     with _editing(home, warn) as catalog:
-        return catalog.set_user_tags(os.path.abspath(path), add, remove)
+        return confident(catalog.set_user_tags(os.path.abspath(path), add, remove))
 
 
 @contextmanager

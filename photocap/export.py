@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from photocap.atomic import remove_stale_temp_files, write_atomically
 from photocap.catalog import Catalog, PhotoRow
+from photocap.catalog_tags import confident
 from photocap.metadata_writers import CannotEmbed, MetadataError, embed_metadata
 from photocap.tag_vocabulary import TagMapError, tag_map
 from photocap.xmp import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
@@ -184,7 +185,7 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
             rows.extend(found)
     photos: list[AltText] = []
     seen: set[int] = set()
-    paths = _keyword_paths({tag["word"] for row in rows for tag in row["tags"]})
+    paths = _keyword_paths({tag["word"] for row in rows for tag in confident(row["tags"])})
     for row in rows:
         if row["id"] in seen:
             continue
@@ -195,7 +196,7 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
             continue
         assert row["caption"] is not None and row["caption_source"] is not None
         model = row["model_id"] if row["caption_source"] == "model" else None
-        keywords = tuple(Keyword(tag["word"], paths[tag["word"]]) for tag in row["tags"])
+        keywords = tuple(Keyword(tag["word"], paths[tag["word"]]) for tag in confident(row["tags"]))
         photos.append(AltText(row["path"], row["caption"], model, row["caption_source"], keywords))
     return photos
 

@@ -68,10 +68,11 @@ class SearchDoc(TypedDict):
     folder: str
     caption: str
     words: Sequence[tuple[str, float]]  # concept words and their probabilities; may be empty
-    # (tag, probability, source) shown with the photo, and the words that find it: each tag with the
-    # synonyms people search with, and their probabilities.
+    # (tag, probability, source) shown with the photo, and the words that find it: each likely tag (shown
+    # or not) with the synonyms people search with, and their probabilities.
     tags: NotRequired[Sequence[tuple[str, float, str]]]
     tag_terms: NotRequired[Sequence[tuple[str, float]]]
+    filter_tags: NotRequired[Sequence[str]]  # what --tag matches: the shown tags and their synonyms
     taken_at: datetime | None
     camera: str | None  # "make model"
 
@@ -143,8 +144,10 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         "caption": indexable(doc["caption"]),
         "_stored_caption": doc["caption"],
         "words": repeated_words(doc["words"]),
-        "tags": repeated_words(doc.get("tag_terms", ())),
-        "tag": ",".join(sorted({indexable(term) for term, _ in doc.get("tag_terms", ()) if "," not in term})),
+        # Every tag the catalog holds is findable, however unlikely: a photo tagged "pizza" at 0.08 is a
+        # better answer to "pizza" than none.
+        "tags": repeated_words(doc.get("tag_terms", ()), at_least=1),
+        "tag": ",".join(sorted({indexable(term.lower()) for term in doc.get("filter_tags", ()) if "," not in term})),
         "tags_shown": [[tag, round(p, 4), source] for tag, p, source in doc.get("tags", ())],
     }
     if doc["taken_at"] is not None:
@@ -161,12 +164,13 @@ def folder_and_ancestors(folder: str) -> list[str]:
     return [str(path), *(str(parent) for parent in path.parents)]
 
 
-def repeated_words(words: Iterable[tuple[str, float]]) -> str:
-    """Each word repeated round(5·p) times, so that its term frequency carries the probability."""
+def repeated_words(words: Iterable[tuple[str, float]], at_least: int = 0) -> str:
+    """Each word repeated round(5·p) times (but `at_least` times), so that its term frequency carries the
+    probability."""
     repeats = []
     for word, probability in words:
         count = round(WORD_REPEATS_PER_PROBABILITY * min(max(probability, 0.0), 1.0))
-        repeats.extend([word] * count)
+        repeats.extend([word] * max(count, at_least))
     return " ".join(repeats)
 
 

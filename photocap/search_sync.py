@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from photocap.catalog import Catalog, SearchRow
+from photocap.catalog_tags import confident
 from photocap.search import SearchDoc, SearchIndex
 from photocap.tag_vocabulary import tag_map
 
@@ -31,9 +32,11 @@ def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
 
 
 def _search_doc(row: SearchRow) -> SearchDoc:
-    tags = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]]
+    likely = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]]
+    shown = [(tag["word"], tag["probability"], tag["source"]) for tag in confident(row["tags"])]
     return SearchDoc(photo_id=row["id"], path=row["path"], folder=row["folder"], caption=row["caption"] or "",
-                     words=row["words"], tags=tags, tag_terms=tag_search_terms(tags),
+                     words=row["words"], tags=shown, tag_terms=tag_search_terms(likely),
+                     filter_tags=[term for term, _p in tag_search_terms(shown)],
                      taken_at=row["taken_at"], camera=row["camera"])
 
 

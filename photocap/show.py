@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from photocap.catalog import Catalog, CatalogError, PhotoRow, camera_name
+from photocap.catalog_tags import confident
 
 
 def photo_details(home: Path, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -37,7 +38,7 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
         "confidence": None if row["confidence"] is None else round(row["confidence"], 3),
         "method": row["method"],
         "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"]}
-                 for t in row["tags"]],
+                 for t in confident(row["tags"])],
         "taken_at": row["taken_at"].isoformat(sep=" ") if row["taken_at"] else None,
         "date_source": "exif" if row["taken_at"] else None,
         "camera": camera_name(row["camera_make"], row["camera_model"]),

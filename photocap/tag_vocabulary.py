@@ -15,8 +15,14 @@ from importlib import resources
 from pathlib import Path
 
 MAP_FORMAT = "photocap.imagenet-tags/1"
-TAG_MIN_PROBABILITY = 0.3  # train/tag_thresholds.py: vs 0.2, precision +8-12 points, recall -3
-TAGS_KEPT = 20  # per photo, at most
+# A tag is shown, exported and filtered on (--tag) from this probability on (the user's always):
+# train/tag_thresholds.py, vs 0.2, precision +8-12 points, recall -3.
+TAG_MIN_PROBABILITY = 0.3
+# Search looks further down: the catalog keeps each photo's TAGS_KEPT most probable tags down to this
+# probability, indexed by probability, so that "pizza" finds a photo the head calls 0.08 pizza before it finds
+# none (benchmarks.everyday: coco-dev object queries P@5 36 -> 57, no result 19 -> 8 of 62).
+SEARCH_TAG_MIN_PROBABILITY = 0.01
+TAGS_KEPT = 40
 
 
 class TagMapError(RuntimeError):
@@ -127,10 +133,10 @@ def tag_map() -> TagMap:
     return read_tag_map(default_map_path())
 
 
-def tagger_id(weights_sha256: str, tags: TagMap, min_probability: float = TAG_MIN_PROBABILITY) -> str:
-    """Names what a photo's model tags depend on (the head's weights, the map, the threshold): tags written
-    under another id are made again."""
-    return f"imagenet-lite0@{weights_sha256[:12]}/map@{tags.sha256[:12]}/p{min_probability:g}"
+def tagger_id(weights_sha256: str, tags: TagMap) -> str:
+    """Names what a photo's model tags depend on (the head's weights, the map, how many are kept): tags
+    written under another id are made again."""
+    return f"imagenet-lite0@{weights_sha256[:12]}/map@{tags.sha256[:12]}/p{SEARCH_TAG_MIN_PROBABILITY:g}x{TAGS_KEPT}"
 
 
 def feature_encoder_id(weights_sha256: str) -> str:

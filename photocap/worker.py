@@ -23,6 +23,7 @@ from photocap.model.captioner import Captioner
 from photocap.model.tags import Tagger
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
+from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
 
 
 class _DecodeJob(Dataset):
@@ -109,7 +110,7 @@ def tag_from_features(catalog: Catalog, search_index: SearchIndex, tagger: Tagge
     for start in range(0, len(features), batch_size):
         chunk = features[start : start + batch_size]
         pooled = torch.from_numpy(np.stack([np.frombuffer(f["vector"], dtype=np.float16) for f in chunk]))
-        tags = tagger.tags(pooled.float())
+        tags = tagger.tags(pooled.float(), SEARCH_TAG_MIN_PROBABILITY)
         catalog.save_tags([ModelTags(photo_id=f["photo_id"], tags=[(t.word, t.probability) for t in photo_tags],
                                      tagger_id=tagger.tagger_id) for f, photo_tags in zip(chunk, tags, strict=True)])
         sync_search_index(catalog, search_index)

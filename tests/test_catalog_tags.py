@@ -118,3 +118,24 @@ def test_a_catalog_of_the_previous_schema_is_upgraded_without_losing_captions(tm
         assert [p.path for p in to_decode] == ["/p/a.jpg"]
         catalog.clear_user_caption("/p/a.jpg")
         assert catalog.photo_by_path("/p/a.jpg")["caption"] == "a dog on a beach"
+
+
+def test_unlikely_tags_are_searchable_but_not_shown(catalog: Catalog, tmp_home: Path) -> None:
+    from photocap.catalog_tags import confident
+    from photocap.search import SearchIndex
+    from photocap.search_sync import sync_search_index
+
+    ids = add(catalog, "/p/a.jpg", "/p/b.jpg")
+    catalog.save_batch_results([tagged(ids["/p/a.jpg"], [("dog", 0.9), ("pizza", 0.08)]),
+                                tagged(ids["/p/b.jpg"], [("cat", 0.9)])])
+    catalog.set_user_tags("/p/b.jpg", add=["birthday"], remove=[])
+    with SearchIndex.open(tmp_home / "index") as index:
+        sync_search_index(catalog, index)
+        [hit] = index.search("pizza")
+        assert hit.path == "/p/a.jpg" and [t for t, _p, _s in hit.tags] == ["dog"]  # found, not shown
+        assert index.search("pizza", tags=["pizza"]) == []  # --tag matches shown tags only
+        assert [h.path for h in index.search("cat OR dog", tags=["Birthday"])] == ["/p/b.jpg"]
+        assert [h.path for h in index.search("animal", tags=["puppy"])] == []  # "puppy" is dog's synonym...
+        assert [h.path for h in index.search("cat OR dog", tags=["puppy"])] == ["/p/a.jpg"]  # ... on a dog
+    shown = confident(catalog.photo_by_path("/p/a.jpg")["tags"])
+    assert [t["word"] for t in shown] == ["dog"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,36 +28,45 @@ from train.metrics import caption_scores
 
 
 def encode_photos(captioner: Captioner, root: Path, photos: list[Photo], batch_size: int,
-                  use_cache: bool) -> tuple[torch.Tensor, float | None]:
-    """Feature grids of `photos` and the encoder's photos/s (None when read from the cache)."""
+                  use_cache: bool) -> tuple[torch.Tensor, torch.Tensor | None, float | None]:
+    """Feature grids of `photos`, the tagger's pooled features (None: the grids' mean, or no tagger) and the
+    encoder's photos/s (None when read from the cache)."""
     directory = cache_dir(captioner.checkpoint.encoder_name, DEFAULT_CACHE)
-    if use_cache and not captioner.checkpoint.encoder_tuned and (directory / "grid.npy").exists():
+    if use_cache and not captioner.checkpoint.encoder_tuned and captioner.tag_encoder is None \
+            and (directory / "grid.npy").exists():
         meta = json.loads((directory / "meta.json").read_text())
         if meta["weights_sha256"] == captioner.checkpoint.encoder_sha256:
             grid = np.load(directory / "grid.npy", mmap_mode="r")
-            return torch.from_numpy(np.stack([grid[p.index] for p in photos])).float(), None
-    grids, encoder_seconds = [], 0.0
+            return torch.from_numpy(np.stack([grid[p.index] for p in photos])).float(), None, None
+    grids, pooled, encoder_seconds = [], [], 0.0
     for start in range(0, len(photos), batch_size):
         pixels = np.stack([decode_photo(root / "Images" / p.filename).pixels
                            for p in photos[start : start + batch_size]])
         began = time.perf_counter()
         grids.append(captioner.encode(pixels))
         encoder_seconds += time.perf_counter() - began
-    return torch.cat(grids), len(photos) / encoder_seconds
+        if captioner.tag_encoder is not None:
+            pooled.append(captioner.tag_features(pixels, grids[-1]))
+    return torch.cat(grids), torch.cat(pooled) if pooled else None, len(photos) / encoder_seconds
 
 
-def evaluate(captioner: Captioner, grid: torch.Tensor, photos: list[Photo], beam: int,
+def evaluate(captioner: Captioner, grid: torch.Tensor, pooled: torch.Tensor | None, photos: list[Photo], beam: int,
              batch_size: int) -> tuple[dict[str, float], dict[str, str], float]:
     predictions: dict[str, str] = {}
+    methods: Counter[str] = Counter()
     began = time.perf_counter()
     for start in range(0, len(photos), batch_size):
         chunk = photos[start : start + batch_size]
-        for photo, caption in zip(chunk, captioner.describe(grid[start : start + len(chunk)], beam), strict=True):
+        end = start + len(chunk)
+        captions = captioner.describe(grid[start:end], beam, None if pooled is None else pooled[start:end])
+        for photo, caption in zip(chunk, captions, strict=True):
             predictions[photo.filename] = caption.text
+            methods[caption.method] += 1
     photos_per_s = len(photos) / (time.perf_counter() - began)
     scores = caption_scores(predictions, {p.filename: list(p.raw) for p in photos})
     scores["distinct"] = 100 * len(set(predictions.values())) / len(predictions)
     scores["words"] = sum(len(c.split()) for c in predictions.values()) / len(predictions)
+    scores |= {f"chosen_{method}": 100 * count / len(predictions) for method, count in methods.items()}
     return scores, predictions, photos_per_s
 
 
@@ -71,6 +81,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--use-cache", action="store_true", help="read cached feature grids (train.features)")
     parser.add_argument("--json-out", type=Path, help="write all figures (and captions) to this file")
+    parser.add_argument("--plain-beam", action="store_true",
+                        help="keep the beam's best caption (no caption chooser, no tags): the captioner alone")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -80,7 +92,9 @@ def main() -> None:
     report: dict[str, dict] = {}
     for model in models:
         captioner = Captioner.load(model, device="cpu", encoder_weights=args.encoder_weights)
-        grid, encoder_speed = encode_photos(captioner, root, photos, args.batch_size, args.use_cache)
+        if args.plain_beam:
+            captioner.chooser = None
+        grid, pooled, encoder_speed = encode_photos(captioner, root, photos, args.batch_size, args.use_cache)
         print(f"\n{captioner.model_id}  ({args.split} split, {len(photos)} images)")
         if encoder_speed:
             print(f"  encoder {captioner.checkpoint.encoder_name}: {encoder_speed:.1f} photos/s")
@@ -88,10 +102,12 @@ def main() -> None:
               f" {'distinct%':>9} {'words':>6} {'decoder photos/s':>17}")
         entry: dict[str, object] = {"encoder_photos_per_s": encoder_speed, "beams": {}}
         for beam in (int(b) for b in args.beams.split(",")):
-            scores, predictions, speed = evaluate(captioner, grid, photos, beam, args.batch_size)
+            scores, predictions, speed = evaluate(captioner, grid, pooled, photos, beam, args.batch_size)
+            chosen = ", ".join(f"{k.removeprefix('chosen_')} {v:.1f}%" for k, v in scores.items()
+                               if k.startswith("chosen_"))
             print(f"  {beam:>4} {scores['BLEU-1']:7.1f} {scores['BLEU-2']:7.1f} {scores['BLEU-3']:7.1f} "
                   f"{scores['BLEU-4']:7.1f} {scores['CIDEr-D']:8.3f} {scores['distinct']:9.1f} "
-                  f"{scores['words']:6.1f} {speed:17.1f}")
+                  f"{scores['words']:6.1f} {speed:17.1f}   {chosen}")
             entry["beams"][beam] = {**scores, "decoder_photos_per_s": speed, "captions": predictions}
         report[captioner.model_id] = entry
     if args.json_out:

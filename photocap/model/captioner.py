@@ -28,6 +28,7 @@ from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoi
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
+from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
 
 DEFAULT_MODEL = "efficientnet_lite0"
 TAGGER_ENCODER = "efficientnet_lite0"  # the encoder whose ImageNet head makes the tags
@@ -160,7 +161,7 @@ class Captioner:
         words = self._likely_words(grid)
         if pooled is None or self.tagger is None or self.chooser is None:
             return [Caption(c[0][0], c[0][1], w) for c, w in zip(candidates, words, strict=True)]
-        tags = self.tagger.tags(pooled)
+        tags = self.tagger.tags(pooled, SEARCH_TAG_MIN_PROBABILITY)
         evidence = self.tagger.evidence(pooled)
         chosen = self._choose(grid, candidates, evidence, beam_size)
         features = pooled.detach().to("cpu", torch.float16).numpy()

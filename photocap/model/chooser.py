@@ -63,7 +63,7 @@ METHODS = ("beam", "guided", "replaced", "tags")
 class ChooserSettings:
     """The thresholds, measured on Flickr8k val and coco-dev (see the module docstring)."""
 
-    absent_below: float = 0.05  # an object (with all below it) less probable than this is not vouched for ...
+    absent_below: float = 0.03  # an object (with all below it) less probable than this is not vouched for ...
     sure_above: float = 0.5  # ... and contradicted if the tagger is this sure of another object
     person_absent_below: float = 0.25  # people are contradicted under this chance of people
     boost_above: float = 0.3  # words of tags this probable draw a bonus in the guided search ...
@@ -215,6 +215,8 @@ class CaptionChooser:
         guidance=None for the last try)."""
         unsupported: set[str] = set()
         for text, _score in guided:
+            if _garbled(text):
+                continue
             bad = {m.tag for m in self.mentions(text) if self.unsupported(m, evidence)}
             if not bad:
                 return self._kept(text, evidence, "guided")
@@ -312,6 +314,13 @@ class CaptionChooser:
         if sure:
             return max(sure, key=lambda item: (len(self.vocabulary.ancestry(item[0])), item[1]))
         return max(candidates, key=lambda item: item[1])
+
+
+def _garbled(caption: str) -> bool:
+    """A word said twice in a row, or three times: what a search pushed away from the words it wants writes."""
+    words = caption.lower().split()
+    repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
+    return repeated or any(words.count(w) >= 3 for w in set(words) if len(w) > 3)
 
 
 def article(word: str) -> str:
