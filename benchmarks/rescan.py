@@ -25,6 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from photocap.catalog import Catalog, PhotoResult
+from photocap.pipeline import current_tagger
 from photocap.scan import scan_folders
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
@@ -61,7 +62,11 @@ def main() -> None:
             started = time.perf_counter()
             again = scan_folders(catalog, [root])
             rescan_s = time.perf_counter() - started
-            catalog.save_batch_results(PhotoResult(photo_id=photo.id, caption="placeholder caption", score=0.0)
+            tagger_id, feature_encoder = current_tagger() or (None, None)
+            placeholder_feature = bytes(2 * 1280)  # what a captioning run keeps: the tagger's fp16 feature
+            catalog.save_batch_results(PhotoResult(photo_id=photo.id, caption="placeholder caption", score=0.0,
+                                                   tagger_id=tagger_id, feature=placeholder_feature,
+                                                   feature_encoder=feature_encoder)
                                        for photo in catalog.pending_photos())
             with SearchIndex.open(home / "index") as index:
                 sync_search_index(catalog, index)

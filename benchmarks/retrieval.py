@@ -9,7 +9,8 @@ The 1,000 test images are indexed with the model's output (caption and concept w
     python -m benchmarks.retrieval --captions test_captions.json --sweep    # also tune the ranking
     python -m benchmarks.retrieval --stand-in-references                    # harness check, no model
 
-FILE.json maps each test image's file name to {"caption": str, "words": [[word, probability], ...]}.
+FILE.json maps each test image's file name to {"caption": str, "words": [[word, probability], ...],
+"tags": [[tag, probability], ...]} (tags optional).
 `--stand-in-references` indexes each image's first human caption instead and queries with the other
 four: it only checks that the harness runs, and its figures are not comparable with the model's.
 """
@@ -129,23 +130,25 @@ def model_output(model: str, images: Sequence[Flickr8kImage], root: Path, beam_s
         for image, caption in zip(chunk, captioner.caption_files(paths, beam_size), strict=True):
             if isinstance(caption, Exception):
                 raise SystemExit(f"{image.filename}: {caption}")
-            output[image.filename] = {"caption": caption.text, "words": [list(w) for w in caption.words]}
+            output[image.filename] = {"caption": caption.text, "words": [list(w) for w in caption.words],
+                                      "tags": [[tag.word, tag.probability] for tag in caption.tags]}
     return output
 
 
 def documents(images: Sequence[Flickr8kImage], output: dict[str, dict[str, Any]]) -> list[SearchDoc]:
-    return [
-        SearchDoc(
-            photo_id=photo_id,
-            path=f"/flickr8k/{image.filename}",
-            folder="/flickr8k",
-            caption=output[image.filename]["caption"],
-            words=[(word, float(probability)) for word, probability in output[image.filename].get("words", [])],
-            taken_at=None,
-            camera=None,
-        )
-        for photo_id, image in enumerate(images)
-    ]
+    """The search documents `photocap index` writes for these captions, words and tags (all as the model's)."""
+    from photocap.search_sync import tag_search_terms
+
+    docs = []
+    for photo_id, image in enumerate(images):
+        result = output[image.filename]
+        tags = [(str(word), float(probability), "model") for word, probability in result.get("tags", [])]
+        docs.append(SearchDoc(
+            photo_id=photo_id, path=f"/flickr8k/{image.filename}", folder="/flickr8k", caption=result["caption"],
+            words=[(word, float(probability)) for word, probability in result.get("words", [])],
+            tags=tags, tag_terms=tag_search_terms(tags), taken_at=None, camera=None,
+        ))
+    return docs
 
 
 def queries_for(images: Sequence[Flickr8kImage], skip_first: bool) -> list[tuple[str, int]]:

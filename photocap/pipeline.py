@@ -147,20 +147,28 @@ def _photos_to_tag_again(catalog: Catalog, roots: Sequence[Path],
     """Captioned photos the current tagger has not tagged. Those with a kept pooled feature are returned, to
     be tagged from it; those without one (catalogued before photocap kept features) join `work`, to be
     decoded and captioned again. Reads a weights checksum and the catalog, never torch."""
-    from photocap.model.installed import EncoderUnavailable, lite0_weights
-    from photocap.tag_vocabulary import TagMapError, feature_encoder_id, tag_map, tagger_id
-
-    try:
-        weights_sha256 = _checksum(lite0_weights())
-        current = tagger_id(weights_sha256, tag_map())
-    except (EncoderUnavailable, TagMapError, OSError):
+    identity = current_tagger()
+    if identity is None:
         return []  # no tagger: photos are captioned untagged
-    kept, to_decode = catalog.photos_to_tag(current, feature_encoder_id(weights_sha256), roots)
+    kept, to_decode = catalog.photos_to_tag(*identity, roots)
     if to_decode:
         catalog.flag_for_recaption([photo.id for photo in to_decode])
         pending = {photo.id for photo in work}
         work.extend(photo for photo in to_decode if photo.id not in pending)
     return kept
+
+
+def current_tagger() -> tuple[str, str] | None:
+    """The installed tagger's id and the id of the encoder whose features it reads, or None if there is no
+    tagger (photocap.model.tags), found without torch."""
+    from photocap.model.installed import EncoderUnavailable, lite0_weights
+    from photocap.tag_vocabulary import TagMapError, feature_encoder_id, tag_map, tagger_id
+
+    try:
+        weights_sha256 = _checksum(lite0_weights())
+        return tagger_id(weights_sha256, tag_map()), feature_encoder_id(weights_sha256)
+    except (EncoderUnavailable, TagMapError, OSError):
+        return None
 
 
 @lru_cache(maxsize=4)

@@ -45,7 +45,10 @@ LOCK_RETRY_DELAY = 0.1
 LOCKED_MESSAGE = "search index is locked by another photocap process"
 REBUILD_HINT = "run `photocap rebuild-index`"
 
-WORD_REPEATS_PER_PROBABILITY = 5  # a concept word with probability p is indexed round(5·p) times
+WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 5·p occurrences
+MIN_WEIGHT = 0.01
+MIN_LIKELY_WORD_PROBABILITY = 0.1
+_WORD = re.compile(r"\w+(?:\.?\w+)*")
 QUERYABLE_FIELDS = ("caption", "tags", "words", "camera")  # what `field:` may name in a Whoosh-syntax query
 SEARCHED_FIELDS = ("caption", "tags", "words")  # where plain words are looked for
 BINARY_OPERATORS = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
@@ -111,12 +114,23 @@ DEFAULT_RANKING = Ranking()
 @lru_cache(maxsize=1)
 def schema() -> Any:
     from whoosh import fields
-    from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+    from whoosh.analysis import (
+        DelimitedAttributeFilter,
+        LowercaseFilter,
+        RegexTokenizer,
+        StemFilter,
+        StemmingAnalyzer,
+        StopFilter,
+    )
     from whoosh.lang.porter2 import stem
 
     # whoosh's default Porter stemmer leaves double consonants ("running" -> "runn", "sitting" -> "sitt"),
     # so it would never match "runs" or "sits"; Porter2 (Snowball English) gets them right.
     stemmed = StemmingAnalyzer(stemfn=stem)
+    # "dog^4.85": the word dog, weighing 4.85 (its probability times WEIGHT_PER_PROBABILITY) in BM25F's term
+    # frequency. Queries have no "^" left by the time they are analysed (the parser takes it as a boost).
+    weighted = (RegexTokenizer(r"\w+(?:\.?\w+)*(?:\^[0-9.]+)?") | DelimitedAttributeFilter() | LowercaseFilter()
+                | StopFilter() | StemFilter(stemfn=stem))
     return fields.Schema(
         photo_id=fields.ID(unique=True, stored=True),
         path=fields.ID(stored=True),
@@ -124,8 +138,8 @@ def schema() -> Any:
         # folder filter is a single exact term and "/a/b" never matches "/a/bc".
         folder=fields.IDLIST(expression=re.compile(r"[^\x00]+")),
         caption=fields.TEXT(analyzer=stemmed, stored=True),
-        words=fields.TEXT(analyzer=stemmed),
-        tags=fields.TEXT(analyzer=stemmed),
+        words=fields.TEXT(analyzer=weighted),
+        tags=fields.TEXT(analyzer=weighted),
         # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
         tag=fields.KEYWORD(commas=True, lowercase=True),
         tags_shown=fields.STORED(),
@@ -143,10 +157,10 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         "folder": "\x00".join(indexable(folder) for folder in folder_and_ancestors(doc["folder"])),
         "caption": indexable(doc["caption"]),
         "_stored_caption": doc["caption"],
-        "words": repeated_words(doc["words"]),
-        # Every tag the catalog holds is findable, however unlikely: a photo tagged "pizza" at 0.08 is a
-        # better answer to "pizza" than none.
-        "tags": repeated_words(doc.get("tag_terms", ()), at_least=1),
+        # Below 0.1 the word head's words are mostly noise (and cost postings): as when they were repeated
+        # round(5p) times, they are left out.
+        "words": weighted_words((word, p) for word, p in doc["words"] if p >= MIN_LIKELY_WORD_PROBABILITY),
+        "tags": weighted_words(doc.get("tag_terms", ())),
         "tag": ",".join(sorted({indexable(term.lower()) for term in doc.get("filter_tags", ()) if "," not in term})),
         "tags_shown": [[tag, round(p, 4), source] for tag, p, source in doc.get("tags", ())],
     }
@@ -164,14 +178,15 @@ def folder_and_ancestors(folder: str) -> list[str]:
     return [str(path), *(str(parent) for parent in path.parents)]
 
 
-def repeated_words(words: Iterable[tuple[str, float]], at_least: int = 0) -> str:
-    """Each word repeated round(5·p) times (but `at_least` times), so that its term frequency carries the
-    probability."""
-    repeats = []
-    for word, probability in words:
-        count = round(WORD_REPEATS_PER_PROBABILITY * min(max(probability, 0.0), 1.0))
-        repeats.extend([word] * max(count, at_least))
-    return " ".join(repeats)
+def weighted_words(words: Iterable[tuple[str, float]]) -> str:
+    """Each word (each word of a phrase) weighing WEIGHT_PER_PROBABILITY times its probability, as the
+    `weighted` analyser reads it: "teddy^1.5 bear^1.5 dog^4.85". However unlikely, a word is findable: a
+    photo the tagger calls 0.02 pizza is a better answer to "pizza" than none, and ranks below likelier ones."""
+    weighted = []
+    for phrase, probability in words:
+        weight = max(WEIGHT_PER_PROBABILITY * min(max(probability, 0.0), 1.0), MIN_WEIGHT)
+        weighted.extend(f"{word}^{weight:.3g}" for word in _WORD.findall(phrase))
+    return " ".join(weighted)
 
 
 def indexable(text: str) -> str:
@@ -521,11 +536,12 @@ class SearchIndex:
         self._index = rebuilt._index
         return self.doc_count()
 
-    def upsert(self, docs: Iterable[SearchDoc]) -> int:
-        """Add or replace (by photo_id) each document, in one commit; returns how many were written."""
+    def upsert(self, docs: Iterable[SearchDoc], *, merge: bool = True) -> int:
+        """Add or replace (by photo_id) each document, in one commit; returns how many were written. With
+        merge False the commit leaves small segments unmerged (quicker; for commits during a long run)."""
         docs = list(docs)
         if docs:
-            with self._writer() as writer:
+            with self._writer(merge=merge) as writer:
                 for doc in docs:
                     writer.update_document(**document_fields(doc))
         return len(docs)
@@ -595,7 +611,7 @@ class SearchIndex:
         self.close()
 
     @contextmanager
-    def _writer(self) -> Iterator[IndexWriter]:
+    def _writer(self, merge: bool = True) -> Iterator[IndexWriter]:
         with self._reading():  # a writer reads the existing segments too
             writer = _locked_writer(self._index, self._lock_timeout)
             try:
@@ -603,7 +619,7 @@ class SearchIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(merge=merge)
 
     @contextmanager
     def _reader(self) -> Iterator[Any]:

@@ -8,7 +8,7 @@ from photocap.search import SearchDoc, SearchIndex
 from photocap.tag_vocabulary import tag_map
 
 
-def sync_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
+def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: bool = True) -> int:
     """Push every photo the catalog flags as changed since the index last saw it; returns how many.
 
     Photos are flagged in the same transaction that changes them and unflagged only after the index has
@@ -19,7 +19,7 @@ def sync_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
         return 0
     searchable = [row for row in rows if row["status"] == "ok" and row["caption"]]
     searchable_ids = {row["id"] for row in searchable}
-    search_index.upsert(_search_doc(row) for row in searchable)
+    search_index.upsert((_search_doc(row) for row in searchable), merge=merge)
     search_index.delete(row["id"] for row in rows if row["id"] not in searchable_ids)
     catalog.mark_search_synced([row["id"] for row in rows])
     return len(rows)

@@ -8,6 +8,7 @@ import ctypes
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -19,7 +20,7 @@ from photocap.catalog import Catalog, PhotoResult
 from photocap.catalog_tags import ModelTags, PooledFeature
 from photocap.config import Settings
 from photocap.images import DecodedPhoto, PhotoDecodeError, decode_photo
-from photocap.model.captioner import Captioner
+from photocap.model.captioner import Captioner, Draft
 from photocap.model.tags import Tagger
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
@@ -81,17 +82,25 @@ def decoded_batches(work: list[tuple[int, str]], batch_size: int, workers: int) 
     yield from loader
 
 
-def caption_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | str]],
-                  beam_size: int) -> list[PhotoResult]:
-    """Caption the decodable photos of one batch; the others become error results."""
+SEARCH_SYNC_INTERVAL_S = 5.0
+Drafted = tuple[int, DecodedPhoto, Draft]  # a photo the captioner has looked at, by catalog id
+
+
+def draft_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | str]],
+                beam_size: int) -> tuple[list[PhotoResult], list[Drafted]]:
+    """The error results of a batch's undecodable photos, and the drafts of the others."""
     decoded = [(photo_id, photo) for photo_id, photo in items if isinstance(photo, DecodedPhoto)]
-    captions = captioner.caption_pixels(np.stack([p.pixels for _, p in decoded]), beam_size) if decoded else []
-    results: list[PhotoResult] = [
-        PhotoResult(photo_id=photo_id, error=message) for photo_id, message in items if isinstance(message, str)
-    ]
+    drafts = captioner.draft_pixels(np.stack([p.pixels for _, p in decoded]), beam_size) if decoded else []
+    errors = [PhotoResult(photo_id=photo_id, error=message) for photo_id, message in items
+              if isinstance(message, str)]
+    return errors, [(photo_id, photo, draft) for (photo_id, photo), draft in zip(decoded, drafts, strict=True)]
+
+
+def finished_results(captioner: Captioner, drafted: list[Drafted], beam_size: int) -> list[PhotoResult]:
+    captions = captioner.finish([draft for _, _, draft in drafted], beam_size)
     tagger = captioner.tagger
-    for (photo_id, photo), caption in zip(decoded, captions, strict=True):
-        results.append(PhotoResult(
+    return [
+        PhotoResult(
             photo_id=photo_id, error=None, caption=caption.text, score=caption.score, words=caption.words,
             model_id=captioner.model_id, model_checksum=captioner.model_checksum, width=photo.width,
             height=photo.height, taken_at=photo.taken_at, camera_make=photo.camera_make,
@@ -100,8 +109,9 @@ def caption_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | st
             tagger_id=tagger.tagger_id if tagger else None,
             feature=caption.feature.tobytes() if caption.feature is not None else None,
             feature_encoder=tagger.feature_encoder if tagger else None,
-        ))
-    return results
+        )
+        for (photo_id, photo, _), caption in zip(drafted, captions, strict=True)
+    ]
 
 
 def tag_from_features(catalog: Catalog, search_index: SearchIndex, tagger: Tagger,
@@ -121,23 +131,53 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
                    settings: Settings, on_batch: Callable[[int], None] = lambda n: None, *,
                    should_stop: Callable[[], bool] = lambda: False,
                    on_results: Callable[[list[PhotoResult]], None] | None = None) -> tuple[int, int]:
-    """Caption `work`, writing each batch in one transaction; returns (captioned, failed) counts.
+    """Caption `work`, writing each batch in one transaction; returns (captioned, failed) counts. The search
+    index takes the catalog's changes every SEARCH_SYNC_INTERVAL_S seconds and at the end (a commit costs
+    the same for one photo as for many; a run killed in between is repaired by the next one).
 
     `should_stop()` is asked between batches: once it says so, no further batch is started and the photos
-    not reached stay pending. `on_results` gets each batch's results once they are in the catalog.
+    not reached stay pending. `on_results` gets results once they are in the catalog and the search index.
     """
     captioned = failed = 0
     if should_stop():
         return captioned, failed
+    # Photos whose captions wait for a guided search are held back until a batch's worth have gathered: one
+    # guided search costs about as much for 3 photos as for 32. Held photos are still pending in the catalog,
+    # so a killed run captions them next time.
+    held: list[Drafted] = []
+    unreported: list[PhotoResult] = []  # in the catalog, not yet in the search index
+    synced_at = time.monotonic()
+
+    def sync_and_report(merge: bool) -> None:
+        sync_search_index(catalog, search_index, merge=merge)
+        if on_results is not None and unreported:
+            on_results(list(unreported))
+        unreported.clear()
+
     for items in decoded_batches(work, settings.batch_size, settings.workers):
-        results = caption_batch(captioner, items, settings.beam_size)
+        results, drafted = draft_batch(captioner, items, settings.beam_size)
+        held += [d for d in drafted if d[2].waiting]
+        ready = [d for d in drafted if not d[2].waiting]
+        if len(held) >= settings.batch_size:
+            ready, held = ready + held, []
+        results += finished_results(captioner, ready, settings.beam_size)
         catalog.save_batch_results(results)
-        sync_search_index(catalog, search_index)
-        failed += sum(r.error is not None for r in results)
-        captioned += sum(r.error is None for r in results)
+        unreported += results
+        failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
+        if time.monotonic() - synced_at >= SEARCH_SYNC_INTERVAL_S:
+            sync_and_report(merge=False)
+            synced_at = time.monotonic()
         on_batch(len(items))
-        if on_results is not None:
-            on_results(results)
         if should_stop():
-            break
+            break  # the photos held back are finished below: they are decoded already
+    if held:
+        results = finished_results(captioner, held, settings.beam_size)
+        catalog.save_batch_results(results)
+        unreported += results
+        failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
+    sync_and_report(merge=True)
     return captioned, failed
+
+
+def _count(results: list[PhotoResult], *, ok: bool) -> int:
+    return sum((r.error is None) == ok for r in results)

@@ -663,7 +663,7 @@ def test_exit_codes_and_one_line_errors(tmp_home: Path, catalogued: Path, tmp_pa
     assert photocap(tmp_home, "rebuild-index").exit_code == 0
     found = photocap(tmp_home, "export", "--query", "snowy mountain", "--to", str(tmp_path / "found"), "--json")
     assert [line["source"] for line in json_lines(found.stdout)] == [str(catalogued / "snow.webp")]
-    assert photocap(tmp_home, "export", "--query", "xylophone", "--to", str(tmp_path / "found")).exit_code == 1
+    assert photocap(tmp_home, "export", "--query", "helicopter", "--to", str(tmp_path / "found")).exit_code == 1
     malformed = photocap(tmp_home, "export", "--query", "dog AND", "--to", str(tmp_path / "found"))
     assert malformed.exit_code == 2 and malformed.stderr.startswith("Error: bad query:")
 

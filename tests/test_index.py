@@ -167,7 +167,7 @@ def test_search_exit_codes(tmp_home: Path, library: Path) -> None:
         run = photocap(tmp_home, "search", malformed)
         assert run.exit_code == 2, malformed
         assert run.stderr.startswith("Error: bad query:") and len(run.stderr.strip().splitlines()) == 1
-    nothing = photocap(tmp_home, "search", "xylophone", "--json")
+    nothing = photocap(tmp_home, "search", "helicopter", "--json")
     assert (nothing.exit_code, nothing.stdout) == (1, "")
     assert photocap(tmp_home, "search", "dog", "--after", "2024-13-01").exit_code == 2
 
@@ -230,8 +230,8 @@ main(["--home", sys.argv[1], "index", sys.argv[2], "--batch-size", "1", "--worke
 
 
 @pytest.mark.parametrize(("module", "function", "when"), [
-    ("worker", "caption_batch", "after"),  # a batch captioned, not yet written
-    ("worker", "sync_search_index", "before"),  # a batch in the catalog, not yet in the search index
+    ("worker", "finished_results", "after"),  # a batch captioned, not yet written
+    ("catalog", "Catalog.save_batch_results", "after"),  # a batch in the catalog, not yet in the search index
 ])
 def test_an_indexer_killed_mid_run_and_run_again_indexes_every_photo_once(
     tmp_home: Path, library: Path, module: str, function: str, when: str

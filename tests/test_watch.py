@@ -184,7 +184,7 @@ def test_watch_follows_new_moved_and_deleted_photos(
 SLOWED_WATCHER = """
 import sys, time
 import photocap.worker as worker
-real = worker.caption_batch
+real = worker.finished_results
 calls = 0
 def slowed(*args, **kwargs):
     global calls
@@ -193,7 +193,7 @@ def slowed(*args, **kwargs):
         print("in flight", file=sys.stderr, flush=True)
         time.sleep(2)
     return real(*args, **kwargs)
-worker.caption_batch = slowed
+worker.finished_results = slowed
 from photocap.cli import main
 main(["--home", sys.argv[1], "watch", sys.argv[2], "--json", "--batch-size", "2", "--workers", "1",
       "--debounce", "0.5"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -46,6 +47,30 @@ class Caption:
     confidence: float | None = None  # how sure the chooser is that the caption is true (None: no tagger)
     method: str = "beam"  # how it was chosen (photocap.model.chooser.METHODS)
     feature: np.ndarray | None = None  # the tagger's pooled feature (float16), to tag again without decoding
+
+
+@dataclass
+class Draft:
+    """A photo described but for its caption, which is chosen (`verdict` a ChosenCaption) or waits for a
+    guided search (`verdict` a Guidance; `grid` kept for it)."""
+
+    candidates: list[tuple[str, float]]  # the beam's (text, score), best first
+    words: list[tuple[str, float]]
+    tags: list[Tag] = field(default_factory=list)
+    evidence: Evidence | None = None
+    feature: np.ndarray | None = None
+    verdict: ChosenCaption | Guidance | None = None
+    grid: torch.Tensor | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return isinstance(self.verdict, Guidance)
+
+    def caption(self) -> Caption:
+        assert isinstance(self.verdict, ChosenCaption), "finish() the draft first"
+        chosen, tagged = self.verdict, self.evidence is not None
+        return Caption(chosen.text, _score_of(chosen, self.candidates), self.words, self.tags,
+                       round(chosen.confidence, 4) if tagged else None, chosen.method, self.feature)
 
 
 def shipped_models() -> dict[str, Path]:
@@ -153,6 +178,13 @@ class Captioner:
     def describe(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None) -> list[Caption]:
         """Captions, tags and likely words of encoded photos. `pooled` is the tagger's feature (see
         tag_features); when the captioner's encoder is the tagger's it defaults to the grid's mean."""
+        return self.finish(self.draft(grid, beam_size, pooled), beam_size)
+
+    @torch.inference_mode()
+    def draft(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None) -> list[Draft]:
+        """The first step of `describe`: each photo's beam candidates, tags and the chooser's verdict. Photos
+        whose candidates the chooser turned down wait for a guided search (`finish`), which costs as much for
+        a few photos as for a batch: a caller may gather them across batches."""
         if pooled is None and self.tagger is not None and self.tag_encoder is None:
             pooled = grid.mean(dim=1)
         vocab = self.checkpoint.vocab
@@ -160,13 +192,36 @@ class Captioner:
                       for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size)]
         words = self._likely_words(grid)
         if pooled is None or self.tagger is None or self.chooser is None:
-            return [Caption(c[0][0], c[0][1], w) for c, w in zip(candidates, words, strict=True)]
+            return [Draft(c, w, verdict=ChosenCaption(c[0][0], float("nan"), "beam"))
+                    for c, w in zip(candidates, words, strict=True)]
         tags = self.tagger.tags(pooled, SEARCH_TAG_MIN_PROBABILITY)
         evidence = self.tagger.evidence(pooled)
-        chosen = self._choose(grid, candidates, evidence, beam_size)
         features = pooled.detach().to("cpu", torch.float16).numpy()
-        return [Caption(c.text, _score_of(c, candidates[i]), words[i], tags[i], round(c.confidence, 4), c.method,
-                        features[i]) for i, c in enumerate(chosen)]
+        drafts = []
+        for i, (found, proof) in enumerate(zip(candidates, evidence, strict=True)):
+            verdict = self.chooser.judge(found, proof)
+            waiting = isinstance(verdict, Guidance)
+            drafts.append(Draft(found, words[i], tags[i], proof, features[i], verdict,
+                                grid[i].detach().clone() if waiting else None))
+        return drafts
+
+    @torch.inference_mode()
+    def finish(self, drafts: Sequence[Draft], beam_size: int = 3) -> list[Caption]:
+        """The captions of `drafts`, in order, after guided searches (all waiting drafts in one batch)."""
+        for search in range(GUIDED_SEARCHES):
+            waiting = [d for d in drafts if isinstance(d.verdict, Guidance)]
+            if not waiting:
+                break
+            assert self.chooser is not None
+            grid = torch.stack([d.grid for d in waiting if d.grid is not None])
+            guided = self._guided_candidates(grid, [d.verdict for d in waiting if isinstance(d.verdict, Guidance)],
+                                             beam_size)
+            last = search == GUIDED_SEARCHES - 1
+            for draft, found in zip(waiting, guided, strict=True):
+                assert isinstance(draft.verdict, Guidance) and draft.evidence is not None
+                draft.verdict = self.chooser.settle(draft.candidates, found, draft.evidence,
+                                                    None if last else draft.verdict)
+        return [draft.caption() for draft in drafts]
 
     def _likely_words(self, grid: torch.Tensor) -> list[list[tuple[str, float]]]:
         words: list[list[tuple[str, float]]] = [[] for _ in range(grid.shape[0])]
@@ -177,24 +232,6 @@ class Captioner:
                 words[row] = [(self.checkpoint.concepts[i], round(p, 4))
                               for p, i in zip(values, ids, strict=True) if p >= CONCEPT_MIN_PROBABILITY]
         return words
-
-    def _choose(self, grid: torch.Tensor, candidates: list[list[tuple[str, float]]], evidence: list[Evidence],
-                beam_size: int) -> list[ChosenCaption]:
-        """The chooser's verdicts, running guided searches for the photos whose candidates it turned down."""
-        assert self.chooser is not None
-        verdicts: list[ChosenCaption | Guidance] = [self.chooser.judge(c, e)
-                                                     for c, e in zip(candidates, evidence, strict=True)]
-        for search in range(GUIDED_SEARCHES):
-            waiting = [i for i, verdict in enumerate(verdicts) if isinstance(verdict, Guidance)]
-            if not waiting:
-                break
-            guided = self._guided_candidates(grid[waiting], [verdicts[i] for i in waiting], beam_size)
-            last = search == GUIDED_SEARCHES - 1
-            for i, found in zip(waiting, guided, strict=True):
-                verdict = verdicts[i]
-                assert isinstance(verdict, Guidance)
-                verdicts[i] = self.chooser.settle(candidates[i], found, evidence[i], None if last else verdict)
-        return [v for v in verdicts if isinstance(v, ChosenCaption)]
 
     def _guided_candidates(self, grid: torch.Tensor, guidance: list[Guidance],
                            beam_size: int) -> list[list[tuple[str, float]]]:
@@ -208,8 +245,11 @@ class Captioner:
         return [[(vocab.decode(h.tokens), h.score) for h in hypotheses] for hypotheses in found]
 
     def caption_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3) -> list[Caption]:
+        return self.finish(self.draft_pixels(pixels, beam_size), beam_size)
+
+    def draft_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3) -> list[Draft]:
         grid = self.encode(pixels)
-        return self.describe(grid, beam_size, self.tag_features(pixels, grid))
+        return self.draft(grid, beam_size, self.tag_features(pixels, grid))
 
     def caption_images(self, images: list[Image.Image], beam_size: int = 3) -> list[Caption]:
         return self.caption_pixels(np.stack([pixels_of(image, INPUT_SIZE) for image in images]), beam_size)
