@@ -11,8 +11,8 @@ from pathlib import Path
 from photocap.catalog import Catalog, CatalogError, TagView
 from photocap.catalog_tags import confident
 from photocap.lock import exclusive_writer
-from photocap.search import SearchIndex, SearchIndexError
-from photocap.search_sync import sync_search_index
+from photocap.search import SearchIndexError
+from photocap.search_sync import open_for_writing, sync_search_index
 
 
 class EditError(ValueError):
@@ -60,7 +60,7 @@ def _editing(home: Path, warn: Callable[[str], None]) -> Iterator[Catalog]:
     with exclusive_writer(home), Catalog.open(home) as catalog:
         yield catalog
         try:
-            with SearchIndex.open(home / "index", create=True) as search_index:
+            with open_for_writing(catalog, home / "index") as search_index:
                 sync_search_index(catalog, search_index)
         except SearchIndexError as error:  # the catalog has it; the next index run syncs it
             warn(f"warning: search index not updated yet: {error}")

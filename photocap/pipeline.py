@@ -25,7 +25,7 @@ from photocap.config import Settings
 from photocap.lock import exclusive_writer
 from photocap.scan import scan_folders
 from photocap.search import SearchIndex
-from photocap.search_sync import sync_search_index
+from photocap.search_sync import open_for_writing, sync_search_index
 
 if TYPE_CHECKING:
     from photocap.model.captioner import Captioner
@@ -80,7 +80,7 @@ def run_index(settings: Settings, roots: list[Path], *, recaption_older: bool = 
     with ExitStack() as stack:
         stack.enter_context(exclusive_writer(settings.home))
         catalog = stack.enter_context(Catalog.open(settings.home))
-        search_index = stack.enter_context(SearchIndex.open(settings.home / "index"))
+        search_index = stack.enter_context(open_for_writing(catalog, settings.home / "index"))
         report = index_roots(catalog, search_index, settings, roots, LazyCaptioner(settings),
                              recaption_older=recaption_older, progress=progress)
     report.seconds = time.perf_counter() - started

@@ -32,6 +32,7 @@ __all__ = [
     "SearchDoc",
     "SearchIndex",
     "SearchIndexError",
+    "SearchIndexOutdated",
     "SearchQueryError",
     "check_whoosh_syntax",
     "filter_query",
@@ -59,6 +60,10 @@ WHOOSH_WRITE_LOCK = "MAIN_WRITELOCK"
 
 class SearchIndexError(Exception):
     """The index cannot be opened, read or written; the message is one line and says what to do."""
+
+
+class SearchIndexOutdated(SearchIndexError):
+    """The index was built by another photocap version (another schema); a writer rebuilds it."""
 
 
 class SearchQueryError(ValueError):
@@ -691,7 +696,9 @@ def _open_existing(index_dir: Path) -> FileIndex:
     except Exception as error:  # a damaged index fails in many ways (pickle, struct, EOF, OS errors)
         raise _damaged(index_dir, error) from error
     if whoosh_index.schema != schema():
-        raise SearchIndexError(f"search index in {index_dir} was built by another photocap version; {REBUILD_HINT}")
+        whoosh_index.close()
+        raise SearchIndexOutdated(f"search index in {index_dir} was built by another photocap version; "
+                                  f"{REBUILD_HINT} (or `photocap index`, which does it)")
     return whoosh_index
 
 

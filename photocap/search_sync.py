@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from photocap.catalog import Catalog, SearchRow
 from photocap.catalog_tags import confident
-from photocap.search import SearchDoc, SearchIndex
+from photocap.search import SearchDoc, SearchIndex, SearchIndexOutdated
 from photocap.tag_vocabulary import tag_map
 
 
@@ -23,6 +25,17 @@ def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: boo
     search_index.delete(row["id"] for row in rows if row["id"] not in searchable_ids)
     catalog.mark_search_synced([row["id"] for row in rows])
     return len(rows)
+
+
+def open_for_writing(catalog: Catalog, index_dir: Path) -> SearchIndex:
+    """The search index in `index_dir`, created if absent, and rebuilt from the catalog if an older photocap
+    built it (the caller holds the home's writer lock)."""
+    try:
+        return SearchIndex.open(index_dir)
+    except SearchIndexOutdated:
+        search_index = SearchIndex.rebuild_at(index_dir, [])
+        rebuild_search_index(catalog, search_index)
+        return search_index
 
 
 def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:

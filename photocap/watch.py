@@ -41,6 +41,7 @@ from photocap.lock import exclusive_writer
 from photocap.pipeline import LazyCaptioner, Progress, index_roots
 from photocap.scan import ScanError, is_within
 from photocap.search import SearchIndex
+from photocap.search_sync import open_for_writing
 
 DEFAULT_DEBOUNCE_S = 1.5  # quiet time after the last event before the changed folders are scanned
 POLL_INTERVAL_S = 2.0  # between two snapshots of a polled folder
@@ -319,7 +320,7 @@ class Watcher:
         with ExitStack() as stack:
             stack.enter_context(exclusive_writer(self.settings.home))
             self._catalog = stack.enter_context(Catalog.open(self.settings.home))
-            self._search_index = stack.enter_context(SearchIndex.open(self.settings.home / "index"))
+            self._search_index = stack.enter_context(open_for_writing(self._catalog, self.settings.home / "index"))
             # Watching starts before the catch-up, so that nothing changed during it goes unseen.
             collector = _EventCollector(self._changes, self.roots, self.settings.home.resolve())
             self._observers = RootObservers(collector, follow_symlinks=self.settings.follow_symlinks,

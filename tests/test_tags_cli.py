@@ -127,3 +127,19 @@ def test_a_new_tagger_tags_again_from_kept_features_without_decoding(tmp_home: P
     assert {p.name: tag_words(show(tmp_home, p)) for p in everyday.iterdir()} == before
     summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
     assert (summary["retagged"], summary["captioned"], summary["model"]) == (0, 0, "")  # nothing left to do
+
+
+def test_a_search_index_from_an_older_photocap_is_rebuilt_by_index(tmp_home: Path, everyday: Path) -> None:
+    from whoosh import fields, index
+
+    assert photocap(tmp_home, "index", str(everyday)).exit_code == 0
+    shutil.rmtree(tmp_home / "index")  # an index of another schema, as an older photocap wrote it
+    (tmp_home / "index").mkdir()
+    index.create_in(str(tmp_home / "index"), fields.Schema(photo_id=fields.ID(unique=True, stored=True),
+                                                           caption=fields.TEXT(stored=True)))
+    run = photocap(tmp_home, "search", "zebra")
+    assert run.exit_code == 2 and "another photocap version" in run.stderr
+    summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
+    assert summary["captioned"] == 0  # nothing recaptioned: the index is rebuilt from the catalog
+    assert [h["path"] for h in json_lines(photocap(tmp_home, "search", "zebra", "--json").stdout)] == \
+        [str(everyday / ZEBRAS)]
