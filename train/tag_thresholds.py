@@ -33,8 +33,9 @@ import torch
 
 from photocap.images import PhotoDecodeError, decode_photo
 from photocap.model.captioner import Captioner
-from photocap.model.tags import TAG_MIN_PROBABILITY, TAGS_KEPT, Tagger, singular_forms
+from photocap.model.tags import Tagger
 from photocap.model.vocab import tokenize
+from photocap.tag_vocabulary import TAG_MIN_PROBABILITY, TAGS_KEPT, singular_forms
 from train.data import data_dir, load_split
 from train.features import DEFAULT_CACHE
 
