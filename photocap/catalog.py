@@ -16,11 +16,9 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -43,6 +41,19 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
 from photocap import catalog_tags
+from photocap.catalog_rows import (  # noqa: F401  (the row shapes are part of this module's interface)
+    FileError,
+    FileUpdate,
+    KnownFile,
+    ModelUse,
+    NewFile,
+    PhotoFile,
+    PhotoResult,
+    PhotoRow,
+    PhotoToCaption,
+    SearchRow,
+    StatusCounts,
+)
 from photocap.catalog_schema import (  # noqa: F401  (Base, Photo, Caption: part of this module's interface)
     Base,
     Caption,
@@ -71,141 +82,6 @@ StrPath = str | os.PathLike[str]
 class CatalogError(Exception):
     """The catalog cannot be used; the message says why and what to do, in one line."""
 
-
-
-# ------------------------------------------------------------------------------------------ row shapes
-
-
-class KnownFile(NamedTuple):
-    """What the catalog remembers of a file, to tell unchanged files from changed ones without reading."""
-
-    id: int
-    size: int
-    mtime_ns: int
-    status: str
-    content_hash: str | None  # None when the file could never be read (it is tried again on the next scan)
-
-
-class NewFile(TypedDict):
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str
-
-
-class FileUpdate(TypedDict):
-    id: int
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str
-
-
-class FileError(TypedDict):
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str | None
-    error: str
-
-
-class PhotoFile(TypedDict):
-    id: int
-    path: str
-    status: str
-
-
-class PhotoToCaption(NamedTuple):
-    id: int
-    path: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class PhotoResult:
-    """What the captioner made of one photo: a caption (error None), or the reason it failed (error set).
-
-    `words` are the model's concept words and `tags` the tagger's, as (word, probability) pairs; either may
-    be empty. `feature` is the tagger's pooled feature (fp16 bytes), kept so the photo can be tagged again
-    without being decoded.
-    """
-
-    photo_id: int
-    error: str | None = None
-    caption: str | None = None
-    score: float | None = None
-    words: Sequence[tuple[str, float]] = field(default_factory=list)
-    model_id: str | None = None
-    model_checksum: str | None = None
-    width: int | None = None
-    height: int | None = None
-    taken_at: datetime | None = None
-    camera_make: str | None = None
-    camera_model: str | None = None
-    confidence: float | None = None
-    method: str | None = None
-    tags: Sequence[tuple[str, float]] = field(default_factory=list)
-    tagger_id: str | None = None
-    feature: bytes | None = None
-    feature_encoder: str | None = None
-
-
-class SearchRow(TypedDict):
-    """What the search index holds of a photo. `caption` is the effective one: the user's, else the model's."""
-
-    id: int
-    path: str
-    folder: str
-    caption: str | None
-    caption_source: str | None  # 'user', 'model' or None
-    words: list[tuple[str, float]]  # the model's concept words (kept under a user caption)
-    tags: list[TagView]  # effective tags: the user's, then the model's not taken away
-    taken_at: datetime | None
-    camera_make: str | None
-    camera_model: str | None
-    camera: str | None  # make and model in one string ("Canon" + "Canon EOS 5D" gives "Canon EOS 5D")
-    status: str
-
-
-class PhotoRow(TypedDict):
-    id: int
-    path: str
-    folder: str
-    size: int
-    mtime_ns: int
-    content_hash: str | None
-    width: int | None
-    height: int | None
-    taken_at: datetime | None
-    camera_make: str | None
-    camera_model: str | None
-    status: str
-    error: str | None
-    caption: str | None
-    caption_source: str | None
-    score: float | None  # of the model caption
-    confidence: float | None  # of the model caption: how sure the caption chooser is that it is true
-    method: str | None  # how the model caption was chosen ("beam", "replaced", "tags")
-    model_id: str | None
-    model_checksum: str | None
-    tags: list[TagView]
-    search_synced: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class StatusCounts(TypedDict):
-    photos: int  # every photo in the catalog, missing ones included
-    ok: int
-    error: int
-    missing: int
-    pending: int
-    unsynced: int  # photos whose latest change the search index has not taken yet
-
-
-class ModelUse(TypedDict):
-    model_id: str | None
-    model_checksum: str | None
-    captions: int
 
 
 # --------------------------------------------------------------------------------------------- catalog
