@@ -478,13 +478,16 @@ class Catalog:
             ))
             conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=now))
 
-    def clear_user_caption(self, path: str) -> None:
+    def clear_user_caption(self, path: str) -> bool:
+        """Drop the user's caption of the photo at `path`; False if it had none."""
         with self._write() as conn:
             photo_id = self._photo_id(conn, path)
-            conn.execute(delete(captions).where(captions.c.photo_id == photo_id, captions.c.source == "user"))
+            cleared = conn.execute(
+                delete(captions).where(captions.c.photo_id == photo_id, captions.c.source == "user")).rowcount
             conn.execute(
                 update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=utcnow())
             )
+        return bool(cleared)
 
     def set_user_tags(self, path: str, add: Sequence[str], remove: Sequence[str]) -> list[TagView]:
         """Add the user's own tags to the photo at `path` and take tags away; returns its tags now."""

@@ -186,7 +186,7 @@ def _parse_day(value: str | None, option: str) -> date | None:
         raise InputError(f"{option} expects a date as YYYY-MM-DD, got {value!r}") from None
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})  # `search -cat`: a query, not an option
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results shown.")
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Only photos under this folder.")
@@ -208,6 +208,7 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
     Examples:
         photocap search "a dog runs on the beach"
         photocap search pizza --tag food --json
+        photocap search "dog -cat"                      # a dash excludes a word
         photocap search 'dog AND (beach OR sand) NOT ball' --after 2023-01-01 --json
         photocap search "kids playing in snow" -0 | xargs -0 open
     """
@@ -218,8 +219,12 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
     index_dir = settings.home / "index"
     if not index_dir.exists():
         raise InputError(f"no search index in {settings.home}; run `photocap index FOLDER` first")
+    if folder is not None and not folder.is_dir():
+        raise InputError(f"--folder {folder}: no such folder")
     try:
         with SearchIndex.open(index_dir, create=False) as search_index:
+            if folder is not None and not search_index.has_folder(folder.resolve()):
+                raise InputError(f"--folder {folder}: no photo of the library is there (index its folder first)")
             hits = search_index.search(query, limit=limit, folder=str(folder.resolve()) if folder else None,
                                        after=after_day, before=before_day, camera=camera, tags=tags,
                                        explain=True)
@@ -315,10 +320,15 @@ def _save_user_caption(home: Path, path: Path, text: str | None) -> None:
     from photocap.edits import EditError, save_user_caption
 
     try:
-        photo = save_user_caption(home, path, text, warn=lambda message: click.echo(message, err=True))
+        photo, changed = save_user_caption(home, path, text, warn=lambda message: click.echo(message, err=True))
     except (EditError, *_product_errors()) as error:
-        raise InputError(str(error)) from None
-    click.echo(f"{'caption cleared' if text is None else 'caption saved'}: {_printable(photo)}", err=True)
+        raise InputError(_printable(str(error))) from None
+    if text is not None:
+        click.echo(f"caption saved: {_printable(photo)}", err=True)
+    elif changed:
+        click.echo(f"caption cleared (the model's is used again): {_printable(photo)}", err=True)
+    else:
+        click.echo(f"nothing to clear: {_printable(photo)} has no caption of yours", err=True)
 
 
 @main.command()

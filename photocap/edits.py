@@ -19,19 +19,20 @@ class EditError(ValueError):
     """An edit that cannot be made; the message is one line."""
 
 
-def save_user_caption(home: Path, path: Path, text: str | None, warn: Callable[[str], None]) -> str:
-    """Set (or, with text None, clear) the user's caption of the photo at `path`; returns its absolute path."""
+def save_user_caption(home: Path, path: Path, text: str | None, warn: Callable[[str], None]) -> tuple[str, bool]:
+    """Set (or, with text None, clear) the user's caption of the photo at `path`; returns its absolute path
+    and whether anything changed (clearing a caption the user never set changes nothing)."""
     if text is not None and not text.strip():
         raise EditError("the caption is empty; use --clear PATH to remove your caption")
     if text is not None and _has_control_characters(text):
         raise EditError("the caption holds control characters")
     photo = os.path.abspath(path)
     with _editing(home, warn) as catalog:
+        _must_be_searchable(catalog, photo)
         if text is None:
-            catalog.clear_user_caption(photo)
-        else:
-            catalog.set_user_caption(photo, text.strip())
-    return photo
+            return photo, catalog.clear_user_caption(photo)
+        catalog.set_user_caption(photo, text.strip())
+    return photo, True
 
 
 def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[str],
@@ -49,6 +50,7 @@ def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[
     if both:
         raise EditError(f"tag {both[0]!r} is both added and removed")
     with _editing(home, warn) as catalog:
+        _must_be_searchable(catalog, os.path.abspath(path))
         return confident(catalog.set_user_tags(os.path.abspath(path), add, remove))
 
 
@@ -64,6 +66,18 @@ def _editing(home: Path, warn: Callable[[str], None]) -> Iterator[Catalog]:
                 sync_search_index(catalog, search_index)
         except SearchIndexError as error:  # the catalog has it; the next index run syncs it
             warn(f"warning: search index not updated yet: {error}")
+
+
+def _must_be_searchable(catalog: Catalog, path: str) -> None:
+    """Refuse edits search could never show: of files not catalogued, unreadable or gone."""
+    photo = catalog.photo_by_path(path)
+    if photo is None:
+        raise EditError(f"not in the catalog: {path} (run `photocap index` on its folder first)")
+    if photo["status"] == "error":
+        raise EditError(f"{path} could not be read when it was indexed ({photo['error']}); fix or replace it, "
+                        "then run `photocap index`")
+    if photo["status"] == "missing":
+        raise EditError(f"{path} is missing from disk since the last index run")
 
 
 def _has_control_characters(text: str) -> bool:

@@ -25,6 +25,7 @@ from photocap.search_query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
     filter_query,
+    folder_spellings,
     looks_like_whoosh_syntax,
     matched_words,
     parse_query,
@@ -170,6 +171,11 @@ class SearchIndex:
             return 0
         with self._writer() as writer:
             return sum(writer.delete_by_term("photo_id", str(photo_id)) for photo_id in photo_ids)
+
+    def has_folder(self, folder: str | os.PathLike[str]) -> bool:
+        """Whether any indexed photo lies in `folder` or below it."""
+        with self._reader() as reader:
+            return any(reader.doc_frequency("folder", indexable(spelling)) for spelling in folder_spellings(folder))
 
     def photo_ids(self) -> set[int]:
         with self._reader() as reader:

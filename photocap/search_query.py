@@ -33,7 +33,13 @@ BINARY_OPERATORS = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
 
 
 _PLAIN_UNSAFE = re.compile(r"[^\w\s]+")
-_SYNTAX_CHARACTERS = re.compile(r'["()*\[\]{}^]|\?(?=.)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|\w+:(?!\s)', re.DOTALL)
+_SYNTAX_CHARACTERS = re.compile(
+    r'["()*\[\]{}^]|\?(?=.)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|\b(?:' + "|".join(QUERYABLE_FIELDS) + r"):(?!\s)",
+    re.DOTALL)
+# "dog -cat": the dash before a word (or a quote or parenthesis) excludes it, as in web search engines.
+_DASH_NEGATION = re.compile(r'(?:(?<=\s)|(?<=^)|(?<=\())-(?=[\w"(])')
+# "8:25", "dog:beach", "time: 10:30": a name before a colon that is not a field is a word.
+_NOT_A_FIELD = re.compile(r"\b(?!(?:" + "|".join(QUERYABLE_FIELDS) + r"):)(\w+):")
 _QUERY_TOKEN = re.compile(r'"[^"]*"?|[()]|[^\s()"]+')
 _FIELD_PREFIX = re.compile(r"^(\w+):(.*)$", re.DOTALL)
 
@@ -45,7 +51,7 @@ def plain_words(text: str) -> str:
 
 
 def looks_like_whoosh_syntax(text: str) -> bool:
-    """True when `text` uses quotes, parentheses, wildcards, operators in capitals or `field:`."""
+    """True when `text` uses quotes, parentheses, wildcards, operators in capitals or a known `field:`."""
     return _SYNTAX_CHARACTERS.search(text.strip()) is not None
 
 
@@ -59,6 +65,7 @@ def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEF
 
     if not text.strip():
         raise SearchQueryError("empty query")
+    text = _NOT_A_FIELD.sub(r"\1 ", _DASH_NEGATION.sub("NOT ", text))
     if syntax is None:
         syntax = looks_like_whoosh_syntax(text)
     if syntax:
@@ -259,7 +266,7 @@ def filter_query(
 
     parts: list[Query] = []
     if folder is not None:
-        parts.append(query.Or([query.Term("folder", indexable(f)) for f in _folder_spellings(folder)]))
+        parts.append(query.Or([query.Term("folder", indexable(f)) for f in folder_spellings(folder)]))
     if after is not None or before is not None:
         start = datetime.combine(_as_date(after), time.min) if after is not None else None
         end = datetime.combine(_as_date(before), time.max) if before is not None else None
@@ -279,7 +286,7 @@ def filter_query(
     return parts[0] if len(parts) == 1 else query.And(parts)
 
 
-def _folder_spellings(folder: str | os.PathLike[str]) -> set[str]:
+def folder_spellings(folder: str | os.PathLike[str]) -> set[str]:
     """The folder as typed (made absolute) and with symlinks resolved, since the catalog may hold either."""
     absolute = os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(folder))))
     return {absolute, os.path.realpath(absolute)}

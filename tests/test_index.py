@@ -163,7 +163,7 @@ def test_search_exit_codes(tmp_home: Path, library: Path) -> None:
     no_index = photocap(tmp_home, "search", "dog")
     assert no_index.exit_code == 2 and "photocap index" in no_index.stderr
     photocap(tmp_home, "index", str(library))
-    for malformed in ['"dog on', "dog AND", "(dog", "colour:red"]:
+    for malformed in ['"dog on', "dog AND", "(dog", "caption:"]:
         run = photocap(tmp_home, "search", malformed)
         assert run.exit_code == 2, malformed
         assert run.stderr.startswith("Error: bad query:") and len(run.stderr.strip().splitlines()) == 1

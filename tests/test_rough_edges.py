@@ -1,0 +1,62 @@
+"""Rough edges a new user hit (issue 10), through the command line on a real catalog and index: everyday queries
+with colons and dashes, --folder outside the library, edits of photos search could never show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import draw_photo
+from test_index import json_lines, photocap
+
+
+@pytest.fixture
+def indexed(tmp_home: Path, tmp_path: Path) -> Path:
+    library = tmp_path / "photos"
+    for i in range(3):
+        draw_photo(library / "garden" / f"p{i}.png", size=(96, 72), seed=i)
+    (library / "broken.jpg").write_bytes(b"not a photo at all")
+    run = photocap(tmp_home, "index", str(library))
+    assert run.exit_code == 3, run.output  # the broken file is listed, the others indexed
+    return library
+
+
+def test_queries_with_colons_and_a_leading_dash_are_searched_not_refused(tmp_home: Path, indexed: Path) -> None:
+    caption = json_lines(photocap(tmp_home, "show", str(indexed / "garden" / "p0.png"), "--json").stdout)[0]["caption"]
+    word = max(caption.split(), key=len)
+    for query in (f"{word}:beach", f"time: 10:30 {word}", f"clock that says 8:25 {word}"):
+        run = photocap(tmp_home, "search", query)
+        assert run.exit_code == 0, (query, run.output)
+    everything = {hit["path"] for hit in json_lines(photocap(tmp_home, "search", word, "--json").stdout)}
+    run = photocap(tmp_home, "search", f"-{word}", "--json")  # read as a query, and as "not WORD"
+    assert run.exit_code in (0, 1) and "No such option" not in run.output
+    assert not everything & {hit["path"] for hit in json_lines(run.stdout)}
+
+
+def test_a_folder_outside_the_library_is_named(tmp_home: Path, indexed: Path, tmp_path: Path) -> None:
+    run = photocap(tmp_home, "search", "garden", "--folder", str(tmp_path / "nowhere"))
+    assert run.exit_code == 2 and "no such folder" in run.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = photocap(tmp_home, "search", "garden", "--folder", str(elsewhere))
+    assert run.exit_code == 2 and "no photo of the library is there" in run.stderr
+    found = photocap(tmp_home, "search", "garden", "--folder", str(indexed / "garden"), "--json")
+    assert found.exit_code in (0, 1)  # a folder of the library is searched, whatever it holds
+
+
+def test_edits_of_photos_search_cannot_show_are_refused(tmp_home: Path, indexed: Path, tmp_path: Path) -> None:
+    stranger = tmp_path / "stranger.png"
+    draw_photo(stranger)
+    run = photocap(tmp_home, "caption", "--set", str(stranger), "my cat")
+    assert run.exit_code == 2 and "not in the catalog" in run.stderr
+    run = photocap(tmp_home, "caption", "--set", str(indexed / "broken.jpg"), "my cat")
+    assert run.exit_code == 2 and "could not be read when it was indexed" in run.stderr
+    run = photocap(tmp_home, "tag", str(indexed / "broken.jpg"), "--add", "cat")
+    assert run.exit_code == 2 and "could not be read" in run.stderr
+
+    photo = indexed / "garden" / "p1.png"
+    run = photocap(tmp_home, "caption", "--clear", str(photo))
+    assert run.exit_code == 0 and "nothing to clear" in run.stderr
+    assert photocap(tmp_home, "caption", "--set", str(photo), "Grandpa's roses").exit_code == 0
+    run = photocap(tmp_home, "caption", "--clear", str(photo))
+    assert run.exit_code == 0 and "caption cleared" in run.stderr
