@@ -582,6 +582,11 @@ class Catalog:
         """(path, error) of every photo in error, by path."""
         return self._errors(None)
 
+    def missing_paths(self) -> list[str]:
+        """Where every missing photo was last seen, by path."""
+        with self._read() as conn:
+            return sorted(conn.scalars(select(photos.c.path).where(photos.c.status == "missing")))
+
     def errors_under(self, roots: Sequence[StrPath]) -> list[tuple[str, str]]:
         return self._errors(roots)
 

@@ -14,6 +14,7 @@ import click
 from photocap.config import ConfigError, Settings, load_settings
 
 EXIT_NOTHING_FOUND, EXIT_INPUT_ERROR, EXIT_PARTIAL_FAILURE = 1, 2, 3
+SEARCH_LIMIT = 20  # results of `search`, and photos `export --query` writes, unless --limit says otherwise
 
 
 class InputError(click.ClickException):
@@ -120,13 +121,26 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
     if as_json:
         click.echo(json.dumps(report.as_json(), default=str))
     else:
-        click.echo(f"{report.new} new, {report.changed} changed, {report.moved} moved, {report.missing} missing, "
-                   f"{report.unchanged} unchanged; {report.captioned} captioned, {report.errors} errors "
-                   f"in {report.seconds:.1f} s ({report.photos_per_s:.1f} photos/s)")
-        for failure in report.failed:
-            click.echo(f"error: {failure['path']}: {failure['error']}", err=True)
-    if report.errors:
+        click.echo(_index_summary(report))
+        for failure in report.new_failed:
+            click.echo(f"error: {_printable(failure['path'])}: {failure['error']}", err=True)
+        if report.errors > report.new_errors:
+            click.echo(f"{report.errors - report.new_errors} photos failed before and still do; "
+                       "`photocap status` lists them", err=True)
+    if report.new_errors:
         ctx.exit(EXIT_PARTIAL_FAILURE)
+
+
+def _index_summary(report) -> str:
+    """One line that adds up: every file found is new, changed, moved, back, unchanged or unreadable; every
+    photo to caption is captioned or undecodable."""
+    found = [f"{report.new} new", f"{report.changed} changed", f"{report.moved} moved", f"{report.restored} back",
+             f"{report.unchanged} unchanged", f"{report.unreadable} unreadable", f"{report.missing} missing"]
+    done = [f"{report.captioned} captioned", f"{report.undecodable} could not be decoded"]
+    if report.retagged:
+        done.append(f"{report.retagged} tagged again")
+    return (f"{', '.join(found)}; {', '.join(done)} in {report.seconds:.1f} s"
+            + (f" ({report.photos_per_s:.1f} photos/s)" if report.captioned else ""))
 
 
 @main.command()
@@ -188,7 +202,8 @@ def _parse_day(value: str | None, option: str) -> date | None:
 
 @main.command(context_settings={"ignore_unknown_options": True})  # `search -cat`: a query, not an option
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Most results shown.")
+@click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
+              help="Most results shown.")
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Only photos under this folder.")
 @click.option("--after", help="Only photos taken on or after this day (YYYY-MM-DD).")
 @click.option("--before", help="Only photos taken on or before this day (YYYY-MM-DD).")
@@ -334,8 +349,8 @@ def _save_user_caption(home: Path, path: Path, text: str | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--query", "-q", help="Export the photos this search finds (same syntax as `photocap search`).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="With --query: at most this many photos "
-              "(default: every match).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="With --query: at most this many photos, the best matches (default 20, as `photocap search`).")
 @click.option("--to", "to_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Copy the photos into this folder with the alt text embedded (EXIF and XMP).")
 @click.option("--sidecar", is_flag=True, help="Write XMP sidecars beside the originals instead of copying them; "
@@ -365,11 +380,13 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
 
     if sidecar_style is not None and not sidecar:
         raise InputError("--sidecar-style needs --sidecar")
+    if limit is None and query is not None:
+        limit = SEARCH_LIMIT
     request = ExportRequest(paths=paths, query=query, limit=limit, to=to_dir,
                             sidecar_style=(sidecar_style or "darktable") if sidecar else None,
                             manifest=manifest, manifest_file=manifest_file, overwrite=overwrite)
     try:
-        report = run_export(_settings(ctx).home, request)
+        report = run_export(_settings(ctx).home, request, on_plan=_say_how_many if query is not None else None)
     except NothingToExport as error:
         click.echo(str(error), err=True)
         ctx.exit(EXIT_NOTHING_FOUND)
@@ -466,6 +483,11 @@ def tag(ctx, path, add, remove, as_json):
         click.echo(", ".join(t["word"] + (" (yours)" if t["source"] == "user" else "") for t in tags) or "no tags")
 
 
+def _say_how_many(count: int) -> None:
+    click.echo(f"exporting {count} {'photo' if count == 1 else 'photos'} (the best matches; --limit N for more)",
+               err=True)
+
+
 @main.command()
 @json_option
 @click.pass_context
@@ -492,7 +514,45 @@ def status(ctx, as_json):
     click.echo(f"model    {report['model'] or '-'}")
     click.echo(f"index    {report['index']}")
     for failure in report["failed"]:
-        click.echo(f"error: {failure['path']}: {failure['error']}")
+        click.echo(f"error: {_printable(failure['path'])}: {failure['error']}")
+    for path in report["missing_photos"]:
+        click.echo(f"missing: {_printable(path)}")
+    if report["missing_photos"]:
+        click.echo("(`photocap prune` forgets missing photos; they come back by themselves if they reappear)")
+
+
+@main.command()
+@json_option
+@click.pass_context
+def prune(ctx, as_json):
+    """Forget the photos that are missing from disk (`photocap status` lists them): their captions, tags and
+    search entries go. A photo that reappears later is simply indexed again.
+
+    \b
+    Example:
+        photocap status && photocap prune
+    """
+    from photocap.catalog import Catalog
+    from photocap.lock import exclusive_writer
+    from photocap.search_sync import open_for_writing
+
+    settings = _settings(ctx)
+    if not (settings.home / "catalog.db").is_file():
+        raise InputError(f"no catalog in {settings.home}; run `photocap index FOLDER` first")
+    try:
+        with exclusive_writer(settings.home), Catalog.open(settings.home) as catalog:
+            paths = catalog.missing_paths()
+            ids = catalog.prune_missing()
+            with open_for_writing(catalog, settings.home / "index") as search_index:
+                search_index.delete(ids)
+    except _product_errors() as error:
+        raise InputError(str(error)) from None
+    if as_json:
+        click.echo(json.dumps({"pruned": len(ids), "paths": paths}))
+    else:
+        for path in paths:
+            click.echo(f"forgot: {_printable(path)}")
+        click.echo(f"{len(ids)} missing photos forgotten", err=True)
 
 
 @main.command("rebuild-index")

@@ -24,7 +24,7 @@ import html
 import io
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -138,14 +138,16 @@ class ExportReport:
     manifest: str | None = None
 
 
-def run_export(home: Path, request: ExportRequest) -> ExportReport:
+def run_export(home: Path, request: ExportRequest, on_plan: Callable[[int], None] | None = None) -> ExportReport:
     """Export what `request` asks for. Problems with single photos are listed in the report; problems
     with the whole export (options, a missing catalog, files already there) raise ExportError first,
-    before anything is written."""
+    before anything is written. `on_plan` hears how many photos will be exported, before any is."""
     request.check()
     report = ExportReport()
     photos = _alt_texts(Path(home), request, report)
     targets = _plan(photos, request, report)
+    if on_plan is not None:
+        on_plan(len(targets))
     manifest = request.manifest_path()
     _refuse_to_clobber(targets, manifest, request, [photo.source for photo in photos])
     if request.to is not None:

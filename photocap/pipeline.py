@@ -38,11 +38,16 @@ class IndexReport:
     new: int = 0
     changed: int = 0
     moved: int = 0
+    restored: int = 0  # missing photos found again
     missing: int = 0
     unchanged: int = 0
+    unreadable: int = 0  # files this run found but could not use as photos (empty, not an image, no permission)
     captioned: int = 0
+    undecodable: int = 0  # photos this run could not decode
     retagged: int = 0  # photos tagged again from their kept features (a new tag map or threshold)
-    errors: int = 0  # photos that could not be read or decoded in this run
+    errors: int = 0  # photos under the folders in error, this run's and earlier ones (listed in `failed`)
+    new_errors: int = 0  # of those, the ones this run found (unreadable + undecodable): `index` exits 3 for them
+    new_failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "error"} of this run's
     seconds: float = 0.0  # the whole run, model loading and scanning included
     photos_per_s: float = 0.0  # photos decoded and captioned per second of captioning
     model: str = ""  # the model that captioned (empty when nothing needed a caption)
@@ -118,6 +123,8 @@ def index_roots(
     sync_search_index(catalog, search_index)
     report.new, report.changed, report.moved = scan.new, scan.changed, scan.moved
     report.missing, report.unchanged = scan.missing, scan.unchanged
+    report.restored, report.unreadable = scan.restored, scan.unreadable
+    failed_now = {path for path, _error in scan.errors}
 
     work = catalog.pending_photos(roots)
     to_retag = _photos_to_tag_again(catalog, roots, work)
@@ -131,13 +138,17 @@ def index_roots(
         if work:
             on_batch = progress("captioning", len(work)) if progress else (lambda n: None)
             began = time.perf_counter()
-            report.captioned, _ = caption_photos(catalog, search_index, loaded, work, settings, on_batch,
-                                                 should_stop=should_stop, on_results=on_results)
+            report.captioned, report.undecodable = caption_photos(
+                catalog, search_index, loaded, work, settings, on_batch, should_stop=should_stop,
+                on_results=on_results)
+            failed_now |= {photo.path for photo in work}  # those of them in error now failed in this run
             report.photos_per_s = len(work) / (time.perf_counter() - began)
         if to_retag and loaded.tagger is not None and not should_stop():
             report.retagged = tag_from_features(catalog, search_index, loaded.tagger, to_retag)
     report.failed = [{"path": path, "error": error} for path, error in catalog.errors_under(roots)]
     report.errors = len(report.failed)
+    report.new_failed = [failure for failure in report.failed if failure["path"] in failed_now]
+    report.new_errors = len(report.new_failed)
     report.seconds = time.perf_counter() - started
     return report
 

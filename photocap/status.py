@@ -22,6 +22,7 @@ class StatusReport(TypedDict):
     index: str  # "ok", or what is wrong and what to do
     indexed: int | None  # documents in the search index (None: unreadable or absent)
     failed: list[dict[str, str]]  # {"path", "error"} of every photo in error
+    missing_photos: list[str]  # where each missing photo was last seen (`photocap prune` forgets them)
 
 
 def catalog_status(home: Path) -> StatusReport:
@@ -31,11 +32,12 @@ def catalog_status(home: Path) -> StatusReport:
         counts = catalog.status_counts()
         models = catalog.models_in_use()
         failed = [{"path": path, "error": error} for path, error in catalog.errors()]
+        missing = catalog.missing_paths()
     indexed, health = _index_health(home / "index", counts["unsynced"])
     return StatusReport(
         home=str(home), photos=counts["photos"], ok=counts["ok"], pending=counts["pending"],
         errors=counts["error"], missing=counts["missing"], model=models[0]["model_id"] if models else None,
-        models=models, index=health, indexed=indexed, failed=failed,
+        models=models, index=health, indexed=indexed, failed=failed, missing_photos=missing,
     )
 
 

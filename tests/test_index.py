@@ -151,12 +151,20 @@ def test_bad_photos_are_recorded_and_the_run_goes_on(tmp_home: Path, library: Pa
     assert reasons["bomb.png"].startswith("refused: image too large")
     assert reasons["truncated.jpg"].startswith("cannot decode")
     assert summary["errors"] == 4 and summary["captioned"] == 8  # 6 photos and the 2 oddly named ones
+    # The summary adds up: 12 files are new or unreadable; the new ones are captioned or undecodable.
+    assert (summary["new"], summary["unreadable"], summary["undecodable"]) == (10, 2, 2)
+    assert summary["new_errors"] == 4 and {Path(f["path"]).name for f in summary["new_failed"]} == set(reasons)
 
     status = json.loads(photocap(tmp_home, "status", "--json").stdout)
     assert (status["ok"], status["errors"]) == (8, 4)
     assert {Path(f["path"]).name for f in status["failed"]} == set(reasons)
-    text = photocap(tmp_home, "index", str(library))  # errors are listed on stderr, one line each
-    assert text.exit_code == 3 and text.stderr.count("error: ") == 4
+    again = photocap(tmp_home, "index", str(library))  # the same broken files are no news: exit 0, counted
+    assert again.exit_code == 0 and "error: " not in again.stderr
+    assert "4 photos failed before and still do; `photocap status` lists them" in again.stderr
+    assert "0 new, 0 changed, 0 moved, 0 back, 12 unchanged, 0 unreadable, 0 missing" in again.stdout
+    (bad / "empty2.jpg").write_bytes(b"")  # a new broken file: exit 3, and only it is listed
+    text = photocap(tmp_home, "index", str(library))
+    assert text.exit_code == 3 and text.stderr.count("error: ") == 1 and "empty2.jpg: empty file" in text.stderr
 
 
 def test_search_exit_codes(tmp_home: Path, library: Path) -> None:

@@ -60,3 +60,33 @@ def test_edits_of_photos_search_cannot_show_are_refused(tmp_home: Path, indexed:
     assert photocap(tmp_home, "caption", "--set", str(photo), "Grandpa's roses").exit_code == 0
     run = photocap(tmp_home, "caption", "--clear", str(photo))
     assert run.exit_code == 0 and "caption cleared" in run.stderr
+
+
+def test_missing_photos_are_named_and_can_be_forgotten(tmp_home: Path, indexed: Path) -> None:
+    gone = indexed / "garden" / "p2.png"
+    gone.unlink()
+    run = photocap(tmp_home, "index", str(indexed))
+    assert run.exit_code == 0 and "1 missing" in run.stdout  # the broken file is old news: exit 0
+    status = photocap(tmp_home, "status")
+    assert f"missing: {gone}" in status.stdout and "photocap prune" in status.stdout
+    assert json_lines(photocap(tmp_home, "status", "--json").stdout)[0]["missing_photos"] == [str(gone)]
+    pruned = photocap(tmp_home, "prune", "--json")
+    assert pruned.exit_code == 0 and json_lines(pruned.stdout) == [{"pruned": 1, "paths": [str(gone)]}]
+    after = json_lines(photocap(tmp_home, "status", "--json").stdout)[0]
+    assert (after["missing"], after["missing_photos"], after["photos"]) == (0, [], 3)
+    draw_photo(gone, size=(96, 72), seed=2)  # back again: simply indexed anew
+    summary = json_lines(photocap(tmp_home, "index", str(indexed), "--json").stdout)[0]
+    assert (summary["new"], summary["captioned"]) == (1, 1)
+
+
+def test_export_of_a_query_writes_the_best_matches_and_says_how_many(tmp_home: Path, indexed: Path,
+                                                                      tmp_path: Path) -> None:
+    for i in range(3):
+        photo = indexed / "garden" / f"p{i}.png"
+        assert photocap(tmp_home, "caption", "--set", str(photo), f"roses {i}").exit_code == 0
+    run = photocap(tmp_home, "export", "--query", "roses", "--limit", "2", "--to", str(tmp_path / "out"))
+    assert run.exit_code == 0, run.output
+    assert run.stderr.startswith("exporting 2 photos (the best matches; --limit N for more)")
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    run = photocap(tmp_home, "export", "--query", "roses", "--to", str(tmp_path / "all"))  # default: 20
+    assert run.exit_code == 0 and "exporting 3 photos" in run.stderr
