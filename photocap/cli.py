@@ -232,8 +232,8 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
     settings = _settings(ctx)
     after_day, before_day = _parse_day(after, "--after"), _parse_day(before, "--before")
     index_dir = settings.home / "index"
-    if not index_dir.exists():
-        raise InputError(f"no search index in {settings.home}; run `photocap index FOLDER` first")
+    if not (settings.home / "catalog.db").is_file():
+        raise InputError(f"nothing is indexed in {settings.home} yet; run `photocap index FOLDER` first")
     if folder is not None and not folder.is_dir():
         raise InputError(f"--folder {folder}: no such folder")
     try:
@@ -492,7 +492,8 @@ def _say_how_many(count: int) -> None:
 @json_option
 @click.pass_context
 def status(ctx, as_json):
-    """Counts of photos by status, the models that wrote their captions, and the search index's health.
+    """Counts of photos by status, the models that wrote their captions, the search index's health, and the
+    photos in error or missing, by name. Exit 3 when the search index is missing or unreadable.
 
     \b
     Example:
@@ -507,18 +508,23 @@ def status(ctx, as_json):
         raise InputError(str(error)) from None
     if as_json:
         click.echo(json.dumps(report, default=str))
+        if report["indexed"] is None:
+            ctx.exit(EXIT_PARTIAL_FAILURE)
         return
     click.echo(f"home     {settings.home}")
     click.echo(f"photos   {report['photos']} ({report['ok']} ok, {report['pending']} pending, "
                f"{report['errors']} errors, {report['missing']} missing)")
     click.echo(f"model    {report['model'] or '-'}")
     click.echo(f"index    {report['index']}")
+    index_unusable = report["indexed"] is None
     for failure in report["failed"]:
         click.echo(f"error: {_printable(failure['path'])}: {failure['error']}")
     for path in report["missing_photos"]:
         click.echo(f"missing: {_printable(path)}")
     if report["missing_photos"]:
         click.echo("(`photocap prune` forgets missing photos; they come back by themselves if they reappear)")
+    if index_unusable:
+        ctx.exit(EXIT_PARTIAL_FAILURE)
 
 
 @main.command()

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from photocap.file_errors import not_an_image_reason
+
 INPUT_SIZE = 224
 _EXIF_ORIENTATION = 0x0112
 _EXIF_MAKE, _EXIF_MODEL, _EXIF_DATETIME = 0x010F, 0x0110, 0x0132
@@ -50,11 +52,11 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise PhotoDecodeError(f"refused: image too large ({error})") from None
     except FileNotFoundError:
-        raise PhotoDecodeError("file vanished before it could be read") from None
+        raise PhotoDecodeError("no such file") from None
     except PermissionError:
         raise PhotoDecodeError("permission denied") from None
     except Image.UnidentifiedImageError:
-        raise PhotoDecodeError("not an image Pillow can read") from None
+        raise PhotoDecodeError(not_an_image_reason(path)) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as error:
         raise PhotoDecodeError(f"cannot decode: {error}") from None
     return DecodedPhoto(pixels, width, height, taken_at, make, model)

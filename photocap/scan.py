@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from hashlib import blake2b
 
 from photocap.catalog import Catalog, FileError, FileUpdate, KnownFile, NewFile
+from photocap.file_errors import not_an_image_reason
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
 CHUNK_ROWS = 500  # catalog writes per commit
@@ -200,17 +201,6 @@ def _read_file(path: str, st: os.stat_result, hash_non_images: bool) -> _Read:
     return _Read(kind=kind, content_hash=digest.hexdigest())
 
 
-def _not_an_image_reason(path: str) -> str:
-    try:
-        with open(path, "rb") as file:
-            head = file.read(512)
-    except OSError:
-        return "not an image"
-    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
-        return "not an image (the file holds text)"
-    return "not an image (not JPEG, PNG, WebP, TIFF, BMP or GIF content)"
-
-
 class _Scan:
     """One scan's decisions, buffered and written to the catalog every CHUNK_ROWS rows."""
 
@@ -264,7 +254,7 @@ class _Scan:
             return
         if read.kind is None:
             if is_photo:
-                self._fail(path, st, read.content_hash, _not_an_image_reason(path))
+                self._fail(path, st, read.content_hash, not_an_image_reason(path))
             return
         assert read.content_hash is not None
         if known is None:

@@ -74,6 +74,7 @@ __all__ = [
     "plain_words",
 ]
 
+MISSING_INDEX = "the search index is missing ({index_dir}); run `photocap rebuild-index`"
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds to wait for another process's writer before giving up
 LOCK_RETRY_DELAY = 0.1
 LOCKED_MESSAGE = "search index is locked by another photocap process"
@@ -121,9 +122,14 @@ class SearchIndex:
                 raise
             return cls.rebuild_at(index_dir, [], lock_timeout=lock_timeout)
         if not create:
-            raise SearchIndexError(f"no search index in {index_dir}; {REBUILD_HINT}")
+            raise SearchIndexError(MISSING_INDEX.format(index_dir=index_dir))
         index_dir.mkdir(parents=True, exist_ok=True)
         return cls(index_dir, index.create_in(str(index_dir), schema()), lock_timeout)
+
+    @staticmethod
+    def exists(index_dir: str | os.PathLike[str]) -> bool:
+        """Whether `index_dir` holds an index (perhaps a damaged one)."""
+        return _has_table_of_contents(Path(index_dir)) or _has_segments(Path(index_dir))
 
     @classmethod
     def rebuild_at(

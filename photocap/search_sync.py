@@ -28,14 +28,17 @@ def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: boo
 
 
 def open_for_writing(catalog: Catalog, index_dir: Path) -> SearchIndex:
-    """The search index in `index_dir`, created if absent, and rebuilt from the catalog if an older photocap
-    built it (the caller holds the home's writer lock)."""
+    """The search index in `index_dir`, rebuilt from the catalog if it is absent (deleted, say: a new empty
+    one would miss every photo the catalog thinks it holds) or an older photocap built it. The caller holds
+    the home's writer lock."""
     try:
-        return SearchIndex.open(index_dir)
+        if SearchIndex.exists(index_dir):
+            return SearchIndex.open(index_dir, create=False)
     except SearchIndexOutdated:
-        search_index = SearchIndex.rebuild_at(index_dir, [])
-        rebuild_search_index(catalog, search_index)
-        return search_index
+        pass
+    search_index = SearchIndex.rebuild_at(index_dir, [])
+    rebuild_search_index(catalog, search_index)
+    return search_index
 
 
 def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:

@@ -90,3 +90,39 @@ def test_export_of_a_query_writes_the_best_matches_and_says_how_many(tmp_home: P
     assert len(list((tmp_path / "out").iterdir())) == 2
     run = photocap(tmp_home, "export", "--query", "roses", "--to", str(tmp_path / "all"))  # default: 20
     assert run.exit_code == 0 and "exporting 3 photos" in run.stderr
+
+
+def test_caption_and_index_word_bad_files_alike(tmp_home: Path, indexed: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.jpg").write_text("shopping list: eggs, milk\n")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    run = photocap(tmp_home, "caption", str(tmp_path / "notes.jpg"), str(tmp_path / "empty.jpg"),
+                   str(tmp_path / "never.jpg"))
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [f"error: {tmp_path / 'notes.jpg'}: not an image (the file holds text)",
+                                       f"error: {tmp_path / 'empty.jpg'}: empty file",
+                                       f"error: {tmp_path / 'never.jpg'}: no such file"]
+    (indexed / "notes.jpg").write_text("shopping list: eggs, milk\n")
+    (indexed / "empty.jpg").write_bytes(b"")
+    run = photocap(tmp_home, "index", str(indexed))
+    assert f"error: {indexed / 'notes.jpg'}: not an image (the file holds text)" in run.stderr
+    assert f"error: {indexed / 'empty.jpg'}: empty file" in run.stderr
+
+
+def test_a_missing_search_index_has_one_answer_and_index_rebuilds_it(tmp_home: Path, indexed: Path) -> None:
+    import shutil
+
+    caption = json_lines(photocap(tmp_home, "show", str(indexed / "garden" / "p0.png"), "--json").stdout)[0]["caption"]
+    shutil.rmtree(tmp_home / "index")
+    search = photocap(tmp_home, "search", caption)
+    status = photocap(tmp_home, "status")
+    assert search.exit_code == 2 and status.exit_code == 3
+    assert "run `photocap rebuild-index`" in search.stderr and "run `photocap rebuild-index`" in status.stdout
+    assert photocap(tmp_home, "index", str(indexed)).exit_code == 0  # rebuilt from the catalog, not left empty
+    assert photocap(tmp_home, "status").exit_code == 0
+    hits = json_lines(photocap(tmp_home, "search", caption, "--json").stdout)
+    assert str(indexed / "garden" / "p0.png") in [hit["path"] for hit in hits]
+
+
+def test_nothing_indexed_yet_says_so(tmp_home: Path) -> None:
+    run = photocap(tmp_home, "search", "dog")
+    assert run.exit_code == 2 and "run `photocap index FOLDER` first" in run.stderr

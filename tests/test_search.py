@@ -443,7 +443,7 @@ def test_rebuild_at_never_replaces_a_folder_that_is_not_an_index(tmp_path: Path)
 
 
 def test_open_without_create_refuses_a_missing_index(tmp_path: Path):
-    with pytest.raises(SearchIndexError, match="no search index"):
+    with pytest.raises(SearchIndexError, match="the search index is missing"):
         SearchIndex.open(tmp_path / "absent", create=False)
     assert not (tmp_path / "absent").exists()
 
