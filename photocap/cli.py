@@ -30,14 +30,25 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
         raise InputError(str(error)) from None
 
 
+def _prepare_home(home: Path) -> None:
+    """A home that cannot be used is said in one line before anything slow is imported."""
+    from photocap.lock import HomeUnusable, prepare_home
+
+    try:
+        prepare_home(home)
+    except HomeUnusable as error:
+        raise InputError(str(error)) from None
+
+
 def _product_errors() -> tuple[type[Exception], ...]:
     """The exceptions that mean bad input or state, reported as one line rather than a traceback."""
     from photocap.catalog import CatalogError
-    from photocap.lock import HomeLocked
+    from photocap.lock import HomeLocked, HomeUnusable
     from photocap.model.checkpoint import CheckpointError
     from photocap.search import SearchIndexError, SearchQueryError
 
-    return CatalogError, CheckpointError, HomeLocked, SearchIndexError, SearchQueryError, ValueError, OSError
+    return (CatalogError, CheckpointError, HomeLocked, HomeUnusable, SearchIndexError, SearchQueryError, ValueError,
+            OSError)
 
 
 def _printable(path: str) -> str:
@@ -112,6 +123,7 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
     """
     settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
                          model=model, encoder_weights=encoder_weights, follow_symlinks=follow_symlinks)
+    _prepare_home(settings.home)
     from photocap.pipeline import run_index
 
     try:
@@ -166,6 +178,7 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, wo
     """
     settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
                          model=model, encoder_weights=encoder_weights, follow_symlinks=follow_symlinks)
+    _prepare_home(settings.home)
     from photocap.scan import ScanError
     from photocap.watch import run_watch
 

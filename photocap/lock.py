@@ -14,6 +14,22 @@ class HomeLocked(Exception):
     """Another photocap process is already writing to this home."""
 
 
+class HomeUnusable(Exception):
+    """The home folder cannot be created or written; the message names it and says why, in one line."""
+
+
+def prepare_home(home: Path) -> None:
+    """Create the home folder if need be, and check that photocap can write in it."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / f".photocap-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise HomeUnusable(f"cannot use {home} as photocap's home (--home, PHOTOCAP_HOME): {reason}") from None
+
+
 @contextmanager
 def exclusive_writer(home: Path) -> Iterator[None]:
     """Hold the home's writer lock; raise HomeLocked at once if another process holds it.
@@ -22,7 +38,7 @@ def exclusive_writer(home: Path) -> Iterator[None]:
     POSIX record lock (lockf), not flock: forked decoding workers do not inherit it, so workers orphaned by
     a killed indexer cannot keep the home locked against the next run.
     """
-    home.mkdir(parents=True, exist_ok=True)
+    prepare_home(home)
     path = home / "writer.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

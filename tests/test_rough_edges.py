@@ -126,3 +126,19 @@ def test_a_missing_search_index_has_one_answer_and_index_rebuilds_it(tmp_home: P
 def test_nothing_indexed_yet_says_so(tmp_home: Path) -> None:
     run = photocap(tmp_home, "search", "dog")
     assert run.exit_code == 2 and "run `photocap index FOLDER` first" in run.stderr
+
+
+def test_an_unusable_home_is_named_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from photocap.cli import main
+
+    (tmp_path / "a-file").write_text("not a folder")
+    draw_photo(tmp_path / "photos" / "p.png")
+    cases = [(tmp_path / "a-file" / "home", "Not a directory"),
+             (Path("/proc/photocap-home"), "No such file or directory")]
+    for home, reason in cases:
+        run = CliRunner().invoke(main, ["--home", str(home), "index", str(tmp_path / "photos")])
+        assert run.exit_code == 2
+        assert run.stderr.strip().splitlines() == [
+            f"Error: cannot use {home} as photocap's home (--home, PHOTOCAP_HOME): {reason}"]
