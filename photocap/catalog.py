@@ -16,6 +16,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeVar
@@ -529,18 +530,19 @@ class Catalog:
                 return
             last_id = rows[-1]["id"]
 
-    def mark_search_synced(self, ids: Iterable[int] | None) -> None:
-        """The search index has taken the latest change of these photos (None: of every photo).
-
-        Call it only after the index has committed. It assumes one writer per home (photocap.lock), so
-        nothing changed the photos between unsynced_photos() and this call.
+    def mark_search_synced(self, ids: Iterable[int] | None, as_of: datetime | None = None) -> None:
+        """The search index has taken these photos (None: every photo) as they were at `as_of` (a utcnow()
+        taken before they were read). Call it only after the index has committed. A photo changed since
+        `as_of` (the user's edit while `watch` runs, say) stays unsynced, for the next sync.
         """
+        unchanged = photos.c.updated_at <= as_of if as_of is not None else and_(True)
         with self._write() as conn:
             if ids is None:
-                conn.execute(update(photos).where(photos.c.search_synced.is_(False)).values(search_synced=True))
+                conn.execute(update(photos).where(photos.c.search_synced.is_(False), unchanged)
+                             .values(search_synced=True))
                 return
             for chunk in _chunks(ids):
-                conn.execute(update(photos).where(photos.c.id.in_(chunk)).values(search_synced=True))
+                conn.execute(update(photos).where(photos.c.id.in_(chunk), unchanged).values(search_synced=True))
 
     # ------------------------------------------------------------------------------- reports, upkeep
 

@@ -83,7 +83,7 @@ class Photo(Base):
     status: Mapped[str] = mapped_column(Text, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     seen: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
-    search_synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    search_synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
     # UTC (naive), like SQLite's CURRENT_TIMESTAMP.
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, server_default=func.current_timestamp())
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, server_default=func.current_timestamp())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from photocap.catalog import Catalog, CatalogError, TagView
 from photocap.catalog_tags import confident
-from photocap.lock import exclusive_writer
+from photocap.lock import HomeLocked, exclusive_writer
 from photocap.search import SearchIndexError
 from photocap.search_sync import open_for_writing, sync_search_index
 
@@ -56,14 +56,18 @@ def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[
 
 @contextmanager
 def _editing(home: Path, warn: Callable[[str], None]) -> Iterator[Catalog]:
-    """The catalog, under the home's writer lock; on the way out, the search index brought up to date."""
+    """The catalog, for one small edit: it needs no writer lock (SQLite orders the transactions), so edits
+    work while `index` or `watch` runs. On the way out, the search index takes the edit, unless an indexer
+    holds the home: then the indexer takes it (watch within seconds, index at its next sync)."""
     if not (home / "catalog.db").is_file():
         raise CatalogError(f"no catalog in {home}; run `photocap index FOLDER` first")
-    with exclusive_writer(home), Catalog.open(home) as catalog:
+    with Catalog.open(home) as catalog:
         yield catalog
         try:
-            with open_for_writing(catalog, home / "index") as search_index:
+            with exclusive_writer(home), open_for_writing(catalog, home / "index") as search_index:
                 sync_search_index(catalog, search_index)
+        except HomeLocked:
+            warn("note: photocap is indexing this home; it takes your edit into the search index shortly")
         except SearchIndexError as error:  # the catalog has it; the next index run syncs it
             warn(f"warning: search index not updated yet: {error}")
 

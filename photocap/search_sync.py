@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from photocap.catalog import Catalog, SearchRow
+from photocap.catalog_schema import utcnow
 from photocap.catalog_tags import confident
 from photocap.search import SearchDoc, SearchIndex, SearchIndexOutdated
 from photocap.tag_vocabulary import tag_map
@@ -16,6 +17,7 @@ def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: boo
     Photos are flagged in the same transaction that changes them and unflagged only after the index has
     committed, so a crash in between is repaired here on the next run.
     """
+    as_of = utcnow()
     rows = catalog.unsynced_photos()
     if not rows:
         return 0
@@ -23,7 +25,7 @@ def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: boo
     searchable_ids = {row["id"] for row in searchable}
     search_index.upsert((_search_doc(row) for row in searchable), merge=merge)
     search_index.delete(row["id"] for row in rows if row["id"] not in searchable_ids)
-    catalog.mark_search_synced([row["id"] for row in rows])
+    catalog.mark_search_synced([row["id"] for row in rows], as_of)
     return len(rows)
 
 
@@ -42,8 +44,9 @@ def open_for_writing(catalog: Catalog, index_dir: Path) -> SearchIndex:
 
 
 def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
+    as_of = utcnow()
     count = search_index.rebuild(_search_doc(row) for row in catalog.all_searchable_photos())
-    catalog.mark_search_synced(None)
+    catalog.mark_search_synced(None, as_of)
     return count
 
 

@@ -41,7 +41,7 @@ from photocap.lock import exclusive_writer
 from photocap.pipeline import LazyCaptioner, Progress, index_roots
 from photocap.scan import ScanError, is_within
 from photocap.search import SearchIndex
-from photocap.search_sync import open_for_writing
+from photocap.search_sync import open_for_writing, sync_search_index
 
 DEFAULT_DEBOUNCE_S = 1.5  # quiet time after the last event before the changed folders are scanned
 POLL_INTERVAL_S = 2.0  # between two snapshots of a polled folder
@@ -50,6 +50,7 @@ HOLD_MIN_PHOTOS = 4  # a folder with fewer catalogued photos is never held
 HOLD_RECHECK_S = 5.0  # how often held folders are looked at again
 HOLD_SAMPLE = 64  # photos looked at first when checking whether a held folder is back
 TICK_S = 0.2
+EDIT_SYNC_S = 2.0  # how often edits made while watching (caption --set, tag) reach the search index
 
 # Where inotify sees no changes made by other machines (or by the host, for 9p and virtiofs).
 NETWORK_FILESYSTEMS = frozenset({
@@ -341,9 +342,13 @@ class Watcher:
         self.log(f"watching {kinds}; Ctrl-C or SIGTERM stops")
         self.ready.set()
         next_recheck = time.monotonic() + HOLD_RECHECK_S
+        next_edit_sync = time.monotonic() + EDIT_SYNC_S
         while not self.stopping():
             self._changes.arrived.wait(TICK_S)
             self._changes.arrived.clear()
+            if time.monotonic() >= next_edit_sync:  # the user's edits (caption --set, tag) made while watching
+                next_edit_sync = time.monotonic() + EDIT_SYNC_S
+                sync_search_index(self._catalog, self._search_index)
             if self._held and time.monotonic() >= next_recheck:
                 next_recheck = time.monotonic() + HOLD_RECHECK_S
                 back = [root for root in sorted(self._held) if self._release_if_back(root)]

@@ -139,3 +139,17 @@ def test_unlikely_tags_are_searchable_but_not_shown(catalog: Catalog, tmp_home: 
         assert [h.path for h in index.search("cat OR dog", tags=["puppy"])] == ["/p/a.jpg"]  # ... on a dog
     shown = confident(catalog.photo_by_path("/p/a.jpg")["tags"])
     assert [t["word"] for t in shown] == ["dog"]
+
+
+def test_an_edit_made_while_the_index_syncs_is_not_marked_synced(catalog: Catalog) -> None:
+    from photocap.catalog_schema import utcnow
+
+    ids = add(catalog, "/p/a.jpg")
+    catalog.save_batch_results([tagged(ids["/p/a.jpg"], [("dog", 0.9)])])
+    as_of = utcnow()
+    [row] = catalog.unsynced_photos()  # an indexer reads the photo ...
+    catalog.set_user_tags("/p/a.jpg", add=["rex"], remove=[])  # ... the user edits it meanwhile ...
+    catalog.mark_search_synced([row["id"]], as_of)  # ... the indexer marks what it read as synced
+    assert [r["id"] for r in catalog.unsynced_photos()] == [row["id"]]  # the edit waits for the next sync
+    catalog.mark_search_synced(None, utcnow())
+    assert catalog.unsynced_photos() == []

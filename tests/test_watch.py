@@ -158,6 +158,12 @@ def test_watch_follows_new_moved_and_deleted_photos(
     for command in ("index", "watch"):
         refused = photocap(tmp_home, command, str(library))
         assert refused.exit_code == 2 and "is being written by photocap" in refused.stderr, command
+    # The user's edits work while the watch runs, and the watch takes them into the search index.
+    edit = photocap(tmp_home, "caption", "--set", str(library / "trip" / "crowd.jpg"), "carnival in Notting Hill")
+    assert edit.exit_code == 0 and "takes your edit into the search index shortly" in edit.stderr
+    assert photocap(tmp_home, "tag", str(library / "trip" / "crowd.jpg"), "--add", "festival").exit_code == 0
+    until(lambda: search_paths(tmp_home, "notting festival") == [str(library / "trip" / "crowd.jpg")])
+    assert photocap(tmp_home, "caption", "--clear", str(library / "trip" / "crowd.jpg")).exit_code == 0
 
     (library / "before.jpg").rename(library / "trip" / "renamed.jpg")  # across folders
     moved = events.wait_for_event(library / "trip" / "renamed.jpg", "moved")

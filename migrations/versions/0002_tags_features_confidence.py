@@ -1,5 +1,5 @@
 """Tags (the model's, with probability and tagger, and the user's), the tagger's pooled feature of each photo,
-and each caption's confidence and the way it was chosen.
+each caption's confidence and the way it was chosen, and an index for finding photos the search index lacks.
 
 Revision ID: 0002
 Revises: 0001
@@ -47,6 +47,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("photo_id", name="pk_photo_features"),
     )
+    # `watch` looks for the user's edits every few seconds: finding unsynced photos must not read them all.
+    op.create_index("ix_photos_search_synced", "photos", ["search_synced"])
     op.add_column("captions", sa.Column("confidence", sa.Float(), nullable=True))
     op.add_column("captions", sa.Column("method", sa.Text(), nullable=True))
 
@@ -56,5 +58,6 @@ def downgrade() -> None:
         batch.drop_column("method")
         batch.drop_column("confidence")
     op.drop_table("photo_features")
+    op.drop_index("ix_photos_search_synced", table_name="photos")
     op.drop_index("ix_tags_word", table_name="tags")
     op.drop_table("tags")
