@@ -156,6 +156,7 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
 
     for items in decoded_batches(work, settings.batch_size, settings.workers):
         results, drafted = draft_batch(captioner, items, settings.beam_size)
+        results = _settled(catalog, results)
         held += [d for d in drafted if d[2].waiting]
         ready = [d for d in drafted if not d[2].waiting]
         if len(held) >= settings.batch_size:
@@ -177,6 +178,25 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
         failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
     sync_and_report(merge=True)
     return captioned, failed
+
+
+def _settled(catalog: Catalog, results: list[PhotoResult]) -> list[PhotoResult]:
+    """`results` without the failures of files that changed since they were scanned: a photo still being
+    copied is not broken, it is unfinished. It stays pending, for the event (or scan) that sees it complete."""
+    failed = [r.photo_id for r in results if r.error is not None]
+    if not failed:
+        return results
+    changed = {photo["id"] for photo in catalog.photos_by_ids(failed) if _stat_of(photo["path"]) != (
+        photo["size"], photo["mtime_ns"])}
+    return [r for r in results if r.photo_id not in changed]
+
+
+def _stat_of(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _count(results: list[PhotoResult], *, ok: bool) -> int:

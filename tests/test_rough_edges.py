@@ -142,3 +142,27 @@ def test_an_unusable_home_is_named_in_one_line(tmp_path: Path) -> None:
         assert run.exit_code == 2
         assert run.stderr.strip().splitlines() == [
             f"Error: cannot use {home} as photocap's home (--home, PHOTOCAP_HOME): {reason}"]
+
+
+def test_a_photo_still_being_written_is_not_recorded_as_broken(tmp_home: Path, tmp_path: Path) -> None:
+    from photocap.catalog import Catalog
+    from photocap.config import load_settings
+    from photocap.model.captioner import Captioner
+    from photocap.scan import scan_folders
+    from photocap.search import SearchIndex
+    from photocap.worker import caption_photos
+
+    library = tmp_path / "photos"
+    whole = draw_photo(library / "whole.jpg", size=(400, 300)).read_bytes()
+    growing = library / "growing.jpg"
+    growing.write_bytes(whole[: len(whole) // 4])
+    settings = load_settings(None, tmp_home, workers=0)
+    with Catalog.open(tmp_home) as catalog, SearchIndex.open(tmp_home / "index") as index:
+        scan_folders(catalog, [library])
+        growing.write_bytes(whole[: len(whole) // 2])  # the copy goes on after the scan: still truncated
+        captioned, failed = caption_photos(catalog, index, Captioner.load(), catalog.pending_photos(), settings)
+        assert (captioned, failed) == (1, 0)
+        assert catalog.photo_by_path(str(growing))["status"] == "pending"  # not "error": read again later
+    growing.write_bytes(whole)
+    summary = json_lines(photocap(tmp_home, "index", str(library), "--json").stdout)[0]
+    assert (summary["changed"], summary["captioned"], summary["new_errors"]) == (1, 1, 0)
