@@ -444,12 +444,14 @@ class Catalog:
                 conn.execute(
                     update(photos).where(photos.c.id == bindparam("b_id")).values(
                         width=bindparam("b_width"), height=bindparam("b_height"),
-                        taken_at=bindparam("b_taken_at"), camera_make=bindparam("b_camera_make"),
+                        taken_at=bindparam("b_taken_at"), date_source=bindparam("b_date_source"),
+                        camera_make=bindparam("b_camera_make"),
                         camera_model=bindparam("b_camera_model"), status="ok", error=None,
                         search_synced=False, updated_at=now,
                     ),
                     [
                         {"b_id": c.photo_id, "b_width": c.width, "b_height": c.height, "b_taken_at": c.taken_at,
+                         "b_date_source": c.date_source if c.taken_at is not None else None,
                          "b_camera_make": c.camera_make, "b_camera_model": c.camera_model}
                         for c in captioned
                     ],
@@ -758,6 +760,7 @@ def _photo_row(row: Any) -> PhotoRow:
     return PhotoRow(
         id=row.id, path=row.path, folder=row.folder, size=row.size, mtime_ns=row.mtime_ns,
         content_hash=row.content_hash, width=row.width, height=row.height, taken_at=row.taken_at,
+        date_source=row.date_source,
         camera_make=row.camera_make, camera_model=row.camera_model, status=row.status, error=row.error,
         caption=caption, caption_source=source, score=row.score, confidence=row.confidence, method=row.method,
         model_id=row.model_id, model_checksum=row.model_checksum, tags=[],

@@ -75,6 +75,7 @@ class PhotoResult:
     taken_at: datetime | None = None
     camera_make: str | None = None
     camera_model: str | None = None
+    date_source: str | None = None
     confidence: float | None = None
     method: str | None = None
     tags: Sequence[tuple[str, float]] = field(default_factory=list)
@@ -110,6 +111,7 @@ class PhotoRow(TypedDict):
     width: int | None
     height: int | None
     taken_at: datetime | None
+    date_source: str | None
     camera_make: str | None
     camera_model: str | None
     status: str

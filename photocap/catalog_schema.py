@@ -77,7 +77,8 @@ class Photo(Base):
     content_hash: Mapped[str | None] = mapped_column(Text, index=True)  # blake2b-128 hex of the bytes
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # EXIF time: local, no time zone
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # wall-clock time, no time zone
+    date_source: Mapped[str | None] = mapped_column(Text)  # "exif", "file name" or "file time"
     camera_make: Mapped[str | None] = mapped_column(Text)
     camera_model: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, index=True)

@@ -218,8 +218,9 @@ def _parse_day(value: str | None, option: str) -> date | None:
 @click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
               help="Most results shown.")
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Only photos under this folder.")
-@click.option("--after", help="Only photos taken on or after this day (YYYY-MM-DD).")
-@click.option("--before", help="Only photos taken on or before this day (YYYY-MM-DD).")
+@click.option("--after", help="Only photos taken on or after this day (YYYY-MM-DD): the EXIF date, else a date in "
+              "the file name, else the file's modification time (`photocap show` says which).")
+@click.option("--before", help="Only photos taken on or before this day (YYYY-MM-DD), dated as for --after.")
 @click.option("--camera", help="Only photos whose camera make or model matches.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only photos with this tag (repeatable: all of "
               "them), e.g. --tag dog --tag beach.")
@@ -282,7 +283,7 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         ctx.exit(EXIT_NOTHING_FOUND)
 
 
-MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words"}
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
 
 
 def _matched_text(matched: dict[str, list[str]]) -> str:

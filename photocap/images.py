@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from photocap.file_errors import not_an_image_reason
+from photocap.photo_dates import photo_date
 
 INPUT_SIZE = 224
 _EXIF_ORIENTATION = 0x0112
@@ -30,6 +31,7 @@ class DecodedPhoto:
     taken_at: datetime | None = None
     camera_make: str | None = None
     camera_model: str | None = None
+    date_source: str | None = None  # where taken_at comes from (photocap.photo_dates.DATE_SOURCES)
 
 
 def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
@@ -59,7 +61,8 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
         raise PhotoDecodeError(not_an_image_reason(path)) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as error:
         raise PhotoDecodeError(f"cannot decode: {error}") from None
-    return DecodedPhoto(pixels, width, height, taken_at, make, model)
+    taken_at, date_source = photo_date(path, taken_at)
+    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source)
 
 
 def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:

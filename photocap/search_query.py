@@ -139,7 +139,8 @@ def _parser(ranking: Ranking) -> QueryParser:
     return qparser.MultifieldParser(
         list(SEARCHED_FIELDS),
         schema(),
-        fieldboosts={"caption": ranking.caption_boost, "words": ranking.words_boost, "tags": ranking.tags_boost},
+        fieldboosts={"caption": ranking.caption_boost, "words": ranking.words_boost, "tags": ranking.tags_boost,
+                     "names": ranking.names_boost},
         group=_or_group(ranking.or_factor) if ranking.or_factor else qparser.OrGroup,
     )
 

@@ -17,8 +17,9 @@ WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 
 MIN_WEIGHT = 0.01
 MIN_LIKELY_WORD_PROBABILITY = 0.1
 _WORD = re.compile(r"\w+(?:\.?\w+)*")
-QUERYABLE_FIELDS = ("caption", "tags", "words", "camera")  # what `field:` may name in a Whoosh-syntax query
-SEARCHED_FIELDS = ("caption", "tags", "words")  # where plain words are looked for
+QUERYABLE_FIELDS = ("caption", "tags", "words", "names", "camera")  # what `field:` may name in Whoosh syntax
+SEARCHED_FIELDS = ("caption", "tags", "words", "names")  # where plain words are looked for
+NAME_FOLDERS = 3  # the file's own name and its 3 nearest folders' names are searchable
 
 
 class SearchIndexError(Exception):
@@ -63,6 +64,7 @@ class Ranking:
     """Scoring knobs, kept together so that a benchmark can sweep them."""
 
     caption_boost: float = 1.0
+    names_boost: float = 0.5  # file and folder names count, below what the photo shows
     words_boost: float = 2.0
     tags_boost: float = 2.0
     # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
@@ -106,6 +108,7 @@ def schema() -> Any:
         # folder filter is a single exact term and "/a/b" never matches "/a/bc".
         folder=fields.IDLIST(expression=re.compile(r"[^\x00]+")),
         caption=fields.TEXT(analyzer=stemmed, stored=True),
+        names=fields.TEXT(analyzer=stemmed),
         words=fields.TEXT(analyzer=weighted),
         tags=fields.TEXT(analyzer=weighted),
         # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
@@ -124,6 +127,7 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         "_stored_path": doc["path"],
         "folder": "\x00".join(indexable(folder) for folder in folder_and_ancestors(doc["folder"])),
         "caption": indexable(doc["caption"]),
+        "names": indexable(name_words(doc["path"])),
         "_stored_caption": doc["caption"],
         # Below 0.1 the word head's words are mostly noise (and cost postings): as when they were repeated
         # round(5p) times, they are left out.
@@ -139,6 +143,29 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         fields["camera"] = indexable(doc["camera"])
         fields["_stored_camera"] = doc["camera"]
     return fields
+
+
+_NAME_TOKENS = re.compile(r"[^\W_]+")
+
+
+def name_words(path: str) -> str:
+    """The words of a photo's file name (without its extension) and its nearest folders' names, split where
+    people would: "IMG_20230714_1530.jpg" -> "IMG 20230714 1530", "plageNice2019" -> "plage Nice 2019"."""
+    parts = PurePath(path).parts
+    names = [PurePath(path).stem, *reversed(parts[-1 - NAME_FOLDERS : -1])]
+    return " ".join(word for name in names for token in _NAME_TOKENS.findall(name) for word in _split_word(token))
+
+
+def _split_word(token: str) -> list[str]:
+    """"birthdayParty2019" -> birthday, Party, 2019: lower case to upper case, and letters to digits."""
+    words, start = [], 0
+    for i in range(1, len(token)):
+        before, here = token[i - 1], token[i]
+        if (before.islower() and here.isupper()) or (before.isdigit() != here.isdigit()):
+            words.append(token[start:i])
+            start = i
+    words.append(token[start:])
+    return words
 
 
 def folder_and_ancestors(folder: str) -> list[str]:

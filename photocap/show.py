@@ -40,7 +40,7 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
         "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"]}
                  for t in confident(row["tags"])],
         "taken_at": row["taken_at"].isoformat(sep=" ") if row["taken_at"] else None,
-        "date_source": "exif" if row["taken_at"] else None,
+        "date_source": row["date_source"] if row["taken_at"] else None,
         "camera": camera_name(row["camera_make"], row["camera_model"]),
         "width": row["width"],
         "height": row["height"],

@@ -103,8 +103,9 @@ def finished_results(captioner: Captioner, drafted: list[Drafted], beam_size: in
         PhotoResult(
             photo_id=photo_id, error=None, caption=caption.text, score=caption.score, words=caption.words,
             model_id=captioner.model_id, model_checksum=captioner.model_checksum, width=photo.width,
-            height=photo.height, taken_at=photo.taken_at, camera_make=photo.camera_make,
-            camera_model=photo.camera_model, confidence=caption.confidence, method=caption.method,
+            height=photo.height, taken_at=photo.taken_at, date_source=photo.date_source,
+            camera_make=photo.camera_make, camera_model=photo.camera_model, confidence=caption.confidence,
+            method=caption.method,
             tags=[(tag.word, tag.probability) for tag in caption.tags],
             tagger_id=tagger.tagger_id if tagger else None,
             feature=caption.feature.tobytes() if caption.feature is not None else None,

@@ -325,7 +325,9 @@ def test_a_user_caption_wins_in_export_and_search(tmp_home: Path, catalogued: Pa
 
     hits = json_lines(photocap(tmp_home, "search", "sandcastle", "--json").stdout)
     assert [(hit["path"], hit["caption"]) for hit in hits] == [(str(beach), mine)]  # no sync step needed
-    assert photocap(tmp_home, "search", "beach", "--json").exit_code == 1  # the model's words are gone
+    assert photocap(tmp_home, "search", "runs", "--json").exit_code == 1  # the model's words are gone
+    [hit] = json_lines(photocap(tmp_home, "search", "beach", "--json").stdout)  # the file's name stays
+    assert hit["matched"] == {"names": ["beach"]}
 
     run = photocap(tmp_home, "export", str(beach), str(catalogued / "park.png"), "--to", str(tmp_path / "out"),
                    "--json", "--manifest", "html")

@@ -50,10 +50,13 @@ def upgrade() -> None:
     # `watch` looks for the user's edits every few seconds: finding unsynced photos must not read them all.
     op.create_index("ix_photos_search_synced", "photos", ["search_synced"])
     op.add_column("captions", sa.Column("confidence", sa.Float(), nullable=True))
+    op.add_column("photos", sa.Column("date_source", sa.Text(), nullable=True))
     op.add_column("captions", sa.Column("method", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("photos") as batch:
+        batch.drop_column("date_source")
     with op.batch_alter_table("captions") as batch:
         batch.drop_column("method")
         batch.drop_column("confidence")
