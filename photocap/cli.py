@@ -246,7 +246,7 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
     settings = _settings(ctx)
     after_day, before_day = _parse_day(after, "--after"), _parse_day(before, "--before")
     index_dir = settings.home / "index"
-    if not (settings.home / "catalog.db").is_file():
+    if not (settings.home / "catalog.db").is_file() and not SearchIndex.exists(index_dir):
         raise InputError(f"nothing is indexed in {settings.home} yet; run `photocap index FOLDER` first")
     if folder is not None and not folder.is_dir():
         raise InputError(f"--folder {folder}: no such folder")
