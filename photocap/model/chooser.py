@@ -116,6 +116,7 @@ class CaptionChooser:
         self._longest = max((len(p) for p in self._phrases), default=1)
         counts = named_counts if named_counts is not None else everyday_words()["counts"]
         self._nameable = frozenset(word for word, count in counts.items() if count >= self.settings.named_at_least)
+        self._vocabulary_words: tuple[Sequence[str], list[tuple[int, str, frozenset[str]]]] | None = None
 
     # ------------------------------------------------------------------------------------ reading captions
 
@@ -196,17 +197,26 @@ class CaptionChooser:
         """The guided search's word weights over a decoder vocabulary `words`: -inf for a forbidden word (a
         forbidden tag, anything below it, or people), a bonus for the words of boosted tags."""
         weights: dict[int, float] = {}
-        for index, word in enumerate(words):
-            named = self.tags_named_by(word)
-            if named is None:
-                continue
-            tag = named[0]
-            above = set(self.vocabulary.ancestry(tag)) if tag != PERSON else {PERSON}
+        for index, tag, above in self._object_words(words):
             if above & guidance.forbid:
                 weights[index] = float("-inf")
             elif tag in guidance.boost:
                 weights[index] = self.settings.boost * guidance.boost[tag]
         return weights
+
+    def _object_words(self, words: Sequence[str]) -> list[tuple[int, str, frozenset[str]]]:
+        """The words of a decoder vocabulary that name an object or people: (index, tag, the tag and those
+        above it). Worked out once per vocabulary."""
+        if self._vocabulary_words is None or self._vocabulary_words[0] is not words:
+            named = []
+            for index, word in enumerate(words):
+                found = self.tags_named_by(word)
+                if found is not None:
+                    tag = found[0]
+                    above = frozenset(self.vocabulary.ancestry(tag)) if tag != PERSON else frozenset({PERSON})
+                    named.append((index, tag, above))
+            self._vocabulary_words = (words, named)
+        return self._vocabulary_words[1]
 
     def settle(self, candidates: Sequence[tuple[str, float]], guided: Sequence[tuple[str, float]],
                evidence: Evidence, guidance: Guidance | None = None) -> ChosenCaption | Guidance:
