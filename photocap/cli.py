@@ -133,7 +133,7 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
     if as_json:
         click.echo(json.dumps(report.as_json(), default=str))
     else:
-        click.echo(_index_summary(report))
+        click.echo(report.summary_line())
         for failure in report.new_failed:
             click.echo(f"error: {_printable(failure['path'])}: {failure['error']}", err=True)
         if report.errors > report.new_errors:
@@ -141,18 +141,6 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
                        "`photocap status` lists them", err=True)
     if report.new_errors:
         ctx.exit(EXIT_PARTIAL_FAILURE)
-
-
-def _index_summary(report) -> str:
-    """One line that adds up: every file found is new, changed, moved, back, unchanged or unreadable; every
-    photo to caption is captioned or undecodable."""
-    found = [f"{report.new} new", f"{report.changed} changed", f"{report.moved} moved", f"{report.restored} back",
-             f"{report.unchanged} unchanged", f"{report.unreadable} unreadable", f"{report.missing} missing"]
-    done = [f"{report.captioned} captioned", f"{report.undecodable} could not be decoded"]
-    if report.retagged:
-        done.append(f"{report.retagged} tagged again")
-    return (f"{', '.join(found)}; {', '.join(done)} in {report.seconds:.1f} s"
-            + (f" ({report.photos_per_s:.1f} photos/s)" if report.captioned else ""))
 
 
 @main.command()
@@ -434,7 +422,7 @@ def show(ctx, paths, as_json):
         photocap show ~/Pictures/beach.jpg
         photocap show ~/Pictures/2024/*.jpg --json
     """
-    from photocap.show import photo_details
+    from photocap.show import details_text, photo_details
 
     try:
         found, unknown = photo_details(_settings(ctx).home, list(paths))
@@ -444,29 +432,11 @@ def show(ctx, paths, as_json):
         if as_json:
             click.echo(json.dumps(details))
         else:
-            click.echo(_details_text(details))
+            click.echo(details_text(details))
     for path in unknown:
         click.echo(f"error: not in the catalog: {_printable(path)} (run `photocap index` on its folder)", err=True)
     if unknown:
         ctx.exit(EXIT_INPUT_ERROR)
-
-
-def _details_text(details: dict) -> str:
-    tags = ", ".join(f"{t['word']}" + ("" if t["source"] == "user" else f" {t['probability']:.2f}")
-                     + (" (yours)" if t["source"] == "user" else "") for t in details["tags"])
-    by = "you" if details["caption_source"] == "user" else details["caption_model"] or "-"
-    if details["caption_source"] == "model" and details["confidence"] is not None:
-        by += f", confidence {details['confidence']:.2f} ({details['method']})"
-    lines = [
-        _printable(details["path"]),
-        f"  caption  {details['caption'] or '-'}" + (f"  [{by}]" if details["caption"] else ""),
-        f"  tags     {tags or '-'}",
-        f"  taken    {details['taken_at'] or '-'}" + (f" ({details['date_source']})" if details["taken_at"] else ""),
-        f"  camera   {details['camera'] or '-'}",
-        f"  size     {details['width'] or '?'}x{details['height'] or '?'} px, {details['size']} bytes",
-        f"  status   {details['status']}" + (f": {details['error']}" if details["error"] else ""),
-    ]
-    return "\n".join(lines)
 
 
 @main.command()

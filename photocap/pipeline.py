@@ -56,6 +56,17 @@ class IndexReport:
     def as_json(self) -> dict:
         return asdict(self)
 
+    def summary_line(self) -> str:
+        """One line that adds up: every file found is new, changed, moved, back, unchanged or unreadable; every
+        photo to caption is captioned or undecodable."""
+        found = [f"{self.new} new", f"{self.changed} changed", f"{self.moved} moved", f"{self.restored} back",
+                 f"{self.unchanged} unchanged", f"{self.unreadable} unreadable", f"{self.missing} missing"]
+        done = [f"{self.captioned} captioned", f"{self.undecodable} could not be decoded"]
+        if self.retagged:
+            done.append(f"{self.retagged} tagged again")
+        return (f"{', '.join(found)}; {', '.join(done)} in {self.seconds:.1f} s"
+                + (f" ({self.photos_per_s:.1f} photos/s)" if self.captioned else ""))
+
 
 class LazyCaptioner:
     """The captioner of `settings`, loaded (with torch) at the first call; later calls return the same one."""

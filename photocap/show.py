@@ -48,3 +48,21 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
         "folder": row["folder"],
         "indexed_at": row["updated_at"].isoformat(sep=" ") + " UTC",
     }
+
+
+def details_text(details: dict[str, Any]) -> str:
+    tags = ", ".join(f"{t['word']}" + ("" if t["source"] == "user" else f" {t['probability']:.2f}")
+                     + (" (yours)" if t["source"] == "user" else "") for t in details["tags"])
+    by = "you" if details["caption_source"] == "user" else details["caption_model"] or "-"
+    if details["caption_source"] == "model" and details["confidence"] is not None:
+        by += f", confidence {details['confidence']:.2f} ({details['method']})"
+    lines = [
+        os.fsencode(details["path"]).decode("utf-8", "backslashreplace"),  # undecodable names as \\xNN
+        f"  caption  {details['caption'] or '-'}" + (f"  [{by}]" if details["caption"] else ""),
+        f"  tags     {tags or '-'}",
+        f"  taken    {details['taken_at'] or '-'}" + (f" ({details['date_source']})" if details["taken_at"] else ""),
+        f"  camera   {details['camera'] or '-'}",
+        f"  size     {details['width'] or '?'}x{details['height'] or '?'} px, {details['size']} bytes",
+        f"  status   {details['status']}" + (f": {details['error']}" if details["error"] else ""),
+    ]
+    return "\n".join(lines)
