@@ -51,6 +51,11 @@ _PEOPLE = (
 )
 PEOPLE_SINGULAR = frozenset(singular for singular, _ in _PEOPLE)
 PERSON_WORDS = frozenset(word for pair in _PEOPLE for word in pair)
+# Words that describe people, which a search forbidden to name them still reaches for ("young asian ...").
+PERSON_DESCRIPTIONS = frozenset({
+    "young", "old", "older", "elderly", "little", "asian", "blond", "blonde", "bald", "shirtless", "smiling",
+    "wearing", "dressed", "teenage", "his", "her", "he", "she", "they", "their", "hair", "shirt", "jacket",
+})
 # The kinds whose objects the tagger can vouch for or contradict; the ImageNet classes cover the others
 # (clothing, places, structures, plants, sports gear, ...) too thinly to say that an object is absent.
 JUDGED_KINDS = frozenset({"animal", "vehicle", "food", "furniture", "electronics", "household", "instrument"})
@@ -172,7 +177,8 @@ class CaptionChooser:
         mentions = self.mentions(caption)
         if mentions:
             return min(self.support(m, evidence) for m in mentions)
-        return self._best_object(evidence)[1]
+        # Naming nothing the tagger knows is safe only if there is nothing it is sure of to name.
+        return 1.0 - self._best_object(evidence)[1]
 
     # ---------------------------------------------------------------------------------------- choosing
 
@@ -202,6 +208,10 @@ class CaptionChooser:
                 weights[index] = float("-inf")
             elif tag in guidance.boost:
                 weights[index] = self.settings.boost * guidance.boost[tag]
+        if PERSON in guidance.forbid:  # without its people, a caption must not describe them either
+            for index, word in enumerate(words):
+                if word in PERSON_DESCRIPTIONS:
+                    weights[index] = float("-inf")
         return weights
 
     def _object_words(self, words: Sequence[str]) -> list[tuple[int, str, frozenset[str]]]:
@@ -327,10 +337,13 @@ class CaptionChooser:
 
 
 def _garbled(caption: str) -> bool:
-    """A word said twice in a row, or three times: what a search pushed away from the words it wants writes."""
+    """A word said twice in a row or three times, or two words said twice: what a search pushed away from the
+    words it wants writes ("a group of young asian young asian ...")."""
     words = caption.lower().split()
     repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
-    return repeated or any(words.count(w) >= 3 for w in set(words) if len(w) > 3)
+    pairs = list(zip(words, words[1:], strict=False))
+    return (repeated or len(set(pairs)) < len(pairs)
+            or any(words.count(w) >= 3 for w in set(words) if len(w) > 3))
 
 
 def article(word: str) -> str:
