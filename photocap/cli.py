@@ -156,8 +156,8 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, wo
           encoder_weights, as_json):
     """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
     SIGTERM (the batch in flight is finished first). With --json, one object per line for each photo
-    handled: {"path", "action", "caption"}, action being new, changed, moved (with "from"), missing,
-    restored, error (with "error"), held (most of a folder vanished at once, as when a mount drops: its
+    handled: {"path", "action", "caption"}, action being new or changed (with "tags"), moved (with "from"),
+    missing, restored, error (with "error"), held (most of a folder vanished at once, as when a mount drops: its
     photos are kept until they come back, or until `photocap index` confirms they are gone) or resumed.
 
     \b

@@ -36,6 +36,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from photocap.catalog import Catalog, KnownFile, PhotoResult
+from photocap.catalog_tags import confident
 from photocap.config import Settings
 from photocap.lock import exclusive_writer
 from photocap.pipeline import LazyCaptioner, Progress, index_roots
@@ -467,7 +468,8 @@ class Watcher:
             self.report.captioned += 1
             earlier = before.get(result.photo_id)
             action = "changed" if earlier is not None and earlier[1].status != "pending" else "new"
-            self._emit(photo["path"], action, photo["caption"])
+            self._emit(photo["path"], action, photo["caption"],
+                       tags=[tag["word"] for tag in confident(photo["tags"])])
 
     def _report_changes(self, before: Catalogued, after: Catalogued, reported: set[int]) -> None:
         """Moves, removals, returns and unreadable files: what the scan did that captioning did not report."""

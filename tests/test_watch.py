@@ -143,6 +143,8 @@ def test_watch_follows_new_moved_and_deleted_photos(
                                          "--debounce", "1")
     first = events.wait_for_event(library / "before.jpg", "new")
     assert first["caption"] and first["caption"] == caption_of(tmp_home, library / "before.jpg")
+    shown = json.loads(photocap(tmp_home, "show", str(library / "before.jpg"), "--json").stdout)
+    assert first["tags"] == [tag["word"] for tag in shown["tags"]]  # the tags show lists, in its order
 
     (library / "trip").mkdir()
     shutil.copy(images / FLICKR[1], library / "beach.jpg")
