@@ -385,6 +385,17 @@ class Catalog:
                            key=lambda photo: photo.path)
         return features, to_decode
 
+    def count_awaiting_tags(self, tagger_id: str) -> int:
+        """Captioned photos the tagger `tagger_id` has not tagged (a new tag map, or an older catalog)."""
+        stmt = (
+            select(func.count()).select_from(photos)
+            .outerjoin(photo_features, photo_features.c.photo_id == photos.c.id)
+            .where(photos.c.status == "ok", or_(photo_features.c.tagger_id.is_(None),
+                                                 photo_features.c.tagger_id != tagger_id))
+        )
+        with self._read() as conn:
+            return conn.scalar(stmt) or 0
+
     def save_tags(self, rows: Sequence[ModelTags]) -> None:
         """New model tags for photos tagged again from their kept features, in one transaction."""
         if not rows:

@@ -500,6 +500,10 @@ def status(ctx, as_json):
                f"{report['errors']} errors, {report['missing']} missing)")
     click.echo(f"model    {report['model'] or '-'}")
     click.echo(f"index    {report['index']}")
+    tags = report["tagger"] or "none (the EfficientNet-Lite0 weights are not installed)"
+    if report["awaiting_tags"]:
+        tags += f"; {report['awaiting_tags']} photos await tags: run `photocap index` on their folders"
+    click.echo(f"tagger   {tags}")
     index_unusable = report["indexed"] is None
     for failure in report["failed"]:
         click.echo(f"error: {_printable(failure['path'])}: {failure['error']}")

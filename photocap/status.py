@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from photocap.catalog import Catalog, ModelUse
+from photocap.pipeline import current_tagger
 from photocap.search import SearchIndex, SearchIndexError
 
 
@@ -23,6 +24,8 @@ class StatusReport(TypedDict):
     indexed: int | None  # documents in the search index (None: unreadable or absent)
     failed: list[dict[str, str]]  # {"path", "error"} of every photo in error
     missing_photos: list[str]  # where each missing photo was last seen (`photocap prune` forgets them)
+    tagger: str | None  # the installed tagger's id (None: no tagger)
+    awaiting_tags: int  # captioned photos it has not tagged yet: the next `photocap index` tags them
 
 
 def catalog_status(home: Path) -> StatusReport:
@@ -33,11 +36,14 @@ def catalog_status(home: Path) -> StatusReport:
         models = catalog.models_in_use()
         failed = [{"path": path, "error": error} for path, error in catalog.errors()]
         missing = catalog.missing_paths()
+        tagger = current_tagger()
+        awaiting = catalog.count_awaiting_tags(tagger[0]) if tagger else 0
     indexed, health = _index_health(home / "index", counts["unsynced"])
     return StatusReport(
         home=str(home), photos=counts["photos"], ok=counts["ok"], pending=counts["pending"],
         errors=counts["error"], missing=counts["missing"], model=models[0]["model_id"] if models else None,
         models=models, index=health, indexed=indexed, failed=failed, missing_photos=missing,
+        tagger=tagger[0] if tagger else None, awaiting_tags=awaiting,
     )
 
 

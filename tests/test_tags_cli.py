@@ -122,8 +122,12 @@ def test_a_new_tagger_tags_again_from_kept_features_without_decoding(tmp_home: P
     with sqlite3.connect(tmp_home / "catalog.db") as db:  # as if catalogued by a photocap that kept no features
         db.execute("DELETE FROM photo_features")
         db.execute("DELETE FROM tags")
+    status = json.loads(photocap(tmp_home, "status", "--json").stdout)
+    assert status["awaiting_tags"] == 3 and status["tagger"].startswith("imagenet-lite0@")
+    assert "3 photos await tags: run `photocap index`" in photocap(tmp_home, "status").stdout
     summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
     assert (summary["retagged"], summary["captioned"]) == (0, 3)  # decoded once, to be tagged
+    assert json.loads(photocap(tmp_home, "status", "--json").stdout)["awaiting_tags"] == 0
     assert {p.name: tag_words(show(tmp_home, p)) for p in everyday.iterdir()} == before
     summary = json.loads(photocap(tmp_home, "index", str(everyday), "--json").stdout)
     assert (summary["retagged"], summary["captioned"], summary["model"]) == (0, 0, "")  # nothing left to do
