@@ -61,6 +61,7 @@ from photocap.catalog_schema import (  # noqa: F401  (Base, Photo, Caption: part
     FsPath,
     Photo,
     captions,
+    chunks,
     is_utf8,
     photo_features,
     photos,
@@ -75,7 +76,6 @@ HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
 STATUSES = ("pending", "ok", "error", "missing")
-_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound variables
 
 StrPath = str | os.PathLike[str]
 
@@ -222,7 +222,7 @@ class Catalog:
 
     def mark_photos_seen(self, ids: Iterable[int]) -> None:
         with self._write() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(update(photos).where(photos.c.id.in_(chunk)).values(seen=True))
 
     def flag_unseen_photos_under_roots_as_missing(self, roots: Sequence[StrPath]) -> int:
@@ -358,7 +358,7 @@ class Catalog:
         """Pending again, keeping the current caption until the new one replaces it."""
         now = utcnow()
         with self._write() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(
                     update(photos)
                     .where(photos.c.id.in_(chunk), photos.c.status != "missing")
@@ -404,7 +404,7 @@ class Catalog:
         ids = [row["photo_id"] for row in rows]
         with self._write() as conn:
             catalog_tags.replace_model_tags(conn, rows, now)
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(update(photo_features).where(photo_features.c.photo_id.in_(chunk))
                              .values(tagger_id=rows[0]["tagger_id"]))
                 conn.execute(update(photos).where(photos.c.id.in_(chunk)).values(search_synced=False, updated_at=now))
@@ -422,7 +422,7 @@ class Catalog:
         now = utcnow()
         with self._write() as conn:
             alive: set[int] = set()
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 alive.update(
                     conn.scalars(select(photos.c.id).where(photos.c.id.in_(chunk), photos.c.status != "missing"))
                 )
@@ -554,7 +554,7 @@ class Catalog:
                 conn.execute(update(photos).where(photos.c.search_synced.is_(False), unchanged)
                              .values(search_synced=True))
                 return
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(update(photos).where(photos.c.id.in_(chunk), unchanged).values(search_synced=True))
 
     # ------------------------------------------------------------------------------- reports, upkeep
@@ -568,7 +568,7 @@ class Catalog:
         """The photos with these ids, in the order given; unknown ids are left out."""
         found: dict[int, PhotoRow] = {}
         with self._read() as conn:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 rows = [_photo_row(row) for row in conn.execute(_photo_select().where(photos.c.id.in_(chunk)))]
                 found.update((row["id"], row) for row in _with_tags(conn, rows))
         return [found[i] for i in ids if i in found]
@@ -626,7 +626,7 @@ class Catalog:
         """Delete missing photos (and their captions); returns their ids, for the search index."""
         with self._write() as conn:
             ids = list(conn.scalars(select(photos.c.id).where(photos.c.status == "missing")))
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(delete(photos).where(photos.c.id.in_(chunk)))
         return ids
 
@@ -669,17 +669,6 @@ def _under(column: Any, roots: Sequence[StrPath]) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else and_(False)
 
 
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    for photo_id in ids:
-        chunk.append(photo_id)
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _file_location_values() -> dict[str, Any]:
     """SET values for where a photo's file is now (the parameters _update_params gives)."""
     return {"path": bindparam("b_path", type_=FsPath()), "folder": bindparam("b_folder", type_=FsPath()),
@@ -708,7 +697,7 @@ def _update_params(update_: FileUpdate) -> dict[str, Any]:
 def _delete_model_captions(conn: Connection, ids: Sequence[int]) -> None:
     """Forget what the model made of a photo's old content: its caption, tags and pooled feature."""
     ids = list(ids)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         conn.execute(delete(captions).where(captions.c.photo_id.in_(chunk), captions.c.source == "model"))
     catalog_tags.delete_model_tags(conn, ids)
     catalog_tags.delete_features(conn, ids)

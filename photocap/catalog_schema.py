@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,20 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound variables
+
+
+def chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """`ids` in lists of at most CHUNK."""
+    chunk: list[int] = []
+    for photo_id in ids:
+        chunk.append(photo_id)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def is_utf8(value: str) -> bool:

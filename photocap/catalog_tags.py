@@ -14,11 +14,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from photocap.catalog_schema import photo_features, tags
+from photocap.catalog_schema import chunks, photo_features, tags
 from photocap.tag_vocabulary import TAG_MIN_PROBABILITY
 
 USER_TAG_PROBABILITY = 1.0  # what a user's tag weighs in search, beside the model's probabilities
-_CHUNK = 500
 
 
 class TagView(TypedDict):
@@ -64,7 +63,7 @@ def replace_model_tags(conn: Connection, rows: Sequence[ModelTags], now: datetim
 
 
 def delete_model_tags(conn: Connection, photo_ids: Sequence[int]) -> None:
-    for chunk in _chunks(photo_ids):
+    for chunk in chunks(photo_ids):
         conn.execute(delete(tags).where(tags.c.photo_id.in_(chunk), tags.c.source == "model"))
 
 
@@ -80,13 +79,13 @@ def save_features(conn: Connection, rows: Sequence[PooledFeature]) -> None:
 
 
 def delete_features(conn: Connection, photo_ids: Sequence[int]) -> None:
-    for chunk in _chunks(photo_ids):
+    for chunk in chunks(photo_ids):
         conn.execute(delete(photo_features).where(photo_features.c.photo_id.in_(chunk)))
 
 
 def features_of(conn: Connection, photo_ids: Sequence[int]) -> dict[int, PooledFeature]:
     found: dict[int, PooledFeature] = {}
-    for chunk in _chunks(photo_ids):
+    for chunk in chunks(photo_ids):
         stmt = select(photo_features).where(photo_features.c.photo_id.in_(chunk))
         for row in conn.execute(stmt):
             found[row.photo_id] = PooledFeature(photo_id=row.photo_id, encoder=row.encoder, vector=row.vector,
@@ -113,7 +112,7 @@ def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list
     model: dict[int, list[TagView]] = {}
     user_added: dict[int, list[TagView]] = {}
     user_said: dict[int, set[str]] = {}
-    for chunk in _chunks(photo_ids):
+    for chunk in chunks(photo_ids):
         stmt = select(tags.c.photo_id, tags.c.source, tags.c.word, tags.c.probability, tags.c.removed).where(
             tags.c.photo_id.in_(chunk)).order_by(tags.c.photo_id, tags.c.probability.desc(), tags.c.word)
         for row in conn.execute(stmt):
@@ -131,14 +130,3 @@ def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list
         own = sorted(user_added.get(photo_id, []), key=lambda tag: tag["word"])
         result[photo_id] = own + [tag for tag in model.get(photo_id, []) if tag["word"] not in said]
     return result
-
-
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    chunk: list[int] = []
-    for photo_id in ids:
-        chunk.append(photo_id)
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
