@@ -369,12 +369,7 @@ class Catalog:
                       roots: Sequence[StrPath] | None = None) -> tuple[list[PooledFeature], list[PhotoToCaption]]:
         """Captioned photos the tagger `tagger_id` has not tagged: those whose pooled feature (from `encoder`)
         is kept, to be tagged from it, and those without one (catalogued by an older photocap), to be decoded."""
-        stmt = (
-            select(photos.c.id, photos.c.path, photo_features.c.encoder, photo_features.c.tagger_id)
-            .outerjoin(photo_features, photo_features.c.photo_id == photos.c.id)
-            .where(photos.c.status == "ok", or_(photo_features.c.tagger_id.is_(None),
-                                                 photo_features.c.tagger_id != tagger_id))
-        )
+        stmt = _awaiting_tags(select(photos.c.id, photos.c.path, photo_features.c.encoder), tagger_id)
         if roots is not None:
             stmt = stmt.where(_under(photos.c.path, roots))
         with self._read() as conn:
@@ -387,26 +382,20 @@ class Catalog:
 
     def count_awaiting_tags(self, tagger_id: str) -> int:
         """Captioned photos the tagger `tagger_id` has not tagged (a new tag map, or an older catalog)."""
-        stmt = (
-            select(func.count()).select_from(photos)
-            .outerjoin(photo_features, photo_features.c.photo_id == photos.c.id)
-            .where(photos.c.status == "ok", or_(photo_features.c.tagger_id.is_(None),
-                                                 photo_features.c.tagger_id != tagger_id))
-        )
         with self._read() as conn:
-            return conn.scalar(stmt) or 0
+            return conn.scalar(_awaiting_tags(select(func.count()), tagger_id)) or 0
 
     def save_tags(self, rows: Sequence[ModelTags]) -> None:
         """New model tags for photos tagged again from their kept features, in one transaction."""
         if not rows:
             return
         now = utcnow()
-        ids = [row["photo_id"] for row in rows]
         with self._write() as conn:
             catalog_tags.replace_model_tags(conn, rows, now)
-            for chunk in chunks(ids):
-                conn.execute(update(photo_features).where(photo_features.c.photo_id.in_(chunk))
-                             .values(tagger_id=rows[0]["tagger_id"]))
+            conn.execute(update(photo_features).where(photo_features.c.photo_id == bindparam("b_id"))
+                         .values(tagger_id=bindparam("b_tagger")),
+                         [{"b_id": row["photo_id"], "b_tagger": row["tagger_id"]} for row in rows])
+            for chunk in chunks(row["photo_id"] for row in rows):
                 conn.execute(update(photos).where(photos.c.id.in_(chunk)).values(search_synced=False, updated_at=now))
 
     def save_batch_results(self, results: Iterable[PhotoResult]) -> None:
@@ -505,10 +494,11 @@ class Catalog:
 
     def set_user_tags(self, path: str, add: Sequence[str], remove: Sequence[str]) -> list[TagView]:
         """Add the user's own tags to the photo at `path` and take tags away; returns its tags now."""
+        now = utcnow()
         with self._write() as conn:
             photo_id = self._photo_id(conn, path)
-            catalog_tags.set_user_tags(conn, photo_id, add, remove, utcnow())
-            conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=utcnow()))
+            catalog_tags.set_user_tags(conn, photo_id, add, remove, now)
+            conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=now))
             return catalog_tags.effective_tags(conn, [photo_id])[photo_id]
 
     @staticmethod
@@ -708,6 +698,15 @@ _model = captions.alias("model_caption")
 _with_captions = photos.outerjoin(_user, and_(_user.c.photo_id == photos.c.id, _user.c.source == "user")).outerjoin(
     _model, and_(_model.c.photo_id == photos.c.id, _model.c.source == "model")
 )
+
+
+def _awaiting_tags(stmt: Any, tagger_id: str) -> Any:
+    """`stmt` over the captioned photos the tagger `tagger_id` has not tagged (their kept feature, if any,
+    joined): tagged by another tagger, or never (an older catalog)."""
+    return stmt.select_from(photos).outerjoin(photo_features, photo_features.c.photo_id == photos.c.id).where(
+        photos.c.status == "ok",
+        or_(photo_features.c.tagger_id.is_(None), photo_features.c.tagger_id != tagger_id),
+    )
 
 
 _Tagged = TypeVar("_Tagged", SearchRow, PhotoRow)

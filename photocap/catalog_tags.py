@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from photocap.catalog_schema import chunks, photo_features, tags
-from photocap.tag_vocabulary import TAG_MIN_PROBABILITY
+from photocap.tag_vocabulary import TAG_MIN_PROBABILITY, normalize_tag
 
 USER_TAG_PROBABILITY = 1.0  # what a user's tag weighs in search, beside the model's probabilities
 
@@ -43,11 +43,6 @@ def confident(found: Sequence[TagView]) -> list[TagView]:
     """The tags shown, exported and filtered on: the user's, and the model's from TAG_MIN_PROBABILITY on.
     (The catalog keeps less likely model tags too, for search.)"""
     return [tag for tag in found if tag["source"] == "user" or tag["probability"] >= TAG_MIN_PROBABILITY]
-
-
-def normalize_tag(word: str) -> str:
-    """A tag as stored: lower case, single spaces."""
-    return " ".join(word.lower().split())
 
 
 def replace_model_tags(conn: Connection, rows: Sequence[ModelTags], now: datetime) -> None:

@@ -13,6 +13,7 @@ from photocap.catalog_tags import confident
 from photocap.lock import HomeLocked, exclusive_writer
 from photocap.search import SearchIndexError
 from photocap.search_sync import open_for_writing, sync_search_index
+from photocap.tag_vocabulary import normalize_tag
 
 
 class EditError(ValueError):
@@ -38,7 +39,7 @@ def save_user_caption(home: Path, path: Path, text: str | None, warn: Callable[[
 def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[str],
                    warn: Callable[[str], None]) -> list[TagView]:
     """Add the user's tags to the photo at `path` and take tags away; returns the photo's tags now."""
-    add, remove = [" ".join(w.lower().split()) for w in add], [" ".join(w.lower().split()) for w in remove]
+    add, remove = [normalize_tag(word) for word in add], [normalize_tag(word) for word in remove]
     if not add and not remove:
         raise EditError("give --add WORD or --remove WORD (each may repeat)")
     for word in (*add, *remove):

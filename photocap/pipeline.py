@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,22 +182,14 @@ def _photos_to_tag_again(catalog: Catalog, roots: Sequence[Path],
 def current_tagger() -> tuple[str, str] | None:
     """The installed tagger's id and the id of the encoder whose features it reads, or None if there is no
     tagger (photocap.model.tags), found without torch."""
-    from photocap.model.installed import EncoderUnavailable, lite0_weights
+    from photocap.model.installed import EncoderUnavailable, lite0_weights, sha256_of
     from photocap.tag_vocabulary import TagMapError, feature_encoder_id, tag_map, tagger_id
 
     try:
-        weights_sha256 = _checksum(lite0_weights())
+        weights_sha256 = sha256_of(lite0_weights())
         return tagger_id(weights_sha256, tag_map()), feature_encoder_id(weights_sha256)
     except (EncoderUnavailable, TagMapError, OSError):
         return None
-
-
-@lru_cache(maxsize=4)
-def _checksum(path: Path) -> str:
-    """A file's sha256, once per process (watch asks at every batch of file events)."""
-    from photocap.model.installed import sha256_of
-
-    return sha256_of(path)
 
 
 def _raise_if(should_stop: Callable[[], bool]) -> Callable[[int], None]:

@@ -18,6 +18,7 @@ from photocap.search_schema import (
     indexable,
     schema,
 )
+from photocap.tag_vocabulary import normalize_tag
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -278,7 +279,7 @@ def filter_query(
             raise SearchQueryError(f"camera filter {camera!r} has no words")
         parts.extend(query.Term("camera", word) for word in camera_words)
     for tag in tags:
-        word = " ".join(tag.lower().split())
+        word = normalize_tag(tag)
         if not word:
             raise SearchQueryError("an empty --tag")
         parts.append(query.Term("tag", indexable(word)))

@@ -91,6 +91,11 @@ class TagMap:
         return path.split("|") if path else [word]
 
 
+def normalize_tag(word: str) -> str:
+    """A tag as the catalog stores it and --tag matches it: lower case, single spaces."""
+    return " ".join(word.lower().split())
+
+
 def singular_forms(word: str) -> list[str]:
     """`word` and the singulars it may be a plural of: dogs -> dog, boxes -> box, ponies -> pony, men -> man."""
     forms = [word]

@@ -149,6 +149,12 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
     unreported: list[PhotoResult] = []  # in the catalog, not yet in the search index
     synced_at = time.monotonic()
 
+    def save(results: list[PhotoResult]) -> None:
+        nonlocal captioned, failed
+        catalog.save_batch_results(results)
+        unreported.extend(results)
+        failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
+
     def sync_and_report(merge: bool) -> None:
         sync_search_index(catalog, search_index, merge=merge)
         if on_results is not None and unreported:
@@ -162,10 +168,7 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
         ready = [d for d in drafted if not d[2].waiting]
         if len(held) >= settings.batch_size:
             ready, held = ready + held, []
-        results += finished_results(captioner, ready, settings.beam_size)
-        catalog.save_batch_results(results)
-        unreported += results
-        failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
+        save(results + finished_results(captioner, ready, settings.beam_size))
         if time.monotonic() - synced_at >= SEARCH_SYNC_INTERVAL_S:
             sync_and_report(merge=False)
             synced_at = time.monotonic()
@@ -173,10 +176,7 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
         if should_stop():
             break  # the photos held back are finished below: they are decoded already
     if held:
-        results = finished_results(captioner, held, settings.beam_size)
-        catalog.save_batch_results(results)
-        unreported += results
-        failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
+        save(finished_results(captioner, held, settings.beam_size))
     sync_and_report(merge=True)
     return captioned, failed
 

@@ -194,8 +194,7 @@ class Captioner:
         if pooled is None or self.tagger is None or self.chooser is None:
             return [Draft(c, w, verdict=ChosenCaption(c[0][0], float("nan"), "beam"))
                     for c, w in zip(candidates, words, strict=True)]
-        tags = self.tagger.tags(pooled, SEARCH_TAG_MIN_PROBABILITY)
-        evidence = self.tagger.evidence(pooled)
+        tags, evidence = self.tagger.tags_and_evidence(pooled, SEARCH_TAG_MIN_PROBABILITY)
         features = pooled.detach().to("cpu", torch.float16).numpy()
         drafts = []
         for i, (found, proof) in enumerate(zip(candidates, evidence, strict=True)):

@@ -2,11 +2,12 @@
 
 The captioner proposes its beam's finished captions; the ImageNet tagger (photocap.model.tags) says what is in
 the photo. Each object a caption names (people included) is checked against that evidence, and the caption
-kept is the first of these that names nothing the evidence contradicts:
+kept is the first of these that names nothing the evidence does not support:
 
 1. **beam**: the most probable beam candidate.
-2. **guided**: a second beam search in which contradicted words are forbidden and the words of confident
-   tags draw a bonus (a soft form of constrained beam search, Anderson et al. 2017).
+2. **guided**: a second beam search in which unsupported words are forbidden and the words of confident
+   tags draw a bonus (a soft form of constrained beam search, Anderson et al. 2017); once more if it invents
+   another object.
 3. **replaced**: the best candidate with each contradicted object replaced by the confidently tagged object
    of the same kind ("a dog runs through the grass" on a photo tagged sheep: "a sheep runs through ...").
 4. **tags**: a short description built from the confident tags ("a zebra", "a toilet in a bathroom"): a
@@ -14,14 +15,16 @@ kept is the first of these that names nothing the evidence contradicts:
 
 Whatever is kept, a vaguer word the tags can make precise is made precise ("an animal" -> "a zebra").
 
-An object is *contradicted* when the tagger gives it (and everything below it) little probability while it
-is sure of another object; people are contradicted when the photo's chance of showing people is low (the
-tagger's classes weighed by how often everyday captions of them name a person; photocap.model.tags).
+An object is *unsupported* when the tagger gives it (and everything below it) little probability, and
+*contradicted* (what replacement needs) when the tagger is, moreover, sure of another object; people are
+both when the photo's chance of showing people is low (the tagger's classes weighed by how often everyday
+captions of them name a person; photocap.model.tags).
 Objects of kinds the ImageNet classes cover thinly (clothing, places, ...) are never judged. The thresholds
 are measured (Flickr8k val and coco-dev, docs/MODEL.md), not guessed.
 
 Every kept caption gets a confidence in [0, 1]: the weakest evidence for what it names (for a caption that
-names nothing judged, the tagger's confidence in its most probable object).
+names nothing judged, how unsure the tagger is of every object: such a caption is safe only if there is
+nothing sure to name).
 """
 
 from __future__ import annotations
@@ -77,7 +80,6 @@ class ChooserSettings:
     describe_above: float = 0.3  # a tag this probable may describe the photo on its own
     refine_above: float = 0.5  # a vaguer word gives way to a tag below it this probable
     named_at_least: int = 15  # a tag may appear in a caption if people name it this often (everyday_words)
-    strict: bool = True  # the beam's own captions must be free of unsupported objects, not only contradicted
 
 
 @dataclass(frozen=True)
@@ -166,9 +168,8 @@ class CaptionChooser:
         return self._best_object(evidence, exclude=mention.tag)[1] >= s.sure_above
 
     def unsupported(self, mention: Mention, evidence: Evidence) -> bool:
-        """Not vouched for: a contradicted object, or one the tagger gives (with all below it) little
-        probability. Only captions the guided search made must be free of these: the captioner's own are
-        trusted with what the tagger cannot see (a small ball, a bench at the edge)."""
+        """Not vouched for: people the photo probably lacks, or an object the tagger gives (with all below it)
+        little probability. No kept caption names one."""
         if mention.tag == PERSON:
             return self.contradicted(mention, evidence)
         return evidence.tags.get(mention.tag, 0.0) < self.settings.absent_below
@@ -186,10 +187,9 @@ class CaptionChooser:
         """Keep the first beam candidate ((text, score), best first) that nothing contradicts, or say what a
         guided search must avoid and look for."""
         forbid: set[str] = set()
-        judge = self.unsupported if self.settings.strict else self.contradicted
         for text, _score in candidates:
             mentions = self.mentions(text)
-            if not any(judge(m, evidence) for m in mentions):
+            if not any(self.unsupported(m, evidence) for m in mentions):
                 return self._kept(text, evidence, "beam")
             forbid |= {m.tag for m in mentions if self.unsupported(m, evidence)}
         boost = {tag: p for tag, p in evidence.tags.items()
@@ -255,15 +255,6 @@ class CaptionChooser:
             return ChosenCaption(f"{article(place)} {place}", probability, "tags")
         text = candidates[0][0]
         return ChosenCaption(text, min(self.confidence(text, evidence), self.settings.absent_below), "beam")
-
-    def choose(self, candidates: Sequence[tuple[str, float]], evidence: Evidence) -> ChosenCaption:
-        """`judge`, settled without a guided search (for callers that cannot run one)."""
-        verdict = self.judge(candidates, evidence)
-        if isinstance(verdict, ChosenCaption):
-            return verdict
-        settled = self.settle(candidates, [], evidence)
-        assert isinstance(settled, ChosenCaption)  # without guidance, settle always decides
-        return settled
 
     def describe(self, evidence: Evidence) -> ChosenCaption | None:
         """A short caption of the photo's most confident object (and place), or None if the tagger is sure

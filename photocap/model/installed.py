@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -22,6 +24,14 @@ def installed_file(package: str, relative: str, extra: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """A file's sha256, read once per process while the file stays the same (the encoder, the tagger and the
+    indexer's tagger check all ask for the Lite0 weights' checksum)."""
+    st = os.stat(path)
+    return _sha256_of(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _sha256_of(path: str, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -82,6 +82,7 @@ class Tagger:
         for column, entry in enumerate(tag_map.entries):
             membership[list(entry.classes), column] = 1.0
         self.membership = membership.to(device)
+        self._words = tuple(entry.word for entry in tag_map.entries)
         shares = everyday_words()["person_given_class"]
         if len(shares) != len(tag_map.class_names):
             raise TaggerUnavailable("everyday_words.json does not fit the tag map; rebuild it (train.everyday_words)")
@@ -111,7 +112,7 @@ class Tagger:
 
     @property
     def words(self) -> tuple[str, ...]:
-        return tuple(entry.word for entry in self.map.entries)
+        return self._words
 
     @torch.inference_mode()
     def class_probabilities(self, pooled: torch.Tensor) -> torch.Tensor:
@@ -122,27 +123,32 @@ class Tagger:
     @torch.inference_mode()
     def tag_probabilities(self, pooled: torch.Tensor) -> torch.Tensor:
         """(B, 1280) -> (B, tags): each tag's classes summed (clamped: float sums can pass 1 by a hair)."""
-        return (self.class_probabilities(pooled) @ self.membership).clamp_(0.0, 1.0)
+        return self._tag_probabilities(self.class_probabilities(pooled))
+
+    def _tag_probabilities(self, classes: torch.Tensor) -> torch.Tensor:
+        return (classes @ self.membership).clamp_(0.0, 1.0)
 
     @torch.inference_mode()
-    def evidence(self, pooled: torch.Tensor) -> list[Evidence]:
-        """What the caption chooser needs of each photo: every tag's probability (those above a trace) and
-        the chance that it shows people (photocap.model.chooser)."""
+    def tags_and_evidence(self, pooled: torch.Tensor,
+                          min_probability: float = TAG_MIN_PROBABILITY) -> tuple[list[list[Tag]], list[Evidence]]:
+        """`tags` and, from the same probabilities, what the caption chooser needs of each photo: every tag's
+        probability (those above a trace) and the chance that it shows people (photocap.model.chooser)."""
         classes = self.class_probabilities(pooled)
-        tags = (classes @ self.membership).clamp_(0.0, 1.0)
+        probabilities = self._tag_probabilities(classes)
         people = (classes @ self.person_given_class).tolist()
-        words = self.words
-        result = []
-        for row, chance in zip(tags, people, strict=True):
+        evidence = []
+        for row, chance in zip(probabilities, people, strict=True):
             kept = (row >= EVIDENCE_FLOOR).nonzero().flatten().tolist()
             values = row[kept].tolist()
-            result.append(Evidence({words[i]: p for i, p in zip(kept, values, strict=True)}, float(chance)))
-        return result
+            evidence.append(Evidence({self._words[i]: p for i, p in zip(kept, values, strict=True)}, float(chance)))
+        return self._top_tags(probabilities, min_probability, TAGS_KEPT), evidence
 
     def tags(self, pooled: torch.Tensor, min_probability: float = TAG_MIN_PROBABILITY,
              limit: int = TAGS_KEPT) -> list[list[Tag]]:
         """Per photo, the tags at `min_probability` or above, most probable first (a tag before its children)."""
-        probabilities = self.tag_probabilities(pooled)
+        return self._top_tags(self.tag_probabilities(pooled), min_probability, limit)
+
+    def _top_tags(self, probabilities: torch.Tensor, min_probability: float, limit: int) -> list[list[Tag]]:
         top = probabilities.topk(min(limit, probabilities.shape[1]), dim=1)
         entries = self.map.entries
         return [[Tag(entries[i].word, round(p, 4), entries[i].path, entries[i].kind)
