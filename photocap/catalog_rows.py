@@ -120,7 +120,7 @@ class PhotoRow(TypedDict):
     caption_source: str | None
     score: float | None  # of the model caption
     confidence: float | None  # of the model caption: how sure the caption chooser is that it is true
-    method: str | None  # how the model caption was chosen ("beam", "replaced", "tags")
+    method: str | None  # how the model caption was chosen (photocap.model.chooser.METHODS)
     model_id: str | None
     model_checksum: str | None
     tags: list[TagView]

@@ -121,7 +121,7 @@ class Caption(Base):
     model_checksum: Mapped[str | None] = mapped_column(Text)
     words: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")  # [[word, p], ...]
     # How sure the caption chooser is that the caption is true (0..1), and how it chose it
-    # (photocap.model.chooser: "beam", "replaced", "tags"). None for user captions and older catalogs.
+    # (photocap.model.chooser.METHODS). None for user captions and older catalogs.
     confidence: Mapped[float | None] = mapped_column(Float)
     method: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, server_default=func.current_timestamp())

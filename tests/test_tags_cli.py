@@ -13,6 +13,8 @@ import pytest
 from conftest import REPO
 from test_index import json_lines, photocap
 
+from photocap.model.chooser import METHODS
+
 COCO_DEV = REPO.parent / "shared" / "data" / "coco-dev"
 ZEBRAS = "000000281789.jpg"  # "two zebras grazing in a field during the day."
 BATHROOM = "000000089232.jpg"  # "A tiled bathroom with a toilet and bidet."
@@ -49,7 +51,7 @@ def test_tags_are_stored_searchable_and_explained(tmp_home: Path, everyday: Path
     assert "zebra" in tag_words(zebras) and "animal" in tag_words(zebras)
     assert all(0.3 <= t["probability"] <= 1 and t["source"] == "model" for t in zebras["tags"])
     assert "dog" not in zebras["caption"] and "man" not in zebras["caption"].split()  # nothing invented
-    assert zebras["method"] in ("beam", "guided", "replaced", "tags") and 0 <= zebras["confidence"] <= 1
+    assert zebras["method"] in METHODS and 0 <= zebras["confidence"] <= 1
     assert zebras["caption_source"] == "model" and zebras["status"] == "ok"
 
     [hit] = json_lines(photocap(tmp_home, "search", "zebra", "--json").stdout)

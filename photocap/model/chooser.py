@@ -12,10 +12,16 @@ kept is the first of these that names nothing the evidence does not support:
    of the same kind ("a dog runs through the grass" on a photo tagged sheep: "a sheep runs through ...").
 4. **tags**: a short description built from the confident tags ("a zebra", "a toilet in a bathroom"): a
    wrong alt text is worse than a short true one.
+5. **nothing sure**: "a photo", when the tagger is sure of nothing a caption may name.
+
+A caption is kept only if it names nothing unsupported and, when the tagger is sure of an object, names it
+(or a word above or below it): "two men are sitting on a rock" on a photo tagged elephant at 0.9 describes
+another photo, even if people are possible there.
 
 Whatever is kept, a vaguer word the tags can make precise is made precise ("an animal" -> "a zebra").
 
-An object is *unsupported* when the tagger gives it (and everything below it) little probability, and
+An object is *unsupported* when the tagger gives it (and everything below it) little probability, or a small
+share of what it gives a sure object of the same kind (a "dog" at 0.06 on a photo tagged panda at 0.68), and
 *contradicted* (what replacement needs) when the tagger is, moreover, sure of another object; people are
 both when the photo's chance of showing people is low (the tagger's classes weighed by how often everyday
 captions of them name a person; photocap.model.tags).
@@ -62,9 +68,13 @@ PERSON_DESCRIPTIONS = frozenset({
 # The kinds whose objects the tagger can vouch for or contradict; the ImageNet classes cover the others
 # (clothing, places, structures, plants, sports gear, ...) too thinly to say that an object is absent.
 JUDGED_KINDS = frozenset({"animal", "vehicle", "food", "furniture", "electronics", "household", "instrument"})
+# Kinds of tags that may make a caption on their own ("a bathroom", "a street sign") when no judged object can.
+NAMED_ALONE_KINDS = frozenset({"place", "structure", "other"})
 # Tag names that captions mostly use as verbs or for something else ("a bird flies", "on a swing").
 NOT_OBJECT_WORDS = frozenset({"fly", "flies", "swing", "swings", "iron", "bow", "pop", "top", "tops", "file"})
-METHODS = ("beam", "guided", "replaced", "tags")
+METHODS = ("beam", "guided", "replaced", "tags", "nothing sure")
+# What a photo is called when nothing can be said of it surely: true, if not much use.
+NOTHING_SURE = "a photo"
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,8 @@ class ChooserSettings:
 
     absent_below: float = 0.03  # an object (with all below it) less probable than this is not vouched for ...
     sure_above: float = 0.5  # ... and contradicted if the tagger is this sure of another object
+    outweighed_below: float = 0.2  # an object under this share of a sure object of its kind is not vouched for
+    must_name_above: float = 0.8  # a caption naming none of the objects the tagger is this sure of is not kept
     person_absent_below: float = 0.25  # people are contradicted under this chance of people
     boost_above: float = 0.3  # words of tags this probable draw a bonus in the guided search ...
     boost: float = 2.0  # ... of boost x probability (log-probability units)
@@ -164,15 +176,23 @@ class CaptionChooser:
         if mention.tag == PERSON:
             return evidence.person < s.person_absent_below
         if evidence.tags.get(mention.tag, 0.0) >= s.absent_below:
-            return False
+            return self._outweighed(mention.tag, evidence)
         return self._best_object(evidence, exclude=mention.tag)[1] >= s.sure_above
 
     def unsupported(self, mention: Mention, evidence: Evidence) -> bool:
-        """Not vouched for: people the photo probably lacks, or an object the tagger gives (with all below it)
-        little probability. No kept caption names one."""
+        """Not vouched for: people the photo probably lacks, an object the tagger gives (with all below it)
+        little probability, or one it gives a small share of what it gives another object of the same kind
+        that it is sure of (a "dog" at 0.06 on a photo tagged panda at 0.68). No kept caption names one."""
         if mention.tag == PERSON:
             return self.contradicted(mention, evidence)
-        return evidence.tags.get(mention.tag, 0.0) < self.settings.absent_below
+        if evidence.tags.get(mention.tag, 0.0) < self.settings.absent_below:
+            return True
+        return self._outweighed(mention.tag, evidence)
+
+    def _outweighed(self, tag: str, evidence: Evidence) -> bool:
+        s = self.settings
+        _rival, probability = self._best_of_kinds(frozenset({self.vocabulary.kind(tag) or ""}), evidence, tag, None)
+        return probability >= s.sure_above and evidence.tags.get(tag, 0.0) < s.outweighed_below * probability
 
     def confidence(self, caption: str, evidence: Evidence) -> float:
         mentions = self.mentions(caption)
@@ -189,9 +209,10 @@ class CaptionChooser:
         forbid: set[str] = set()
         for text, _score in candidates:
             mentions = self.mentions(text)
-            if not any(self.unsupported(m, evidence) for m in mentions):
+            unsupported = {m.tag for m in mentions if self.unsupported(m, evidence)}
+            if not unsupported and not self._omits_sure_object(mentions, evidence):
                 return self._kept(text, evidence, "beam")
-            forbid |= {m.tag for m in mentions if self.unsupported(m, evidence)}
+            forbid |= unsupported
         boost = {tag: p for tag, p in evidence.tags.items()
                  if p >= self.settings.boost_above and tag in self._nameable
                  and self.vocabulary.kind(tag) in JUDGED_KINDS | {"place"}}
@@ -237,24 +258,26 @@ class CaptionChooser:
         for text, _score in guided:
             if _garbled(text):
                 continue
-            bad = {m.tag for m in self.mentions(text) if self.unsupported(m, evidence)}
-            if not bad:
+            mentions = self.mentions(text)
+            bad = {m.tag for m in mentions if self.unsupported(m, evidence)}
+            if not bad and not self._omits_sure_object(mentions, evidence):
                 return self._kept(text, evidence, "guided")
             unsupported |= bad
         if guidance is not None and not unsupported <= guidance.forbid:
             return Guidance(guidance.forbid | unsupported, guidance.boost)
-        for text, _score in (*guided[:1], *candidates[:1]):
+        for text, _score in (*guided, *candidates[:1]):
+            if _garbled(text):
+                continue
             replaced = self._replace_contradicted(text, evidence)
             if replaced is not None:
                 return self._kept(replaced, evidence, "replaced")
         described = self.describe(evidence)
         if described is not None:
             return described
-        place, probability = self._best_of_kinds(frozenset({"place"}), evidence, "", self.settings.describe_above)
+        thing, probability = self._best_of_kinds(NAMED_ALONE_KINDS, evidence, "", self.settings.describe_above)
         if probability >= self.settings.describe_above:
-            return ChosenCaption(f"{article(place)} {place}", probability, "tags")
-        text = candidates[0][0]
-        return ChosenCaption(text, min(self.confidence(text, evidence), self.settings.absent_below), "beam")
+            return ChosenCaption(with_article(thing), probability, "tags")
+        return ChosenCaption(NOTHING_SURE, 0.0, "nothing sure")
 
     def describe(self, evidence: Evidence) -> ChosenCaption | None:
         """A short caption of the photo's most confident object (and place), or None if the tagger is sure
@@ -262,11 +285,11 @@ class CaptionChooser:
         tag, probability = self._best_object(evidence, floor=self.settings.describe_above)
         if probability < self.settings.describe_above:
             return None
-        text = f"{article(tag)} {tag}"
+        text = with_article(tag)
         place, place_probability = self._best_of_kinds(frozenset({"place"}), evidence, "",
                                                        self.settings.describe_above)
         if place_probability >= self.settings.describe_above and place != tag:
-            text += f" in {article(place)} {place}"
+            text += f" in {with_article(place)}"
         return ChosenCaption(text, probability, "tags")
 
     def _kept(self, text: str, evidence: Evidence, method: str) -> ChosenCaption:
@@ -286,9 +309,21 @@ class CaptionChooser:
                 return None
             _put(words, mention, tag)
         replaced = " ".join(words)
-        if any(self.unsupported(m, evidence) for m in self.mentions(replaced)):
+        mentions = self.mentions(replaced)
+        if any(self.unsupported(m, evidence) for m in mentions) or self._omits_sure_object(mentions, evidence):
             return None
         return replaced
+
+    def _omits_sure_object(self, mentions: Sequence[Mention], evidence: Evidence) -> bool:
+        """Whether a caption names none of the objects the tagger is sure of (nor a word above or below
+        one): "two men are sitting on a rock" on a photo tagged elephant at 0.9 describes another photo."""
+        sure = [tag for tag, p in evidence.tags.items() if p >= self.settings.must_name_above
+                and tag in self._nameable and self.vocabulary.kind(tag) in JUDGED_KINDS]
+        if not sure:
+            return False
+        named = [m.tag for m in mentions if m.tag != PERSON]
+        ancestry = self.vocabulary.ancestry
+        return not any(tag in ancestry(other) or other in ancestry(tag) for tag in sure for other in named)
 
     def _refine(self, caption: str, evidence: Evidence) -> str:
         """Broad object words made precise where the tags are sure: "an animal" -> "a zebra". Only the
@@ -332,9 +367,15 @@ def _garbled(caption: str) -> bool:
     words it wants writes ("a group of young asian young asian ...")."""
     words = caption.lower().split()
     repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
-    pairs = list(zip(words, words[1:], strict=False))
+    # Pairs of short words ("in a", "on the", "a man") come back in any long sentence.
+    pairs = [(a, b) for a, b in zip(words, words[1:], strict=False) if len(a) > 3 or len(b) > 3]
     return (repeated or len(set(pairs)) < len(pairs)
             or any(words.count(w) >= 3 for w in set(words) if len(w) > 3))
+
+
+def with_article(word: str) -> str:
+    """"a zebra", "an airplane", "food"."""
+    return word if word in MASS_NOUNS else f"{article(word)} {word}"
 
 
 def article(word: str) -> str:
@@ -356,6 +397,7 @@ def plural_of(phrase: str) -> str:
     return f"{head} {plural}".strip()
 
 
+MASS_NOUNS = frozenset({"food", "furniture", "snow", "water", "bread", "clothing", "equipment", "fruit"})
 _SAME_IN_PLURAL = frozenset({"sheep", "deer", "fish", "bison", "moose", "swine", "elk", "salmon", "trout"})
 
 
@@ -363,7 +405,10 @@ def _put(words: list[str], mention: Mention, tag: str) -> None:
     """Replace the mention's words by `tag` (in the mention's number), fixing a preceding a/an."""
     words[mention.start : mention.end] = (plural_of(tag) if mention.plural else tag).split()
     if mention.start > 0 and words[mention.start - 1].lower() in ("a", "an"):
-        words[mention.start - 1] = article(tag)
+        if tag in MASS_NOUNS:  # right to left, so the positions of earlier mentions stay valid
+            del words[mention.start - 1]
+        else:
+            words[mention.start - 1] = article(tag)
 
 
 @lru_cache(maxsize=4)
