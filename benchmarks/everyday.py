@@ -190,13 +190,16 @@ def photocap_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("PHOTOCAP_")}
 
 
-def index_with_cli(home: Path, library: Path, beam_size: int, model: str | None) -> dict[str, Any]:
+def index_with_cli(home: Path, library: Path, beam_size: int, model: str | None,
+                   precision: str | None = None) -> dict[str, Any]:
     """`photocap --home HOME index LIBRARY --follow-symlinks --json`; returns its summary."""
     command = [sys.executable, "-c", "from photocap.cli import main; main(prog_name='photocap')",
                "--home", str(home), "index", str(library), "--follow-symlinks", "--recaption-older",
                "--beam-size", str(beam_size), "--json"]
     if model:
         command += ["--model", model]
+    if precision:
+        command += ["--precision", precision]
     finished = subprocess.run(command, capture_output=True, text=True, env=photocap_environment())
     if finished.returncode not in (0, 3):  # 3: some photos failed, listed in the summary
         raise SystemExit(f"photocap index failed (exit {finished.returncode}):\n{finished.stderr.strip()}")
@@ -350,13 +353,13 @@ class SetResult:
 
 
 def index_and_read_back(
-    photo_set: PhotoSet, workdir: Path, beam_size: int, model: str | None
+    photo_set: PhotoSet, workdir: Path, beam_size: int, model: str | None, precision: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Captioned], list[EvalPhoto]]:
     """Index the set with photocap in `workdir`; its summary, each photo's caption, and the photos captioned."""
     library, home = workdir / "photos", workdir / "home"
     link_photos(photo_set, library)
     print(f"{photo_set.name}: indexing {len(photo_set.photos)} photos with photocap ...", file=sys.stderr, flush=True)
-    summary = index_with_cli(home, library.resolve(), beam_size, model)
+    summary = index_with_cli(home, library.resolve(), beam_size, model, precision)
     captioned = captions_from_catalog(home, library.resolve())
     photos = [photo for photo in photo_set.photos if photo.source.name in captioned]
     if len(photos) < len(photo_set.photos):
@@ -381,9 +384,9 @@ def search_figures(
 
 
 def measure_set(photo_set: PhotoSet, workdir: Path, beam_size: int, model: str | None,
-                with_object_queries: bool) -> SetResult:
+                with_object_queries: bool, precision: str | None = None) -> SetResult:
     started = time.perf_counter()
-    summary, captioned, photos = index_and_read_back(photo_set, workdir, beam_size, model)
+    summary, captioned, photos = index_and_read_back(photo_set, workdir, beam_size, model, precision)
     names = [photo.source.name for photo in photos]
     captions = {name: captioned[name].caption for name in names}
     references = {photo.source.name: photo.references for photo in photos}
@@ -473,6 +476,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--set", choices=[*SETS, "both"], default="both", help="which photos (default both)")
     parser.add_argument("--model", default=None, help="shipped model name or checkpoint file (default: the default)")
     parser.add_argument("--beam-size", type=int, default=3)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
+                        help="the encoder's number format (default: photocap's, auto)")
     parser.add_argument("--coco-dev", type=Path, default=DEFAULT_COCO_DEV, help="the coco-dev folder")
     parser.add_argument("--flickr8k", type=Path, default=None, help="the Flickr8k folder (default $PHOTOCAP_DATA)")
     parser.add_argument("--json-out", type=Path, help="write figures, captions and hallucinations to this file")
@@ -496,8 +501,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in names:
             workdir = (args.keep_home or Path(scratch)) / name
             results.append(measure_set(load_set(name, args), workdir, args.beam_size, args.model,
-                                       with_object_queries=name == "coco-dev"))
-    print(f"model {args.model or 'default'}, beam {args.beam_size}; {time.perf_counter() - started:.0f} s in all\n")
+                                       with_object_queries=name == "coco-dev", precision=args.precision))
+    ran_in = {result.index_summary.get("precision") for result in results} - {None, ""}
+    print(f"model {args.model or 'default'}, beam {args.beam_size}, precision {args.precision or 'auto'} "
+          f"({', '.join(sorted(ran_in)) or '?'}); {time.perf_counter() - started:.0f} s in all\n")
     for result in results:
         print(figure_table(result), end="\n\n")
     for result in results:

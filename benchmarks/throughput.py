@@ -28,6 +28,7 @@ import torch
 from photocap.config import Settings
 from photocap.images import decode_photo
 from photocap.model.captioner import Captioner
+from photocap.model.precision import cpu_has_native_bf16
 from photocap.pipeline import run_index
 from train.data import data_dir, load_split
 
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=Settings().workers)
     parser.add_argument("--beam-size", type=int, default=Settings().beam_size)
     parser.add_argument("--model", default=None, help="shipped model name or checkpoint path (default: the default)")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="the encoder's number format (default auto, as photocap index runs it)")
     parser.add_argument("--data", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
@@ -62,7 +65,8 @@ def main() -> None:
     photos = [p for p in load_split(root) if p.split == "test"][: args.photos]
     paths = [root / "Images" / p.filename for p in photos]
 
-    captioner = Captioner.load(args.model, device="auto")
+    captioner = Captioner.load(args.model, device="auto", precision=args.precision)
+    precision = captioner.precision
     encoder_speed = encoder_photos_per_s(captioner, paths, args.batch_size)
     del captioner
 
@@ -70,11 +74,13 @@ def main() -> None:
         library = Path(scratch) / "library"
         link_library(paths, library)
         settings = replace(Settings(), home=Path(scratch) / "home", batch_size=args.batch_size,
-                           workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True)
+                           workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True,
+                           precision=args.precision)
         report = run_index(settings, [library])
     figures = {
         "photos": len(paths), "batch_size": args.batch_size, "workers": args.workers, "beam_size": args.beam_size,
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "model": report.model,
+        "precision": precision, "cpu_native_bf16": cpu_has_native_bf16(),
         "encoder_photos_per_s": round(encoder_speed, 2), "index_photos_per_s": round(report.photos_per_s, 2),
         "ratio": round(report.photos_per_s / encoder_speed, 3), "index_seconds": round(report.seconds, 2),
         "captioned": report.captioned, "errors": report.errors,

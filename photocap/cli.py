@@ -66,6 +66,10 @@ def _progress(description: str, total: int):
 
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
                              help="Where the captioner runs (default auto: CUDA when present).")
+precision_option = click.option(
+    "--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+    help="The encoder's number format (default auto: bf16 on a CPU that computes it natively, AMX or "
+         "AVX512-BF16; fp16 on CUDA; else fp32).")
 batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=None,
                             help="Photos per batch (default 32).")
 workers_option = click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -83,7 +87,8 @@ follow_symlinks_option = click.option("--follow-symlinks", is_flag=True, default
 
 def indexing_options(command):
     """The options `index` and `watch` share: how folders are walked and how photos are captioned."""
-    for option in reversed((follow_symlinks_option, device_option, batch_option, workers_option, beam_option,
+    for option in reversed((follow_symlinks_option, device_option, precision_option, batch_option, workers_option,
+                            beam_option,
                             model_option, encoder_weights_option, json_option)):
         command = option(command)
     return command
@@ -113,7 +118,7 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @click.option("--recaption-older", is_flag=True, help="Re-caption photos captioned by another model.")
 @indexing_options
 @click.pass_context
-def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, workers, beam_size, model,
+def index(ctx, paths, recaption_older, follow_symlinks, device, precision, batch_size, workers, beam_size, model,
           encoder_weights, as_json):
     """Scan folders; caption new and changed photos; record moves and removals.
 
@@ -121,8 +126,9 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
     Example:
         photocap index ~/Pictures ~/Phone --json
     """
-    settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
-                         model=model, encoder_weights=encoder_weights, follow_symlinks=follow_symlinks)
+    settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
+                         beam_size=beam_size, model=model, encoder_weights=encoder_weights,
+                         follow_symlinks=follow_symlinks)
     _prepare_home(settings.home)
     from photocap.pipeline import run_index
 
@@ -152,8 +158,8 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, batch_size, work
               help="Quiet time after the last file event before the changed folders are indexed.")
 @indexing_options
 @click.pass_context
-def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, workers, beam_size, model,
-          encoder_weights, as_json):
+def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, batch_size, workers, beam_size,
+          model, encoder_weights, as_json):
     """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
     SIGTERM (the batch in flight is finished first). With --json, one object per line for each photo
     handled: {"path", "action", "caption"}, action being new or changed (with "tags"), moved (with "from"),
@@ -164,8 +170,9 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, batch_size, wo
     Example:
         photocap watch ~/Pictures --json
     """
-    settings = _settings(ctx, device=device, batch_size=batch_size, workers=workers, beam_size=beam_size,
-                         model=model, encoder_weights=encoder_weights, follow_symlinks=follow_symlinks)
+    settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
+                         beam_size=beam_size, model=model, encoder_weights=encoder_weights,
+                         follow_symlinks=follow_symlinks)
     _prepare_home(settings.home)
     from photocap.scan import ScanError
     from photocap.watch import run_watch
@@ -287,12 +294,13 @@ def _matched_text(matched: dict[str, list[str]]) -> str:
 @click.option("--clear", "clear_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="Remove your own caption of PATH: the model's is used again.")
 @device_option
+@precision_option
 @beam_option
 @model_option
 @encoder_weights_option
 @json_option
 @click.pass_context
-def caption(ctx, images, user_caption, clear_path, device, beam_size, model, encoder_weights, as_json):
+def caption(ctx, images, user_caption, clear_path, device, precision, beam_size, model, encoder_weights, as_json):
     """Caption image files without touching the catalog (alt text for one image), or set your own caption
     of a catalogued photo.
 
@@ -310,12 +318,13 @@ def caption(ctx, images, user_caption, clear_path, device, beam_size, model, enc
         return
     if not images:
         raise InputError("give IMAGE files to caption (or --set PATH TEXT, --clear PATH)")
-    settings = _settings(ctx, device=device, beam_size=beam_size, model=model, encoder_weights=encoder_weights)
+    settings = _settings(ctx, device=device, precision=precision, beam_size=beam_size, model=model,
+                         encoder_weights=encoder_weights)
     from photocap.images import PhotoDecodeError
     from photocap.model.captioner import Captioner
 
     try:
-        captioner = Captioner.load(settings.model, settings.device, settings.encoder_weights)
+        captioner = Captioner.load(settings.model, settings.device, settings.encoder_weights, settings.precision)
     except _product_errors() as error:
         raise InputError(str(error)) from None
     failed = 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")  # photocap.model.precision, which needs torch
 ENV_PREFIX = "PHOTOCAP_"
 
 
@@ -35,6 +36,7 @@ def default_workers() -> int:
 class Settings:
     home: Path = field(default_factory=default_home)
     device: str = "auto"
+    precision: str = "auto"  # the encoder's number format (photocap.model.precision)
     batch_size: int = 32
     workers: int = field(default_factory=default_workers)
     beam_size: int = 3
@@ -140,9 +142,10 @@ def _check(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, str | os.PathLike):
             raise ConfigError(f"{where}: expected a folder path, got {value!r}")
         return Path(value).expanduser().absolute()
-    if key == "device":
-        if value not in DEVICES:
-            raise ConfigError(f"{where}: expected one of {', '.join(DEVICES)}, got {value!r}")
+    if key in ("device", "precision"):
+        choices = DEVICES if key == "device" else PRECISIONS
+        if value not in choices:
+            raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
         return value
     if key in ("batch_size", "workers", "beam_size"):
         if isinstance(value, str) and source == "environment":

@@ -50,6 +50,7 @@ class IndexReport:
     seconds: float = 0.0  # the whole run, model loading and scanning included
     photos_per_s: float = 0.0  # photos decoded and captioned per second of captioning
     model: str = ""  # the model that captioned (empty when nothing needed a caption)
+    precision: str = ""  # the encoder's number format it ran in (photocap.model.precision)
     failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "error"}
 
     def as_json(self) -> dict:
@@ -79,7 +80,7 @@ class LazyCaptioner:
             from photocap.model.captioner import Captioner
 
             self._captioner = Captioner.load(self.settings.model, self.settings.device,
-                                             self.settings.encoder_weights)
+                                             self.settings.encoder_weights, self.settings.precision)
         return self._captioner
 
 
@@ -142,7 +143,7 @@ def index_roots(
         from photocap.worker import caption_photos, tag_from_features
 
         loaded = captioner()
-        report.model = loaded.model_id
+        report.model, report.precision = loaded.model_id, loaded.precision
         if recaption_older:
             work += catalog.photos_captioned_by_other_models(loaded.model_checksum, roots)
         if work:

@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--encoder-weights", type=Path, default=None,
                         help="for a model trained on weights photocap does not install")
     parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="the encoder's number format (default auto, as photocap index runs it)")
     parser.add_argument("--use-cache", action="store_true", help="read cached feature grids (train.features)")
     parser.add_argument("--json-out", type=Path, help="write all figures (and captions) to this file")
     parser.add_argument("--plain-beam", action="store_true",
@@ -91,11 +93,12 @@ def main() -> None:
     models = args.model or sorted(shipped_models())
     report: dict[str, dict] = {}
     for model in models:
-        captioner = Captioner.load(model, device="cpu", encoder_weights=args.encoder_weights)
+        captioner = Captioner.load(model, device="cpu", encoder_weights=args.encoder_weights,
+                                   precision=args.precision)
         if args.plain_beam:
             captioner.chooser = None
         grid, pooled, encoder_speed = encode_photos(captioner, root, photos, args.batch_size, args.use_cache)
-        print(f"\n{captioner.model_id}  ({args.split} split, {len(photos)} images)")
+        print(f"\n{captioner.model_id}  ({args.split} split, {len(photos)} images, encoder in {captioner.precision})")
         if encoder_speed:
             print(f"  encoder {captioner.checkpoint.encoder_name}: {encoder_speed:.1f} photos/s")
         print(f"  {'beam':>4} {'BLEU-1':>7} {'BLEU-2':>7} {'BLEU-3':>7} {'BLEU-4':>7} {'CIDEr-D':>8}"

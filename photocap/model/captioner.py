@@ -28,6 +28,7 @@ from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
+from photocap.model.precision import autocast_for, resolve_precision
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
 from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
 
@@ -104,8 +105,10 @@ def resolve_device(device: str = "auto") -> torch.device:
 class Captioner:
     def __init__(self, checkpoint: Checkpoint, encoder: Encoder, device: torch.device,
                  tagger: Tagger | None = None, tag_encoder: Encoder | None = None,
-                 chooser: CaptionChooser | None = None):
+                 chooser: CaptionChooser | None = None, precision: str = "auto"):
         self.checkpoint, self.encoder, self.device = checkpoint, encoder, device
+        self.precision = resolve_precision(precision, device)  # "fp32", "bf16" or "fp16" (CUDA)
+        self._autocast = autocast_for(device, self.precision)
         self.tagger, self.chooser = tagger, chooser
         # The encoder whose pooled feature the tagger reads, when it is not the captioner's own.
         self.tag_encoder = tag_encoder
@@ -117,8 +120,9 @@ class Captioner:
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto",
-             encoder_weights: Path | None = None) -> Captioner:
-        """Load a model (see resolve_model) and the encoder it was trained on; raises CheckpointError."""
+             encoder_weights: Path | None = None, precision: str = "auto") -> Captioner:
+        """Load a model (see resolve_model) and the encoder it was trained on, to run in `precision`
+        (photocap.model.precision); raises CheckpointError."""
         torch_device = resolve_device(device)
         checkpoint = load_checkpoint(resolve_model(model))
         try:
@@ -136,7 +140,8 @@ class Captioner:
         except ValueError as error:
             raise CheckpointError(f"model {checkpoint.name}: {error}") from None
         tagger, tag_encoder = _tagger_for(encoder, checkpoint, torch_device)
-        return cls(checkpoint, encoder, torch_device, tagger, tag_encoder, CaptionChooser() if tagger else None)
+        return cls(checkpoint, encoder, torch_device, tagger, tag_encoder, CaptionChooser() if tagger else None,
+                   precision)
 
     @property
     def model_id(self) -> str:
@@ -145,11 +150,6 @@ class Captioner:
     @property
     def model_checksum(self) -> str:
         return self.checkpoint.sha256
-
-    def _autocast(self):
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.float16)
-        return contextlib.nullcontext()
 
     def encode(self, pixels: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Feature grids (B, cells, C) of uint8 pixels (B, 224, 224, 3)."""
