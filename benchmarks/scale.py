@@ -1,0 +1,194 @@
+"""A million-photo catalog: how `status`, a re-scan, `search` and `rebuild-index` fare, in time and memory.
+
+    python -m benchmarks.scale                                   # 1,000,000 photos, 100,000 of them real files
+    python -m benchmarks.scale --photos 100000 --files 10000 --dir /tmp/scale-small
+    python -m benchmarks.scale --dir /tmp/photocap-scale --json-out scale.json   # a kept DIR is reused
+
+Builds, in DIR (kept, so a second run skips what is done):
+- `library/`: FILES tiny real PNG files (100 per folder), the part of the library a re-scan walks;
+- `home/catalog.db`: PHOTOS catalogued photos. The first FILES are those files; the others are rows for an
+  archive that is not on this disk (their root is never scanned). Every photo has a caption drawn from the
+  Flickr8k and COCO caption texts, six model tags (three confident), a date, a camera and the kept 1,280-value
+  fp16 feature a captioning run stores, all written straight into the tables Alembic made;
+- `home/index/`: the Whoosh index, built by `photocap rebuild-index`.
+
+Then times each command as a user runs it (a new process each, start-up included) and reads its peak
+memory (the child's maximum resident set size): `status`, `index library/` on the unchanged files (twice:
+the second is the figure), and `search` for natural-language queries (COCO captions) and one-word queries.
+Targets (issue 12): search median under 0.5 s and every command under 1 GB at 1,000,000 photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from benchmarks.rescan import make_library
+from photocap.catalog import Catalog
+from photocap.pipeline import current_tagger
+from photocap.tag_vocabulary import tag_map
+from train.data import data_dir
+
+DEFAULT_DIR = Path("/tmp/photocap-scale")
+COCO_TEXT = (Path(__file__).resolve().parents[2] / "shared" / "data" / "coco-captions-text"
+             / "captions_val2017_text.json")
+ROWS_PER_COMMIT = 20_000
+FEATURE = bytes(2 * 1280)
+CAMERAS = [("Apple", "iPhone 13"), ("Apple", "iPhone 15 Pro"), ("samsung", "SM-S918B"), ("Canon", "EOS R6"),
+           ("NIKON CORPORATION", "NIKON Z 6"), ("SONY", "ILCE-7M3"), ("Google", "Pixel 8"), (None, None)]
+ONE_WORD_QUERIES = ["dog", "beach", "pizza", "car", "bicycle", "snow", "cat", "horse", "kitchen", "train",
+                    "elephant", "boat", "bathroom", "laptop", "giraffe", "sheep", "bird", "umbrella", "clock", "bus"]
+
+
+def caption_texts(flickr: Path) -> list[str]:
+    texts = []
+    with open(flickr / "captions.txt", encoding="utf-8") as file:
+        next(file)  # header: image,caption
+        texts += [line.split(",", 1)[1].strip() for line in file if "," in line]
+    if COCO_TEXT.is_file():
+        data = json.loads(COCO_TEXT.read_text(encoding="utf-8"))
+        texts += [str(item["caption"] if isinstance(item, dict) else item).strip()
+                  for item in (data["annotations"] if isinstance(data, dict) and "annotations" in data else data)]
+    return [text for text in texts if text]
+
+
+def build_catalog(home: Path, library: Path, photos: int, files: int, texts: list[str]) -> float:
+    """The synthetic catalog; returns the seconds it took (0 if it was there already)."""
+    if (home / "catalog.db").exists():
+        return 0.0
+    started = time.perf_counter()
+    with Catalog.open(home):
+        pass  # Alembic creates the tables
+    tagger_id, feature_encoder = current_tagger() or ("none", "none")
+    words = [word for word in tag_map().words() if tag_map().kind(word) not in (None, "other")]
+    rng = random.Random(0)
+    real = sorted(str(path) for path in library.rglob("*.png"))[:files]
+    base = datetime(2005, 1, 1)
+    db = sqlite3.connect(home / "catalog.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    now = datetime.utcnow().isoformat(sep=" ")
+    for start in range(0, photos, ROWS_PER_COMMIT):
+        photo_rows, caption_rows, tag_rows, feature_rows = [], [], [], []
+        for photo_id in range(start + 1, min(photos, start + ROWS_PER_COMMIT) + 1):
+            if photo_id <= len(real):
+                path = real[photo_id - 1]
+                st = os.stat(path)
+                size, mtime_ns = st.st_size, st.st_mtime_ns
+            else:
+                path = f"/archive/{photo_id // 1000:04}/{photo_id % 1000:03}/IMG_{photo_id:07}.jpg"
+                size, mtime_ns = 2_000_000 + photo_id, 1_600_000_000_000_000_000 + photo_id
+            make, model = rng.choice(CAMERAS)
+            taken = base + timedelta(seconds=rng.randrange(20 * 365 * 86400))
+            photo_rows.append((photo_id, path, os.path.dirname(path), size, mtime_ns, f"{photo_id:032x}", 4032,
+                               3024, taken.isoformat(sep=" "), "exif", make, model, "ok", 1, 1, now, now))
+            caption_rows.append((photo_id, "model", rng.choice(texts).lower().rstrip("."), -2.0, "synthetic",
+                                 "synthetic", "[]", 0.5, "beam", now))
+            for word in rng.sample(words, 6):
+                probability = rng.uniform(0.3, 0.95) if len(tag_rows) % 6 < 3 else rng.uniform(0.01, 0.3)
+                tag_rows.append((photo_id, "model", word, round(probability, 4), tagger_id, 0, now))
+            feature_rows.append((photo_id, feature_encoder, FEATURE, tagger_id))
+        db.executemany("INSERT INTO photos (id, path, folder, size, mtime_ns, content_hash, width, height, taken_at,"
+                       " date_source, camera_make, camera_model, status, seen, search_synced, created_at, updated_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", photo_rows)
+        db.executemany("INSERT INTO captions (photo_id, source, text, score, model_id, model_checksum, words,"
+                       " confidence, method, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", caption_rows)
+        db.executemany("INSERT INTO tags (photo_id, source, word, probability, tagger_id, removed, created_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)", tag_rows)
+        db.executemany("INSERT INTO photo_features (photo_id, encoder, vector, tagger_id) VALUES (?, ?, ?, ?)",
+                       feature_rows)
+        db.commit()
+        print(f"  catalog: {min(photos, start + ROWS_PER_COMMIT):,} photos", file=sys.stderr, flush=True)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return time.perf_counter() - started
+
+
+def measured(arguments: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(seconds, peak resident MB, result) of `photocap ARGUMENTS`, in a process of its own."""
+    command = [sys.executable, "-m", "photocap.cli", *arguments]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOCAP_")}
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - began
+    process.returncode = os.waitstatus_to_exitcode(status)
+    result = subprocess.CompletedProcess(command, process.returncode, stdout.decode(), stderr.decode())
+    return seconds, usage.ru_maxrss / 1024, result
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--queries", type=int, default=20, help="natural-language queries (and as many one-word)")
+    parser.add_argument("--flickr8k", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args()
+
+    root = args.dir.absolute()
+    library, home = root / "library", root / "home"
+    figures: dict[str, object] = {"photos": args.photos, "files": args.files, "cpus": os.cpu_count()}
+    started = time.perf_counter()
+    make_library(library, args.files)
+    figures["make_files_s"] = round(time.perf_counter() - started, 1)
+    texts = caption_texts(data_dir(args.flickr8k))
+    figures["build_catalog_s"] = round(build_catalog(home, library, args.photos, args.files, texts), 1)
+
+    def check(name: str, run: tuple[float, float, subprocess.CompletedProcess], ok: tuple[int, ...] = (0,)):
+        seconds, peak, result = run
+        if result.returncode not in ok:
+            raise SystemExit(f"photocap {name} failed (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+        figures[f"{name}_s"], figures[f"{name}_peak_mb"] = round(seconds, 2), round(peak)
+        print(f"  {name}: {seconds:.2f} s, {peak:.0f} MB", file=sys.stderr, flush=True)
+        return result
+
+    if not (home / "index").exists():
+        check("rebuild_index", measured(["--home", str(home), "rebuild-index"]))
+    check("status", measured(["--home", str(home), "status", "--json"]), ok=(0, 3))
+    for name in ("index_first", "index_unchanged"):  # the first may read what an older catalog lacks
+        summary = check(name, measured(["--home", str(home), "index", str(library), "--json"]), ok=(0, 3))
+    figures["index_unchanged_summary"] = json.loads(summary.stdout.strip().splitlines()[-1])
+
+    rng = random.Random(1)
+    sentences = rng.sample(texts, args.queries)
+    for kind, queries in (("sentence", sentences), ("word", ONE_WORD_QUERIES[: args.queries])):
+        seconds, peaks = [], []
+        for query in queries:
+            took, peak, result = measured(["--home", str(home), "search", query, "--limit", "20", "--json"])
+            if result.returncode not in (0, 1):
+                raise SystemExit(f"photocap search {query!r} failed: {result.stderr.strip()}")
+            seconds.append(took)
+            peaks.append(peak)
+        seconds.sort()
+        figures[f"search_{kind}_median_s"] = round(statistics.median(seconds), 3)
+        figures[f"search_{kind}_p95_s"] = round(seconds[int(0.95 * (len(seconds) - 1))], 3)
+        figures[f"search_{kind}_peak_mb"] = round(max(peaks))
+    figures["catalog_mb"] = round((home / "catalog.db").stat().st_size / 1e6)
+    figures["index_mb"] = round(folder_mb(home / "index"))
+
+    if args.json_out:
+        args.json_out.write_text(json.dumps(figures, indent=1))
+    for key, value in figures.items():
+        if key != "index_unchanged_summary":
+            print(f"{key:28} {value}")
+    print("targets                      search median < 0.5 s; every command's peak < 1000 MB")
+
+
+if __name__ == "__main__":
+    main()
