@@ -4,11 +4,16 @@ The picture is the JPEG preview the camera embedded (rawpy's `extract_thumb`: no
 milliseconds), or, when there is none large enough, LibRaw's own decode at half size. The EXIF (date, camera)
 is read from the file's TIFF structure (every format but CR3 and RAF is TIFF inside, some under another magic
 number), from CR3's CMT1/CMT2 boxes, or from the preview's own EXIF.
+
+LibRaw's decode runs OpenMP (libgomp) threads, and a process forked after it has run them hangs the next time
+it decodes: RAW data is decoded only in the decode workers (and by `photocap caption`, which forks none); the
+scanner reads RAW files' EXIF without LibRaw.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image
@@ -50,13 +55,19 @@ def exif_of_raw(head: bytes) -> Image.Exif:
     exif = Image.Exif()
     tiff = _tiff_structure(head)
     try:
-        if tiff is not None:
-            exif.load(tiff)
-        elif head[4:12] == b"ftypcrx ":
-            _load_cr3_exif(exif, head)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a directory cut short by HEAD_BYTES: what was read is used
+            _load_exif(exif, head, tiff)
     except Exception:  # noqa: BLE001  a damaged directory: the photo is still a photo, without a date
         return Image.Exif()
     return exif
+
+
+def _load_exif(exif: Image.Exif, head: bytes, tiff: bytes | None) -> None:
+    if tiff is not None:
+        exif.load(tiff)
+    elif head[4:12] == b"ftypcrx ":
+        _load_cr3_exif(exif, head)
 
 
 def _tiff_structure(head: bytes) -> bytes | None:
