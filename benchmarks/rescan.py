@@ -1,6 +1,6 @@
 """Re-scan of an unchanged library: how long `photocap index` spends finding that nothing changed.
 
-    python benchmarks/rescan.py [--files 10000] [--dir DIR]
+    python benchmarks/rescan.py [--files 10000] [--dir DIR] [--sidecars]
 
 Creates FILES tiny distinct PNG files (8x8, 100 per folder) in DIR (a temporary folder by default; an
 existing DIR with the files already there is reused), scans it once into a fresh catalog, then times a
@@ -26,16 +26,23 @@ from pathlib import Path
 from PIL import Image
 
 from photocap.catalog import Catalog, PhotoResult
-from photocap.metadata import WrittenMetadata
+from photocap.metadata import WrittenMetadata, read_sidecars
 from photocap.pipeline import current_tagger
 from photocap.scan import scan_folders
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
 
+SIDECAR = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag>'
+           "<rdf:li>photo {i}</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>")
 
-def make_library(root: Path, count: int) -> None:
+
+def make_library(root: Path, count: int, sidecars: bool = False) -> None:
     for i in range(count):
         path = root / f"folder{i // 100:03}" / f"photo{i:05}.png"
+        if sidecars and not path.with_suffix(".png.xmp").exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.with_suffix(".png.xmp").write_text(SIDECAR.format(i=i))
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,12 +56,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, help="library folder (default: a temporary folder)")
+    parser.add_argument("--sidecars", action="store_true", help="give every photo an XMP sidecar (photo.png.xmp)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="photocap-rescan-") as scratch:
         root = (args.dir or Path(scratch) / "library").absolute()
         started = time.perf_counter()
-        make_library(root, args.files)
+        make_library(root, args.files, args.sidecars)
         made = time.perf_counter() - started
         home = Path(scratch) / "home"
         with Catalog.open(home) as catalog:
@@ -66,10 +74,11 @@ def main() -> None:
             rescan_s = time.perf_counter() - started
             tagger_id, feature_encoder = current_tagger() or (None, None)
             placeholder_feature = bytes(2 * 1280)  # what a captioning run keeps: the tagger's fp16 feature
-            nothing_written = WrittenMetadata()  # a captioning run reads what the files say: here, nothing
             catalog.save_batch_results(PhotoResult(photo_id=photo.id, caption="placeholder caption", score=0.0,
                                                    tagger_id=tagger_id, feature=placeholder_feature,
-                                                   feature_encoder=feature_encoder, written=nothing_written)
+                                                   feature_encoder=feature_encoder,
+                                                   # as a captioning run records what the files say
+                                                   written=WrittenMetadata(sidecar_stamp=read_sidecars(photo.path)[1]))
                                        for photo in catalog.pending_photos())
             with SearchIndex.open(home / "index") as index:
                 sync_search_index(catalog, index)

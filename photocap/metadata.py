@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from photocap import iptc
 from photocap.formats import SIDECAR_EXTENSION
-from photocap.xmp_read import XmpFacts, read_xmp
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from photocap.xmp_read import XmpFacts
+
+# The XML and IPTC readers are imported where they are used: the scanner and the catalog import this module
+# for its row shape and sidecar stamps, and re-scanning an unchanged library must not pay for them.
 
 MAX_CAPTION_CHARS = 2000
 MAX_SIDECAR_BYTES = 4 << 20  # a sidecar larger than this is not one (edit histories run to a few hundred KB)
@@ -76,6 +79,8 @@ def embedded_blocks(image: Image.Image | None, exif: Image.Exif) -> Embedded:
 
 def written_metadata(path: str, embedded: Embedded) -> WrittenMetadata:
     """Everything `embedded` and the sidecars beside `path` say, ranked as the module says."""
+    from photocap.xmp_read import read_xmp
+
     sidecars, stamp = read_sidecars(path)
     xmp = read_xmp(embedded.xmp)
     iim_caption, iim_keywords = _iim_caption_and_keywords(embedded.iim)
@@ -124,6 +129,8 @@ def sidecar_stamp(found: list[tuple[str, int, int]]) -> str:
 def read_sidecars(path: str) -> tuple[list[tuple[str, XmpFacts]], str]:
     """The facts of each sidecar beside `path` (photo.jpg.xmp first), and their stamp. A sidecar that
     cannot be read or parsed counts as present but saying nothing."""
+    from photocap.xmp_read import XmpFacts, read_xmp
+
     facts: list[tuple[str, XmpFacts]] = []
     found: list[tuple[str, int, int]] = []
     seen: set[tuple[int, int]] = set()
@@ -148,6 +155,8 @@ def read_sidecars(path: str) -> tuple[list[tuple[str, XmpFacts]], str]:
 
 def _iim_of(image: Image.Image | None, exif: Image.Exif) -> bytes | None:
     """The IPTC-IIM datasets: from a JPEG's Photoshop APP13 segments, or a TIFF's IPTC or Photoshop tag."""
+    from photocap import iptc
+
     if image is not None and hasattr(image, "applist"):
         block = b"".join(payload[len(iptc.PHOTOSHOP_HEADER):] for marker, payload in image.applist
                          if marker == "APP13" and payload.startswith(iptc.PHOTOSHOP_HEADER))
@@ -162,6 +171,8 @@ def _iim_of(image: Image.Image | None, exif: Image.Exif) -> bytes | None:
 
 
 def _iim_in_photoshop_block(block: bytes) -> bytes | None:
+    from photocap import iptc
+
     try:
         resources, _ = iptc.parse_resources(block)
     except iptc.IptcError:
@@ -170,6 +181,8 @@ def _iim_in_photoshop_block(block: bytes) -> bytes | None:
 
 
 def _iim_caption_and_keywords(iim: bytes | None) -> tuple[str | None, list[str]]:
+    from photocap import iptc
+
     if not iim:
         return None, []
     try:
