@@ -91,6 +91,9 @@ def written_metadata(path: str, embedded: Embedded) -> WrittenMetadata:
                 (xmp.description, "embedded XMP"), (iim_caption, "IPTC"), (exif_caption, "EXIF")]
     caption, caption_source = next(((_clean(text), source) for text, source in captions if text and _clean(text)),
                                    (None, None))
+    # IPTC Keywords that photocap's export wrote beside its XMP are the catalog's tags, not the file's.
+    ours = {word.casefold() for facts in (xmp, *(facts for _, facts in sidecars)) for word in facts.photocaps_keywords}
+    iim_keywords = [word for word in iim_keywords if word.casefold() not in ours]
     keywords: dict[str, tuple[str, str]] = {}
     for words, source in [*((facts.keywords, f"XMP sidecar {name}") for name, facts in sidecars),
                           (xmp.keywords, "embedded XMP"), (iim_keywords, "IPTC")]:

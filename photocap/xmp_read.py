@@ -4,6 +4,8 @@ keywords and when it was taken. Writing XMP is photocap.xmp's job.
 - description: `dc:description`, the x-default item of its language alternatives (else the first item);
 - keywords: `dc:subject`, and every level of Lightroom's `lr:hierarchicalSubject` ("People|Family|Mia"
   gives People, Family and Mia);
+- keywords photocap's own export wrote (its record, `photocap:subject`), which are the catalog's tags already:
+  reading them back as the file's would freeze the model's tags of the day;
 - date: `exif:DateTimeOriginal`, else `photoshop:DateCreated`, else `xmp:CreateDate` (the first is when the
   shutter fired; the others may be when a scan or an edit was made), as a wall-clock time.
 
@@ -18,7 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from photocap.xmp import DC_NS, HIERARCHICAL_SUBJECT, RDF_NS, SUBJECT, XML_NS
+from photocap.xmp import DC_NS, HIERARCHICAL_SUBJECT, RDF_NS, SUBJECT, WRITTEN_BY_US, XML_NS
 
 DESCRIPTION = f"{{{DC_NS}}}description"
 DATE_PROPERTIES = (
@@ -39,6 +41,7 @@ class XmpFacts:
     keywords: tuple[str, ...] = ()
     taken_at: datetime | None = None
     keyword_paths: tuple[str, ...] = field(default=(), repr=False)  # lr:hierarchicalSubject as written
+    photocaps_keywords: tuple[str, ...] = ()  # the keywords photocap's export wrote (and recorded as its own)
 
 
 def read_xmp(data: bytes | str | None) -> XmpFacts:
@@ -49,10 +52,16 @@ def read_xmp(data: bytes | str | None) -> XmpFacts:
         return XmpFacts()
     descriptions = list(root.iter(_DESCRIPTION_ELEMENT))
     paths = _items(descriptions, HIERARCHICAL_SUBJECT)
-    levels = [level.strip() for path in paths for level in path.split("|")]
+    ours = _items(descriptions, WRITTEN_BY_US[SUBJECT])
+    our_paths = set(_items(descriptions, WRITTEN_BY_US[HIERARCHICAL_SUBJECT]))
+    levels = [level.strip() for path in paths if path not in our_paths for level in path.split("|")]
+    folded_ours = {word.casefold() for word in ours}
+    keywords = [word for word in _unique([*_items(descriptions, SUBJECT), *levels])
+                if word.casefold() not in folded_ours]
     return XmpFacts(
         description=_language_default(descriptions, DESCRIPTION),
-        keywords=tuple(_unique([*_items(descriptions, SUBJECT), *levels])),
+        keywords=tuple(keywords),
+        photocaps_keywords=tuple(ours),
         taken_at=next(filter(None, (_date(value) for name in DATE_PROPERTIES
                                     for value in _items(descriptions, name))), None),
         keyword_paths=tuple(paths),

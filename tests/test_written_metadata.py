@@ -174,6 +174,7 @@ def test_photocaps_own_export_survives_a_round_trip(tmp_home: Path, tmp_path: Pa
     for photo in ("bike.jpg", "bike.webp"):
         assert photocap(tmp_home, "caption", "--set", str(library / photo), "Our tandem bicycle by the canal "
                         f"({photo})").exit_code == 0
+    assert photocap(tmp_home, "tag", str(library / "bike.jpg"), "--add", "sunday ride").exit_code == 0
     out = tmp_path / "for-web"
     assert photocap(tmp_home, "export", str(library), "--to", str(out)).exit_code == 0
     run = photocap(tmp_home, "index", str(out), "--json")
@@ -181,6 +182,9 @@ def test_photocaps_own_export_survives_a_round_trip(tmp_home: Path, tmp_path: Pa
     for photo in ("bike.jpg", "bike.webp"):
         copy = shown(tmp_home, out / photo)
         assert (copy["caption"], copy["caption_source"]) == (f"Our tandem bicycle by the canal ({photo})", "file")
+        # The keywords photocap wrote are the catalog's tags, recorded as photocap's: not read back as the
+        # file's (they would freeze the model's tags of the day).
+        assert [tag["word"] for tag in copy["tags"] if tag["source"] == "file"] == []
     assert sorted(found(tmp_home, "tandem bicycle canal")) == sorted(
         str(folder / photo) for folder in (library, out) for photo in ("bike.jpg", "bike.webp"))
 
