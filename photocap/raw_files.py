@@ -47,6 +47,9 @@ def open_raw(path: str, *, pixels: bool = True) -> RawPhoto:
     if preview_exif is not None:
         for tag, value in preview_exif.items():  # the file's own tags win; the preview fills the gaps
             exif.setdefault(tag, value)
+        exif[_EXIF_ORIENTATION] = preview_exif.get(_EXIF_ORIENTATION, 1)  # how the preview itself is stored
+    else:
+        exif.pop(_EXIF_ORIENTATION, None)  # LibRaw's decode is upright already
     return RawPhoto(image, exif)
 
 

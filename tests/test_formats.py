@@ -48,7 +48,7 @@ def phone_photo(path: Path, *, seed: int, taken: str | None = "2022:05:06 07:08:
     return path
 
 
-def write_dng(path: Path, *, taken: str | None = "2021:03:04 05:06:07") -> Path:
+def write_dng(path: Path, *, taken: str | None = "2021:03:04 05:06:07", orientation: int = 1) -> Path:
     """A DNG as pidng writes one from a sensor's Bayer data (RGGB, 12 bits): sky above, grass below."""
     from pidng.core import RAW2DNG, DNGTags, Tag
     from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
@@ -60,7 +60,7 @@ def write_dng(path: Path, *, taken: str | None = "2021:03:04 05:06:07") -> Path:
                     np.tile(grass, (height // 2, width // 2))).astype(np.uint16)
     tags = DNGTags()
     for tag, value in [(Tag.ImageWidth, width), (Tag.ImageLength, height), (Tag.TileWidth, width),
-                       (Tag.TileLength, height), (Tag.Orientation, 1), (Tag.SamplesPerPixel, 1),
+                       (Tag.TileLength, height), (Tag.Orientation, orientation), (Tag.SamplesPerPixel, 1),
                        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
                        (Tag.BitsPerSample, 12), (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.RGGB),
                        (Tag.BlackLevel, 64), (Tag.WhiteLevel, 4095),
@@ -85,6 +85,7 @@ def test_phone_and_raw_formats_are_recognised_and_decoded(tmp_path: Path) -> Non
     heic = phone_photo(tmp_path / "phone.heic", seed=1)
     avif = phone_photo(tmp_path / "phone.avif", seed=2)
     dng = write_dng(tmp_path / "camera.dng")
+    portrait = write_dng(tmp_path / "portrait.dng", orientation=6)  # the camera held upright: turn 90° clockwise
     for path, kind in [(heic, "heif"), (avif, "avif"), (dng, "raw")]:
         assert image_kind(path.read_bytes()[:64], str(path)) == kind
     assert image_kind(dng.read_bytes()[:64]) == "tiff"  # a RAW file is TIFF inside: its name tells them apart
@@ -103,6 +104,8 @@ def test_phone_and_raw_formats_are_recognised_and_decoded(tmp_path: Path) -> Non
         from photocap.images import PhotoDecodeError, decode_photo
         decoded = decode_photo({str(dng)!r})
         top, bottom = decoded.pixels[20].mean(axis=0), decoded.pixels[210].mean(axis=0)
+        upright = decode_photo({str(portrait)!r})
+        left, right = upright.pixels[:, 10].mean(axis=0), upright.pixels[:, 213].mean(axis=0)
         try:
             decode_photo({str(tmp_path / "broken.dng")!r})
             broken = None
@@ -110,7 +113,8 @@ def test_phone_and_raw_formats_are_recognised_and_decoded(tmp_path: Path) -> Non
             broken = str(error)
         print(json.dumps({{"shape": decoded.pixels.shape, "camera": [decoded.camera_make, decoded.camera_model],
                           "date": [str(decoded.taken_at), decoded.date_source], "top": top.tolist(),
-                          "bottom": bottom.tolist(), "broken": broken}}))
+                          "bottom": bottom.tolist(), "broken": broken, "left": left.tolist(),
+                          "right": right.tolist(), "size": [upright.width, upright.height]}}))
     """)
     (tmp_path / "broken.dng").write_bytes(dng.read_bytes()[:300])
     run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -121,6 +125,9 @@ def test_phone_and_raw_formats_are_recognised_and_decoded(tmp_path: Path) -> Non
     top, bottom = decoded["top"], decoded["bottom"]
     assert top[2] > top[1] and bottom[1] > bottom[2]  # LibRaw demosaiced it: blue sky above, green grass below
     assert decoded["broken"].startswith("cannot read this RAW file")
+    left, right = decoded["left"], decoded["right"]
+    assert right[2] > right[1] and left[1] > left[2]  # turned upright once: the sky is on the right
+    assert decoded["size"][0] < decoded["size"][1]
 
 
 def test_heic_avif_and_dng_are_indexed_searched_shown_and_exported_with_sidecars(tmp_home: Path,
