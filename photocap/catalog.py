@@ -41,11 +41,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
-from photocap import catalog_tags
+from photocap import catalog_metadata, catalog_tags
 from photocap.catalog_rows import (  # noqa: F401  (the row shapes are part of this module's interface)
     FileError,
     FileUpdate,
     KnownFile,
+    MetadataUpdate,
     ModelUse,
     NewFile,
     PhotoFile,
@@ -66,12 +67,13 @@ from photocap.catalog_schema import (  # noqa: F401  (Base, Photo, Caption: part
     photo_features,
     photos,
     utcnow,
+    written_metadata,
 )
 from photocap.catalog_tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001", "0002")
+KNOWN_REVISIONS = ("0001", "0002", "0003")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -212,6 +214,7 @@ class Catalog:
             photos.c.mtime_ns,
             photos.c.status,
             photos.c.content_hash,
+            photos.c.metadata_stamp,
         ).where(_under(photos.c.path, roots))
         with self._read() as conn:
             return {row[0]: KnownFile(*row[1:]) for row in conn.execute(stmt)}
@@ -432,6 +435,8 @@ class Catalog:
                      "method": c.method, "created_at": now}
                     for c in captioned
                 ])
+                catalog_metadata.replace_written_metadata(
+                    conn, [(c.photo_id, c.written) for c in captioned if c.written is not None], now)
                 tagged = [c for c in captioned if c.tagger_id is not None]
                 catalog_tags.replace_model_tags(conn, [
                     ModelTags(photo_id=c.photo_id, tags=c.tags, tagger_id=c.tagger_id or "") for c in tagged
@@ -463,6 +468,26 @@ class Catalog:
                     ),
                     [{"b_id": f.photo_id, "b_error": f.error} for f in failed],
                 )
+
+    def refresh_written_metadata(self, updates: Sequence[MetadataUpdate]) -> None:
+        """What captioned photos' files say, read again (a sidecar changed), and the dates that follow from it."""
+        if not updates:
+            return
+        now = utcnow()
+        with self._write() as conn:
+            catalog_metadata.replace_written_metadata(conn, [(u.photo_id, u.written) for u in updates], now)
+            # Only an XMP date comes or goes with a sidecar; the search index filters on the date, so it must
+            # learn a new one.
+            conn.execute(
+                update(photos).where(
+                    photos.c.id == bindparam("b_id"),
+                    or_(photos.c.date_source == "xmp", bindparam("b_date_source") == "xmp"),
+                    or_(photos.c.taken_at.is_(None), photos.c.taken_at != bindparam("b_taken_at"),
+                        photos.c.date_source != bindparam("b_date_source")),
+                ).values(taken_at=bindparam("b_taken_at"), date_source=bindparam("b_date_source"),
+                         search_synced=False, updated_at=now),
+                [{"b_id": u.photo_id, "b_taken_at": u.taken_at, "b_date_source": u.date_source} for u in updates],
+            )
 
     # ------------------------------------------------------------------------------------------ users
 
@@ -695,9 +720,10 @@ def _delete_model_captions(conn: Connection, ids: Sequence[int]) -> None:
 
 _user = captions.alias("user_caption")
 _model = captions.alias("model_caption")
+_file = written_metadata.alias("file_caption")
 _with_captions = photos.outerjoin(_user, and_(_user.c.photo_id == photos.c.id, _user.c.source == "user")).outerjoin(
     _model, and_(_model.c.photo_id == photos.c.id, _model.c.source == "model")
-)
+).outerjoin(_file, and_(_file.c.photo_id == photos.c.id, _file.c.field == "caption"))
 
 
 def _awaiting_tags(stmt: Any, tagger_id: str) -> Any:
@@ -717,6 +743,7 @@ def _search_select() -> Any:
         photos.c.id, photos.c.path, photos.c.folder, photos.c.taken_at, photos.c.camera_make,
         photos.c.camera_model, photos.c.status,
         _user.c.text.label("user_text"), _model.c.text.label("model_text"), _model.c.words.label("words"),
+        _file.c.text.label("file_text"), _file.c.source.label("file_source"),
     ).select_from(_with_captions)
 
 
@@ -725,13 +752,16 @@ def _photo_select() -> Any:
         *photos.c, _user.c.text.label("user_text"), _model.c.text.label("model_text"),
         _model.c.score.label("score"), _model.c.model_id.label("model_id"),
         _model.c.model_checksum.label("model_checksum"), _model.c.confidence.label("confidence"),
-        _model.c.method.label("method"),
+        _model.c.method.label("method"), _file.c.text.label("file_text"), _file.c.source.label("file_source"),
     ).select_from(_with_captions)
 
 
 def _effective_caption(row: Any) -> tuple[str | None, str | None]:
+    """The caption search, show and export use: the user's, else what the photo's files say, else the model's."""
     if row.user_text is not None:
         return row.user_text, "user"
+    if row.file_text is not None:
+        return row.file_text, "file"
     if row.model_text is not None:
         return row.model_text, "model"
     return None, None
@@ -761,7 +791,8 @@ def _photo_row(row: Any) -> PhotoRow:
         content_hash=row.content_hash, width=row.width, height=row.height, taken_at=row.taken_at,
         date_source=row.date_source,
         camera_make=row.camera_make, camera_model=row.camera_model, status=row.status, error=row.error,
-        caption=caption, caption_source=source, score=row.score, confidence=row.confidence, method=row.method,
+        caption=caption, caption_source=source, caption_origin=row.file_source if source == "file" else None,
+        score=row.score, confidence=row.confidence, method=row.method,
         model_id=row.model_id, model_checksum=row.model_checksum, tags=[],
         search_synced=bool(row.search_synced), created_at=row.created_at,
         updated_at=row.updated_at,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import NamedTuple, TypedDict
 
 from photocap.catalog_tags import TagView
+from photocap.metadata import WrittenMetadata
 
 
 class KnownFile(NamedTuple):
@@ -18,6 +19,7 @@ class KnownFile(NamedTuple):
     mtime_ns: int
     status: str
     content_hash: str | None  # None when the file could never be read (it is tried again on the next scan)
+    metadata_stamp: str | None = None  # the sidecars its metadata was read with (None: never read)
 
 
 class NewFile(TypedDict):
@@ -82,6 +84,17 @@ class PhotoResult:
     tagger_id: str | None = None
     feature: bytes | None = None
     feature_encoder: str | None = None
+    written: WrittenMetadata | None = None  # what the photo's files say (None: not read)
+
+
+@dataclass(frozen=True)
+class MetadataUpdate:
+    """What a captioned photo's files say, read again (its sidecar changed), and the date that follows."""
+
+    photo_id: int
+    written: WrittenMetadata
+    taken_at: datetime | None
+    date_source: str | None
 
 
 class SearchRow(TypedDict):
@@ -91,7 +104,7 @@ class SearchRow(TypedDict):
     path: str
     folder: str
     caption: str | None
-    caption_source: str | None  # 'user', 'model' or None
+    caption_source: str | None  # 'user', 'file' (what the photo's files say), 'model' or None
     words: list[tuple[str, float]]  # the model's concept words (kept under a user caption)
     tags: list[TagView]  # effective tags: the user's, then the model's not taken away
     taken_at: datetime | None
@@ -118,6 +131,7 @@ class PhotoRow(TypedDict):
     error: str | None
     caption: str | None
     caption_source: str | None
+    caption_origin: str | None  # where a 'file' caption was read ("embedded XMP", "XMP sidecar a.xmp", ...)
     score: float | None  # of the model caption
     confidence: float | None  # of the model caption: how sure the caption chooser is that it is true
     method: str | None  # how the model caption was chosen (photocap.model.chooser.METHODS)

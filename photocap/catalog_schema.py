@@ -96,6 +96,9 @@ class Photo(Base):
     date_source: Mapped[str | None] = mapped_column(Text)  # "exif", "file name" or "file time"
     camera_make: Mapped[str | None] = mapped_column(Text)
     camera_model: Mapped[str | None] = mapped_column(Text)
+    # The sidecars read with the photo's own metadata (photocap.metadata.sidecar_stamp): "" for none, None
+    # when its metadata was never read (a photo catalogued before photocap read metadata).
+    metadata_stamp: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     seen: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
@@ -161,8 +164,27 @@ class PhotoFeature(Base):
     tagger_id: Mapped[str | None] = mapped_column(Text)
 
 
+class WrittenText(Base):
+    """A caption or keyword a photo's files carry (photocap.metadata): what people wrote before photocap saw
+    it. It wins over the model's, as the user's own edits do (which win over it). Replaced whenever the photo's
+    files or sidecars are read again."""
+
+    __tablename__ = "written_metadata"
+    __table_args__ = (
+        UniqueConstraint("photo_id", "field", "text"),
+        CheckConstraint("field IN ('caption', 'keyword')", name="field"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)  # "embedded XMP", "IPTC", "EXIF", "XMP sidecar photo.xmp"
+
+
 photos = Photo.__table__
 captions = Caption.__table__
 tags = Tag.__table__
 photo_features = PhotoFeature.__table__
+written_metadata = WrittenText.__table__
 

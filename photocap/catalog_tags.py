@@ -1,7 +1,8 @@
 """The catalog's tags and pooled features: the queries, on a connection the catalog's transaction owns.
 
-A photo's *effective* tags are the model's (minus those the user took away) plus the user's own, the user's
-first. Model rows are replaced each time the photo is tagged; the user's rows are never touched by indexing.
+A photo's *effective* tags are the user's own, then the keywords its files carry (photocap.metadata), then the
+model's, minus those the user took away. Model rows are replaced each time the photo is tagged; the user's rows
+are never touched by indexing.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from photocap.catalog_metadata import written_keywords
 from photocap.catalog_schema import chunks, photo_features, tags
 from photocap.tag_vocabulary import TAG_MIN_PROBABILITY, normalize_tag
 
-USER_TAG_PROBABILITY = 1.0  # what a user's tag weighs in search, beside the model's probabilities
+USER_TAG_PROBABILITY = 1.0  # what a user's tag (or a keyword the file carries) weighs in search
 
 
 class TagView(TypedDict):
     word: str
     probability: float
-    source: str  # 'model' or 'user'
+    source: str  # 'model', 'user' or 'file' (a keyword the photo's files carry)
 
 
 class ModelTags(TypedDict):
@@ -40,9 +42,9 @@ class PooledFeature(TypedDict):
 
 
 def confident(found: Sequence[TagView]) -> list[TagView]:
-    """The tags shown, exported and filtered on: the user's, and the model's from TAG_MIN_PROBABILITY on.
-    (The catalog keeps less likely model tags too, for search.)"""
-    return [tag for tag in found if tag["source"] == "user" or tag["probability"] >= TAG_MIN_PROBABILITY]
+    """The tags shown, exported and filtered on: the user's, the file's, and the model's from
+    TAG_MIN_PROBABILITY on. (The catalog keeps less likely model tags too, for search.)"""
+    return [tag for tag in found if tag["source"] != "model" or tag["probability"] >= TAG_MIN_PROBABILITY]
 
 
 def replace_model_tags(conn: Connection, rows: Sequence[ModelTags], now: datetime) -> None:
@@ -103,7 +105,8 @@ def set_user_tags(conn: Connection, photo_id: int, add: Iterable[str], remove: I
 
 
 def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list[TagView]]:
-    """Each photo's tags as search and export see them: the user's first, then the model's by probability."""
+    """Each photo's tags as search and export see them: the user's first, then the file's keywords, then the
+    model's by probability."""
     model: dict[int, list[TagView]] = {}
     user_added: dict[int, list[TagView]] = {}
     user_said: dict[int, set[str]] = {}
@@ -119,9 +122,16 @@ def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list
             else:
                 model.setdefault(row.photo_id, []).append(
                     TagView(word=row.word, probability=float(row.probability or 0.0), source="model"))
+    written = written_keywords(conn, photo_ids)
     result: dict[int, list[TagView]] = {}
     for photo_id in photo_ids:
-        said = user_said.get(photo_id, set())
+        said = set(user_said.get(photo_id, set()))
         own = sorted(user_added.get(photo_id, []), key=lambda tag: tag["word"])
-        result[photo_id] = own + [tag for tag in model.get(photo_id, []) if tag["word"] not in said]
+        from_file = []
+        for keyword, _source in written.get(photo_id, []):
+            word = normalize_tag(keyword)
+            if word and word not in said:
+                said.add(word)
+                from_file.append(TagView(word=word, probability=USER_TAG_PROBABILITY, source="file"))
+        result[photo_id] = own + from_file + [tag for tag in model.get(photo_id, []) if tag["word"] not in said]
     return result

@@ -120,7 +120,12 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @click.pass_context
 def index(ctx, paths, recaption_older, follow_symlinks, device, precision, batch_size, workers, beam_size, model,
           encoder_weights, as_json):
-    """Scan folders; caption new and changed photos; record moves and removals.
+    """Scan folders; caption new and changed photos; record moves and removals. Captions and keywords the
+    photos already carry (XMP, IPTC, EXIF, and XMP sidecars photo.jpg.xmp / photo.xmp) are read too, and win
+    over the model's.
+
+    Photo types: JPEG (.jpg .jpeg), PNG, WebP, TIFF, BMP, GIF, HEIC/HEIF (.heic .heif .hif), AVIF, and camera
+    RAW (.dng .cr2 .cr3 .nef .arw .raf .orf .rw2), read through the JPEG preview they embed.
 
     \b
     Example:
@@ -163,7 +168,8 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
     """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
     SIGTERM (the batch in flight is finished first). With --json, one object per line for each photo
     handled: {"path", "action", "caption"}, action being new or changed (with "tags"), moved (with "from"),
-    missing, restored, error (with "error"), held (most of a folder vanished at once, as when a mount drops: its
+    missing, restored, metadata (its XMP sidecar changed: caption and keywords read again), error (with
+    "error"), held (most of a folder vanished at once, as when a mount drops: its
     photos are kept until they come back, or until `photocap index` confirms they are gone) or resumed.
 
     \b
@@ -213,8 +219,9 @@ def _parse_day(value: str | None, option: str) -> date | None:
 @click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
               help="Most results shown.")
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Only photos under this folder.")
-@click.option("--after", help="Only photos taken on or after this day (YYYY-MM-DD): the EXIF date, else a date in "
-              "the file name, else the file's modification time (`photocap show` says which).")
+@click.option("--after", help="Only photos taken on or after this day (YYYY-MM-DD): the EXIF date, else the XMP "
+              "date (embedded or in a sidecar), else a date in the file name, else the file's modification time "
+              "(`photocap show` says which).")
 @click.option("--before", help="Only photos taken on or before this day (YYYY-MM-DD), dated as for --after.")
 @click.option("--camera", help="Only photos whose camera make or model matches.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only photos with this tag (repeatable: all of "
@@ -473,7 +480,8 @@ def tag(ctx, path, add, remove, as_json):
     if as_json:
         click.echo(json.dumps({"path": os.path.abspath(path), "tags": tags}))
     else:
-        click.echo(", ".join(t["word"] + (" (yours)" if t["source"] == "user" else "") for t in tags) or "no tags")
+        notes = {"user": " (yours)", "file": " (from the file)"}
+        click.echo(", ".join(t["word"] + notes.get(t["source"], "") for t in tags) or "no tags")
 
 
 def _say_how_many(count: int) -> None:

@@ -2,7 +2,8 @@
 
 Three outputs, alone or together:
 - copies in a folder (`--to DIR`) with the alt text and keywords embedded (see metadata_writers), pixels
-  untouched;
+  untouched; HEIC/HEIF, AVIF and RAW files are never rewritten: their copy is exact and its alt text goes
+  to an XMP sidecar beside it (copy.heic.xmp);
 - XMP sidecars beside the originals (`--sidecar`), merged into a sidecar that is already there;
 - a manifest of file, alt text, caption model and tags: JSON, CSV, or an HTML page that opens offline.
 
@@ -33,7 +34,8 @@ from urllib.parse import quote
 from photocap.atomic import remove_stale_temp_files, write_atomically
 from photocap.catalog import Catalog, PhotoRow
 from photocap.catalog_tags import confident
-from photocap.metadata_writers import CannotEmbed, MetadataError, embed_metadata
+from photocap.formats import SIDECAR_ONLY_KINDS
+from photocap.metadata_writers import CannotEmbed, MetadataError, embed_metadata, image_kind
 from photocap.tag_vocabulary import TagMapError, tag_map
 from photocap.xmp import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
 
@@ -95,8 +97,8 @@ class AltText:
 
     source: str  # the original's path, as catalogued
     text: str
-    model: str | None  # the model that wrote it; None for the user's own caption
-    caption_source: str  # 'user' or 'model'
+    model: str | None  # the model that wrote it; None for the user's own caption and the file's
+    caption_source: str  # 'user', 'file' (what the photo's files said) or 'model'
     keywords: tuple[Keyword, ...] = ()  # the tags: the user's own first, then the model's
 
     @property
@@ -125,6 +127,7 @@ class Exported:
     caption_source: str
     embedded: bool  # False: a copy in a format that cannot carry alt text, made unchanged
     tags: tuple[str, ...] = ()
+    sidecar: str | None = None  # the XMP sidecar written beside a copy that is never rewritten (HEIC, RAW)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -347,30 +350,40 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _export_one(photo: AltText, target: str | None, request: ExportRequest, report: ExportReport) -> Exported:
-    embedded = True
+    embedded, sidecar = True, None
     if target is not None and request.sidecar_style is not None:
         _write_sidecar(target, photo.metadata())
     elif target is not None:
-        embedded = _write_copy(photo, target, request.overwrite, report)
-    return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded, photo.tags)
+        embedded, sidecar = _write_copy(photo, target, request.overwrite, report)
+    return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded, photo.tags,
+                    sidecar)
 
 
-def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportReport) -> bool:
-    """Copy the photo to `target` with its alt text and keywords embedded; True if embedded, False if copied
-    unchanged."""
+def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportReport) -> tuple[bool, str | None]:
+    """Copy the photo to `target` with its alt text and keywords embedded, or (HEIC, AVIF, RAW) unchanged with
+    an XMP sidecar beside it; returns whether the copy itself carries them, and the sidecar written."""
     if _same_file(target, photo.source):
         raise OSError(errno.EEXIST, "the destination is the original photo itself", target)
     with open(photo.source, "rb") as file:
         stat = os.fstat(file.fileno())
         data = file.read()
+    times = (stat.st_atime_ns, stat.st_mtime_ns)
+    kind = image_kind(data, photo.source)
+    if kind in SIDECAR_ONLY_KINDS:
+        sidecar = sidecar_path(target, "darktable")
+        write_atomically(target, data, replace=overwrite, times_ns=times)
+        _write_sidecar(sidecar, photo.metadata())
+        report.unembedded.append((photo.source, f"{kind.upper()} files are never rewritten; the alt text is in "
+                                                f"{sidecar}"))
+        return False, sidecar
     embedded = True
     try:
-        data = embed_metadata(data, photo.metadata())
+        data = embed_metadata(data, photo.metadata(), photo.source)
     except CannotEmbed as reason:
         embedded = False
         report.unembedded.append((photo.source, f"{reason}; copied unchanged"))
-    write_atomically(target, data, replace=overwrite, times_ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    return embedded
+    write_atomically(target, data, replace=overwrite, times_ns=times)
+    return embedded, None
 
 
 def _write_sidecar(target: str, metadata: PhotoMetadata) -> None:
@@ -437,7 +450,8 @@ def _html_page(rows: list[ManifestRow]) -> str:
         file = row["file"] or ""
         src = quote(os.fsencode(file), safe="/")  # percent-encoded bytes: any file name, relative, offline
         alt = html.escape(row["alt_text"] or "")
-        by = "your caption" if row["caption_source"] == "user" else f"model {row['model'] or 'unknown'}"
+        by = {"user": "your caption", "file": "caption from the file"}.get(
+            row["caption_source"], f"model {row['model'] or 'unknown'}")
         # The alt text is shown for proofreading; hidden from screen readers, which read it from alt=.
         figures.append(
             f'<figure><img src="{html.escape(src)}" alt="{alt}" loading="lazy">'

@@ -16,4 +16,4 @@ def not_an_image_reason(path: str | os.PathLike[str]) -> str:
         return "empty file"
     if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
         return "not an image (the file holds text)"
-    return "not an image (not JPEG, PNG, WebP, TIFF, BMP or GIF content)"
+    return "not an image (not JPEG, PNG, WebP, TIFF, BMP, GIF, HEIF, AVIF or camera RAW content)"

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+from pillow_heif import register_heif_opener
 
 from photocap.file_errors import not_an_image_reason
+from photocap.formats import RAW_EXTENSIONS, extension
+from photocap.metadata import WrittenMetadata, embedded_blocks, written_metadata
 from photocap.photo_dates import photo_date
+from photocap.raw_files import RawError, open_raw
+
+register_heif_opener()  # HEIC/HEIF through Pillow; AVIF is Pillow's own
 
 INPUT_SIZE = 224
 _EXIF_ORIENTATION = 0x0112
@@ -32,25 +41,48 @@ class DecodedPhoto:
     camera_make: str | None = None
     camera_model: str | None = None
     date_source: str | None = None  # where taken_at comes from (photocap.photo_dates.DATE_SOURCES)
+    written: WrittenMetadata | None = None  # what the file and its sidecars say (when asked for)
 
 
-def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
-    """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera.
+@contextmanager
+def open_photo(path: str | Path, *, pixels: bool = True) -> Iterator[tuple[Image.Image | None, Image.Exif]]:
+    """The photo at `path` opened (Pillow reads headers only until pixels are asked for) and its EXIF. A RAW
+    file gives its embedded preview, or its decoded data (or no image, without `pixels`)."""
+    if extension(os.fspath(path)) in RAW_EXTENSIONS:
+        raw = open_raw(os.fspath(path), pixels=pixels)
+        try:
+            yield raw.image, raw.exif
+        finally:
+            if raw.image is not None:
+                raw.image.close()
+        return
+    with Image.open(path) as image:
+        yield image, image.getexif()
+
+
+def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: bool = False) -> DecodedPhoto:
+    """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera, and (with
+    `read_metadata`) the captions, keywords and XMP date its files carry (photocap.metadata).
 
     The whole frame is squashed to a square, as the Flickr8k training images were. Only the first frame of
     an animated image is used. Decompression bombs (more pixels than Pillow's limit) are refused unloaded.
     """
+    embedded = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                exif = image.getexif()
+            with open_photo(path) as (image, exif):
+                assert image is not None
                 width, height = image.size
                 if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # stored a quarter turn from upright
                     width, height = height, width
                 image.draft("RGB", (size, size))  # JPEG: let libjpeg downscale while decoding
                 pixels = pixels_of(image, size)
-                taken_at, make, model = _capture_details(exif)
+                taken_at, make, model = capture_details(exif)
+                if read_metadata:  # while the file is open: its metadata blocks are read already
+                    embedded = embedded_blocks(image, exif)
+    except RawError as error:
+        raise PhotoDecodeError(str(error)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise PhotoDecodeError(f"refused: image too large ({error})") from None
     except FileNotFoundError:
@@ -61,8 +93,9 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
         raise PhotoDecodeError(not_an_image_reason(path)) from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as error:
         raise PhotoDecodeError(f"cannot decode: {error}") from None
-    taken_at, date_source = photo_date(path, taken_at)
-    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source)
+    written = written_metadata(os.fspath(path), embedded) if embedded is not None else None
+    taken_at, date_source = photo_date(path, taken_at, written.taken_at if written else None)
+    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source, written)
 
 
 def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:
@@ -96,9 +129,14 @@ def _text(value: object) -> str | None:
     return value or None
 
 
-def _capture_details(exif: Image.Exif) -> tuple[datetime | None, str | None, str | None]:
+def capture_details(exif: Image.Exif) -> tuple[datetime | None, str | None, str | None]:
     """EXIF capture time (DateTimeOriginal, else DateTime) and camera make and model, when present."""
-    stamp = _text(exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL)) or _text(exif.get(_EXIF_DATETIME))
+    try:
+        in_exif_ifd = exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL)
+    except Exception:  # noqa: BLE001  an Exif IFD pointing past what was read, or damaged
+        in_exif_ifd = None
+    # DNG and other TIFF-based RAW files may keep DateTimeOriginal in IFD0 itself.
+    stamp = _text(in_exif_ifd) or _text(exif.get(_EXIF_DATETIME_ORIGINAL)) or _text(exif.get(_EXIF_DATETIME))
     taken_at = None
     if stamp:
         try:

@@ -65,6 +65,17 @@ def keywords_in(block: bytes | None) -> list[str]:
     return [_decode(d.value, utf8) for d in datasets if (d.record, d.number) == (APPLICATION, KEYWORDS)]
 
 
+def caption_and_keywords(iim: bytes) -> tuple[str | None, list[str]]:
+    """The Caption-Abstract (2:120) and Keywords (2:25) of IIM datasets, decoded (UTF-8 when declared or
+    valid, else Windows-1252). Raises IptcError for damaged datasets."""
+    datasets = parse_datasets(iim)
+    utf8 = _declares_utf8(datasets)
+    caption = next((_decode(d.value, utf8) for d in datasets if (d.record, d.number) == (APPLICATION, CAPTION)),
+                   None)
+    keywords = [_decode(d.value, utf8) for d in datasets if (d.record, d.number) == (APPLICATION, KEYWORDS)]
+    return caption, keywords
+
+
 # ------------------------------------------------------------------------------------------- datasets
 
 

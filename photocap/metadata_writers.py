@@ -22,6 +22,8 @@ import zlib
 from PIL import Image
 
 from photocap import iptc
+from photocap.formats import SNIFF_BYTES
+from photocap.formats import image_kind as sniff
 from photocap.xmp import PhotoMetadata, packet_bytes, with_metadata
 
 IMAGE_DESCRIPTION = 0x010E
@@ -36,10 +38,11 @@ class MetadataError(ValueError):
     """A file whose structure is damaged, or whose metadata would not fit; the message says which."""
 
 
-def embed_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
-    """`data` (a whole image file) with `metadata`'s alt text and keywords. Raises CannotEmbed for formats
-    other than JPEG, PNG and WebP, MetadataError for damaged files, photocap.xmp.XmpError for unusable XMP."""
-    kind = image_kind(data)
+def embed_metadata(data: bytes, metadata: PhotoMetadata, name: str = "") -> bytes:
+    """`data` (a whole image file, named `name`) with `metadata`'s alt text and keywords. Raises CannotEmbed
+    for formats other than JPEG, PNG and WebP, MetadataError for damaged files, photocap.xmp.XmpError for
+    unusable XMP."""
+    kind = image_kind(data, name)
     if kind == "jpeg":
         return jpeg_with_metadata(data, metadata)
     if kind == "png":
@@ -49,10 +52,8 @@ def embed_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
     raise CannotEmbed(f"{kind.upper() if kind else 'this format'} cannot carry alt text safely")
 
 
-def image_kind(data: bytes) -> str | None:
-    from photocap.scan import image_kind as sniff  # the scanner's own format sniffing
-
-    return sniff(data[:16])
+def image_kind(data: bytes, name: str = "") -> str | None:
+    return sniff(data[:SNIFF_BYTES], name)  # the scanner's own format sniffing
 
 
 # ------------------------------------------------------------------------------------------------ EXIF

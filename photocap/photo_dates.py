@@ -1,7 +1,8 @@
-"""When a photo was taken: its EXIF date, else a date its file name spells (IMG_20230714_153000.jpg,
-2023-07-14 12.30.45.jpg), else the file's modification time. Each date comes with its source, which
-`photocap show` prints and `--after`/`--before` filter on. Times are wall-clock times, without a time zone,
-as cameras write them."""
+"""When a photo was taken: its EXIF date, else its XMP date (embedded or in a sidecar: exif:DateTimeOriginal,
+photoshop:DateCreated, xmp:CreateDate; see photocap.xmp_read), else a date its file name spells
+(IMG_20230714_153000.jpg, 2023-07-14 12.30.45.jpg), else the file's modification time. Each date comes with its
+source, which `photocap show` prints and `--after`/`--before` filter on. Times are wall-clock times, without a time
+zone, as cameras write them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import re
 from datetime import datetime
 
-DATE_SOURCES = ("exif", "file name", "file time")
+DATE_SOURCES = ("exif", "xmp", "file name", "file time")
 # A year 1990-2099, month and day, optionally separated, then optionally a time: the shapes phones, cameras
 # and screenshot tools give file names.
 _DATE_IN_NAME = re.compile(
@@ -30,10 +31,13 @@ def date_from_name(name: str) -> datetime | None:
     return None
 
 
-def photo_date(path: str | os.PathLike[str], exif_date: datetime | None) -> tuple[datetime | None, str | None]:
+def photo_date(path: str | os.PathLike[str], exif_date: datetime | None,
+               xmp_date: datetime | None = None) -> tuple[datetime | None, str | None]:
     """The date a photo was taken and where it comes from (one of DATE_SOURCES), or (None, None)."""
     if exif_date is not None:
         return exif_date, "exif"
+    if xmp_date is not None:
+        return xmp_date, "xmp"
     from_name = date_from_name(os.path.basename(os.fsdecode(path)))
     if from_name is not None:
         return from_name, "file name"

@@ -44,6 +44,7 @@ class IndexReport:
     captioned: int = 0
     undecodable: int = 0  # photos this run could not decode
     retagged: int = 0  # photos tagged again from their kept features (a new tag map or threshold)
+    metadata_read: int = 0  # captioned photos whose captions, keywords and dates were read again (sidecar changed)
     errors: int = 0  # photos under the folders in error, this run's and earlier ones (listed in `failed`)
     new_errors: int = 0  # of those, the ones this run found (unreadable + undecodable): `index` exits 3 for them
     new_failed: list[dict[str, str]] = field(default_factory=list)  # {"path", "error"} of this run's
@@ -64,6 +65,8 @@ class IndexReport:
         done = [f"{self.captioned} captioned", f"{self.undecodable} could not be decoded"]
         if self.retagged:
             done.append(f"{self.retagged} tagged again")
+        if self.metadata_read:
+            done.append(f"{self.metadata_read} with metadata read again")
         return (f"{', '.join(found)}; {', '.join(done)} in {self.seconds:.1f} s"
                 + (f" ({self.photos_per_s:.1f} photos/s)" if self.captioned else ""))
 
@@ -135,6 +138,7 @@ def index_roots(
     report.new, report.changed, report.moved = scan.new, scan.changed, scan.moved
     report.missing, report.unchanged = scan.missing, scan.unchanged
     report.restored, report.unreadable = scan.restored, scan.unreadable
+    report.metadata_read = scan.metadata_read
     failed_now = {path for path, _error in scan.errors}
 
     work = catalog.pending_photos(roots)

@@ -1,28 +1,30 @@
 """Walk folders and bring the catalog in step with what is on disk, without decoding a single image.
 
-For each file: unchanged (same path, size and mtime_ns) costs one stat and nothing else; new and changed
-files are read once, to sniff the format and hash the bytes (blake2b-128). A new file whose hash matches a
-photo whose path is gone is a move: the row follows the file and keeps its caption. Photos no longer found
-under the scanned roots are marked missing (mark-and-sweep). Writes are committed in chunks and every step
-is idempotent, so a scan killed half way can simply be run again.
-"""
+For each file: unchanged (same path, size and mtime_ns) costs one stat and nothing else; new and changed files are
+read once, to sniff the format and hash the bytes (blake2b-128). XMP sidecars (photo.jpg.xmp, photo.xmp) are not
+photos: the walk notes them, and a captioned photo whose sidecars changed (or whose metadata was never read) has
+its metadata read again (photocap.metadata) without being captioned again. A new file whose hash matches a photo
+whose path is gone is a move: the row follows the file and keeps its caption. Photos no longer found under the
+scanned roots are marked missing (mark-and-sweep). Writes are committed in chunks and every step is idempotent, so
+a scan killed half way can simply be run again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from hashlib import blake2b
 
-from photocap.catalog import Catalog, FileError, FileUpdate, KnownFile, NewFile
+from photocap.catalog import Catalog, FileError, FileUpdate, KnownFile, MetadataUpdate, NewFile
 from photocap.file_errors import not_an_image_reason
+from photocap.formats import IMAGE_EXTENSIONS, has_image_extension, image_kind, is_sidecar  # noqa: F401
+from photocap.metadata import sidecar_candidates, sidecar_stamp
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
 CHUNK_ROWS = 500  # catalog writes per commit
 PROGRESS_EVERY = 200  # files between two on_progress calls
 _READ_SIZE = 1 << 20
-_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 EMPTY_HASH = blake2b(b"", digest_size=16).hexdigest()
 
 
@@ -36,6 +38,7 @@ class ScanSummary:
     changed: int = 0  # photos whose content changed, pending a new caption
     moved: int = 0  # photos found at a new path (same content): caption kept
     restored: int = 0  # missing photos found again at their old path
+    metadata_read: int = 0  # captioned photos whose metadata was read again (a sidecar changed)
     missing: int = 0  # photos no longer found under the roots
     unchanged: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), in walk order
@@ -47,28 +50,6 @@ class ScanSummary:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "unreadable": self.unreadable}
-
-
-def image_kind(head: bytes) -> str | None:
-    """The image format the first bytes of a file announce, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    # "BM" alone is too weak a signature (text can start with it): check the DIB header size too.
-    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
-        return "bmp"
-    return None
-
-
-def has_image_extension(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
 def scan_folders(
@@ -96,6 +77,7 @@ def scan_folders(
         scan.seen.extend(k.id for p, k in known.items() if is_within(p, folder))
     scan.flush()
     scan.summary.missing = catalog.flag_unseen_photos_under_roots_as_missing(absolute)
+    scan.read_changed_metadata()
     if on_progress is not None:
         on_progress(examined)
     return scan.summary
@@ -131,6 +113,9 @@ def _walk(
             continue
         if stat.S_ISREG(root_stat.st_mode):
             yield root, root_stat
+            for sidecar in sidecar_candidates(root):  # a single photo's sidecars are part of it
+                with contextlib.suppress(OSError):
+                    yield sidecar, os.stat(sidecar)
             continue
         stack = [root]
         visited.add((root_stat.st_dev, root_stat.st_ino))
@@ -181,7 +166,7 @@ def _read_file(path: str, st: os.stat_result, hash_non_images: bool) -> _Read:
     try:
         with open(path, "rb") as file:
             head = file.read(_READ_SIZE)
-            kind = image_kind(head)
+            kind = image_kind(head, path)
             if kind is None and not hash_non_images:
                 return _Read()
             digest = blake2b(head, digest_size=16)
@@ -216,6 +201,9 @@ class _Scan:
         self.failed: list[FileError] = []
         self.claimed: set[int] = set()  # rows moved during this scan, not yet written
         self._catalog_hashes: set[str] | None = None  # loaded at the first new file
+        self.sidecars: dict[str, tuple[str, int, int]] = {}  # path: (name, size, mtime_ns) of each sidecar seen
+        # Photos whose metadata may need reading again: (id, path, stamp read with, status).
+        self.present: list[tuple[int, str, str | None, str]] = []
 
     def folder_unreadable(self, folder: str, error: OSError) -> None:
         reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
@@ -223,8 +211,12 @@ class _Scan:
         self.summary.errors.append((folder, f"folder not readable ({reason}); its photos are left as they were"))
 
     def examine(self, path: str, st: os.stat_result, known: KnownFile | None) -> None:
+        if known is None and is_sidecar(path):
+            self.sidecars[path] = (os.path.basename(path), st.st_size, st.st_mtime_ns)
+            return
         unchanged = known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns)
         if known is not None and unchanged and known.content_hash is not None:
+            self.present.append((known.id, path, known.metadata_stamp, known.status))
             if known.status == "missing":
                 self._refresh(known, path, st)
                 self.summary.restored += 1
@@ -271,6 +263,7 @@ class _Scan:
             self.summary.new += 1
         else:
             update["id"] = gone
+            self.present.append((gone, path, None, "moved"))  # its sidecars may have moved with it, or not
             self.claimed.add(gone)
             self.moved.append(update)
             self.summary.moved += 1
@@ -294,6 +287,7 @@ class _Scan:
     def _change(self, known: KnownFile, path: str, st: os.stat_result, content_hash: str) -> None:
         # Touched, not edited: nothing to caption again (unless it failed before: worth another try).
         if known.content_hash == content_hash and known.status != "error":
+            self.present.append((known.id, path, known.metadata_stamp, known.status))
             self._refresh(known, path, st)
             if known.status == "missing":
                 self.summary.restored += 1
@@ -322,6 +316,25 @@ class _Scan:
         if rows + len(self.failed) >= CHUNK_ROWS:
             self.flush()
 
+    def read_changed_metadata(self) -> None:
+        """Read again the metadata of captioned photos whose sidecars changed since it was read (or that were
+        never read: catalogued by an older photocap). Photos waiting for a caption are read when captioned."""
+        to_read = []
+        for photo_id, path, stamp, status in self.present:
+            if status not in ("ok", "missing", "moved"):
+                continue
+            if stamp is None or stamp != self._stamp_of_sidecars_seen(path):
+                to_read.append((photo_id, path))
+        updates = [update for photo_id, path in to_read if (update := _metadata_update(photo_id, path)) is not None]
+        for start in range(0, len(updates), CHUNK_ROWS):
+            self.catalog.refresh_written_metadata(updates[start:start + CHUNK_ROWS])
+        self.summary.metadata_read = len(updates)
+
+    def _stamp_of_sidecars_seen(self, path: str) -> str:
+        if not self.sidecars:  # the usual library: nothing to look up
+            return ""
+        return sidecar_stamp([self.sidecars[c] for c in sidecar_candidates(path) if c in self.sidecars])
+
     def flush(self) -> None:
         # Moves first: a moved row must leave its old state before anything else refers to its hash.
         self.catalog.move_photos(self.moved)
@@ -332,3 +345,21 @@ class _Scan:
         self.catalog.mark_photos_seen(self.seen)
         self.seen, self.new, self.changed, self.moved, self.refreshed, self.failed = [], [], [], [], [], []
         self.claimed.clear()
+
+
+def _metadata_update(photo_id: int, path: str) -> MetadataUpdate | None:
+    """What the photo at `path` and its sidecars say now, and its date; None if it cannot be read now (the
+    scan that sees it changed, or the captioning that fails on it, says why)."""
+    from photocap.images import capture_details, open_photo  # Pillow and its plugins: only when needed
+    from photocap.metadata import embedded_blocks, written_metadata
+    from photocap.photo_dates import photo_date
+
+    try:
+        with open_photo(path, pixels=False) as (image, exif):
+            embedded = embedded_blocks(image, exif)
+            exif_date = capture_details(exif)[0]
+    except Exception:  # noqa: BLE001  Pillow and LibRaw fail in many ways on a damaged file
+        return None
+    written = written_metadata(path, embedded)
+    taken_at, date_source = photo_date(path, exif_date, written.taken_at)
+    return MetadataUpdate(photo_id=photo_id, written=written, taken_at=taken_at, date_source=date_source)

@@ -33,6 +33,7 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
         "error": row["error"],
         "caption": row["caption"],
         "caption_source": row["caption_source"],
+        "caption_origin": row["caption_origin"],  # where a caption the file carries was read
         "model": row["model_id"] if row["caption_source"] == "model" else None,
         "caption_model": row["model_id"],
         "confidence": None if row["confidence"] is None else round(row["confidence"], 3),
@@ -50,10 +51,14 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
     }
 
 
+_TAG_SOURCE_NOTES = {"user": " (yours)", "file": " (from the file)"}
+
+
 def details_text(details: dict[str, Any]) -> str:
-    tags = ", ".join(f"{t['word']}" + ("" if t["source"] == "user" else f" {t['probability']:.2f}")
-                     + (" (yours)" if t["source"] == "user" else "") for t in details["tags"])
-    by = "you" if details["caption_source"] == "user" else details["caption_model"] or "-"
+    tags = ", ".join(f"{t['word']}" + ("" if t["source"] != "model" else f" {t['probability']:.2f}")
+                     + _TAG_SOURCE_NOTES.get(t["source"], "") for t in details["tags"])
+    by = {"user": "you", "file": f"from the file: {details['caption_origin']}"}.get(
+        details["caption_source"], details["caption_model"] or "-")
     if details["caption_source"] == "model" and details["confidence"] is not None:
         by += f", confidence {details['confidence']:.2f} ({details['method']})"
     lines = [

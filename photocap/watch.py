@@ -62,6 +62,7 @@ NETWORK_FILESYSTEMS = frozenset({
 IGNORED_EVENT_TYPES = frozenset({"opened", "closed_no_write", "attrib"})
 
 # {"path", "action", "caption"}; action: new, changed, moved (+ "from"), missing, restored, error (+ "error"),
+# metadata (its XMP sidecar changed and was read again),
 # held (+ "gone", "photos": a watched folder put on hold) or resumed (its photos are back).
 Event = dict[str, Any]
 
@@ -492,6 +493,8 @@ class Watcher:
                     changes.append((photo_id, "moved", {"from": None}))
                 elif earlier.status == "missing":
                     changes.append((photo_id, "restored", {}))
+                elif earlier.metadata_stamp not in (None, known.metadata_stamp):  # its sidecar was read again
+                    changes.append((photo_id, "metadata", {}))
         if not changes:
             return
         photos = {photo["id"]: photo for photo in self._catalog.photos_by_ids([photo_id for photo_id, *_ in changes])}

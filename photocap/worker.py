@@ -39,7 +39,7 @@ class _DecodeJob(Dataset):
     def __getitem__(self, i: int) -> tuple[int, DecodedPhoto | str]:
         photo_id, path = self.work[i]
         try:
-            return photo_id, decode_photo(path)
+            return photo_id, decode_photo(path, read_metadata=True)
         except PhotoDecodeError as error:
             return photo_id, str(error)
 
@@ -109,7 +109,7 @@ def finished_results(captioner: Captioner, drafted: list[Drafted], beam_size: in
             tags=[(tag.word, tag.probability) for tag in caption.tags],
             tagger_id=tagger.tagger_id if tagger else None,
             feature=caption.feature.tobytes() if caption.feature is not None else None,
-            feature_encoder=tagger.feature_encoder if tagger else None,
+            feature_encoder=tagger.feature_encoder if tagger else None, written=photo.written,
         )
         for (photo_id, photo, _), caption in zip(drafted, captions, strict=True)
     ]

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from test_catalog import add, captioned
 
-from photocap.catalog import Catalog, CatalogError, FileUpdate, PhotoResult, migrations_dir
+from photocap.catalog import HEAD_REVISION, Catalog, CatalogError, FileUpdate, PhotoResult, migrations_dir
 
 TAGGER = "imagenet-test@1/map@1"
 ENCODER = "efficientnet_lite0@abc"
@@ -109,7 +109,7 @@ def test_a_catalog_of_the_previous_schema_is_upgraded_without_losing_captions(tm
                      "VALUES (1, 'model', 'a dog on a beach', -2.0, 'photocap-old', 'm0', '[[\"dog\", 0.9]]')")
         conn.execute("INSERT INTO captions (photo_id, source, text) VALUES (1, 'user', 'Rex at Whitby')")
     with Catalog.open(tmp_home) as catalog:
-        assert catalog.schema_revision() == "0002"
+        assert catalog.schema_revision() == HEAD_REVISION
         photo = catalog.photo_by_path("/p/a.jpg")
         assert (photo["caption"], photo["caption_source"], photo["model_id"]) == ("Rex at Whitby", "user",
                                                                                   "photocap-old")

@@ -169,7 +169,7 @@ def test_bad_files_are_recorded_with_a_reason(catalog: Catalog, tmp_path: Path) 
     assert dict(catalog.errors()) == {
         str(root / "letter.jpg"): "not an image (the file holds text)",
         str(root / "empty.png"): "empty file",
-        str(root / "noise.gif"): "not an image (not JPEG, PNG, WebP, TIFF, BMP or GIF content)",
+        str(root / "noise.gif"): "not an image (not JPEG, PNG, WebP, TIFF, BMP, GIF, HEIF, AVIF or camera RAW content)",
     }
     summary = scan_folders(catalog, [root])  # unchanged bad files are not reported (or read) again
     assert (summary.unchanged, summary.unreadable) == (3, 0)
