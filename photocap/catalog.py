@@ -570,6 +570,11 @@ class Catalog:
                 _photo_select().where(_under(photos.c.path, roots)))])
         return sorted(rows, key=lambda row: row["path"])
 
+    def photo_folders(self) -> list[str]:
+        """Every folder holding a photo that is not missing, by path."""
+        with self._read() as conn:
+            return sorted(conn.scalars(select(photos.c.folder).where(photos.c.status != "missing").distinct()))
+
     def status_counts(self) -> StatusCounts:
         with self._read() as conn:
             by_status = dict(conn.execute(select(photos.c.status, func.count()).group_by(photos.c.status)).all())
