@@ -327,6 +327,16 @@ class Catalog:
 
     # ---------------------------------------------------------------------------------- the captioner
 
+    def content_hashes_by_id(self, ids: Sequence[int]) -> dict[int, str]:
+        """The content hash of each of these photos that has one."""
+        found: dict[int, str] = {}
+        with self._read() as conn:
+            for chunk in chunks(ids):
+                rows = conn.execute(select(photos.c.id, photos.c.content_hash).where(
+                    photos.c.id.in_(chunk), photos.c.content_hash.is_not(None)))
+                found.update((photo_id, content_hash) for photo_id, content_hash in rows)
+        return found
+
     def pending_photos(self, roots: Sequence[StrPath] | None = None) -> list[PhotoToCaption]:
         """Photos waiting for a caption (under `roots` if given), in path order (disk-friendly)."""
         stmt = select(photos.c.id, photos.c.path).where(photos.c.status == "pending")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,11 +35,14 @@ class DecodedPhoto:
     date_source: str | None = None  # where taken_at comes from (photocap.photo_dates.DATE_SOURCES)
 
 
-def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
+def decode_photo(path: str | Path, size: int = INPUT_SIZE, *,
+                 preview: Callable[[Image.Image], None] | None = None) -> DecodedPhoto:
     """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera.
 
     The whole frame is squashed to a square, as the Flickr8k training images were. Only the first frame of
     an animated image is used. Decompression bombs (more pixels than Pillow's limit) are refused unloaded.
+    `preview`, when given, sees the upright RGB image before it is squashed (at least `size` px on its short
+    side when libjpeg downscaled it): indexing makes thumbnails from it while the photo is decoded anyway.
     """
     try:
         with warnings.catch_warnings():
@@ -49,7 +53,10 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
                 if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # stored a quarter turn from upright
                     width, height = height, width
                 image.draft("RGB", (size, size))  # JPEG: let libjpeg downscale while decoding
-                pixels = pixels_of(image, size)
+                upright = upright_rgb(image)
+                if preview is not None:
+                    preview(upright)
+                pixels = squashed(upright, size)
                 taken_at, make, model = _capture_details(exif)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise PhotoDecodeError(f"refused: image too large ({error})") from None
@@ -67,8 +74,15 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE) -> DecodedPhoto:
 
 def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:
     """An opened image as the captioner's input: upright, RGB, squashed to size x size, uint8."""
-    upright = ImageOps.exif_transpose(image)
-    resized = _to_rgb(upright).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return squashed(upright_rgb(image), size)
+
+
+def upright_rgb(image: Image.Image) -> Image.Image:
+    return _to_rgb(ImageOps.exif_transpose(image))
+
+
+def squashed(upright: Image.Image, size: int) -> np.ndarray:
+    resized = upright.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(resized, dtype=np.uint8)
 
 

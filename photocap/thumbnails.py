@@ -43,7 +43,10 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
 
 def save_thumbnail(home: Path, content_hash: str, data: bytes) -> Path:
     """Put `data` in the cache; a reader sees the whole file or none (temp file, then rename)."""
-    path = thumbnail_path(home, content_hash)
+    return save_thumbnail_at(thumbnail_path(home, content_hash), data)
+
+
+def save_thumbnail_at(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".thumb-", suffix=".tmp", dir=path.parent)
     try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 from web_support import ORIGIN, cli_search, client, csrf_of, photocap
 
+from photocap.catalog import Catalog
 from photocap.thumbnails import LONG_SIDE, thumbnail_path
 
 
@@ -99,13 +100,16 @@ def test_thumbnails_are_small_webp_cached_by_content_hash_and_pruned_with_their_
     photo = web.get("/api/search", params={"q": "dog"}).json()["results"][0]
     content_hash = web.app.state.library.row(photo["id"])["content_hash"]
     cached = thumbnail_path(home, content_hash)
-    assert not cached.exists()
+    made_by_indexing = cached.read_bytes()
+    cached.unlink()  # as for a photo indexed before photocap made thumbnails: made when first asked for
     response = web.get(f"/photos/{photo['id']}/thumbnail")
     assert response.status_code == 200 and response.headers["content-type"] == "image/webp"
     with Image.open(io.BytesIO(response.content)) as thumbnail, Image.open(photo["path"]) as original:
         assert thumbnail.format == "WEBP"
         assert max(thumbnail.size) == min(LONG_SIDE, max(original.size))
     assert cached.read_bytes() == response.content
+    with Image.open(io.BytesIO(made_by_indexing)) as early, Image.open(io.BytesIO(response.content)) as late:
+        assert early.size == late.size  # the decoded image indexing had was large enough for the same size
     cached.write_bytes(b"stale marker")  # served from the cache from now on, not made again
     assert web.get(f"/photos/{photo['id']}/thumbnail").content == b"stale marker"
 
@@ -152,3 +156,91 @@ def test_openapi_page_is_served_without_a_cdn(web) -> None:
     assert web.get("/swagger-ui/swagger-ui-bundle.js").status_code == 200
     paths = web.get("/api/openapi.json").json()["paths"]
     assert {"/api/search", "/api/photos/{photo_id}", "/api/photos/{photo_id}/undo", "/api/status"} <= set(paths)
+
+
+def test_reads_and_edits_work_while_watch_runs(home: Path, indexed) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    watch = subprocess.Popen([sys.executable, "-m", "photocap.cli", "--home", str(home), "watch", str(indexed[1])],
+                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    try:
+        for line in watch.stderr:
+            if line.startswith("watching "):
+                break
+        else:
+            raise AssertionError("watch ended before it was watching")
+        web = client(home)
+        photo = web.get("/api/search", params={"q": "dog"}).json()["results"][0]
+        token = csrf_of(web.get(f"/photos/{photo['id']}").text)
+        began = time.monotonic()
+        edited = web.post(f"/api/photos/{photo['id']}", headers={"Origin": ORIGIN, "X-CSRF-Token": token},
+                          json={"caption": "Pepper asleep in Zanzibar"})
+        assert edited.status_code == 200 and time.monotonic() - began < 10
+        assert any("indexing this home" in note for note in edited.json()["notes"])
+        assert edited.json()["photo"]["caption"] == "Pepper asleep in Zanzibar"
+        deadline = time.monotonic() + 60
+        while not cli_search(home, "zanzibar") and time.monotonic() < deadline:
+            time.sleep(0.5)  # watch takes the edit into the search index within seconds
+        assert [hit["path"] for hit in cli_search(home, "zanzibar")] == [photo["path"]]
+        assert web.get("/api/search", params={"q": "zanzibar"}).json()["total"] == 1
+    finally:
+        watch.kill()
+        watch.wait()
+
+
+def test_an_exif_rotated_photo_gets_an_upright_thumbnail(tmp_path: Path) -> None:
+    from conftest import draw_photo
+
+    from photocap.catalog import PhotoResult
+    from photocap.scan import scan_folders
+
+    path = draw_photo(tmp_path / "library" / "sideways.jpg", size=(96, 64))
+    with Image.open(path) as drawn:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # stored a quarter turn from upright: shown 64 wide, 96 high
+        drawn.copy().save(path, "JPEG", exif=exif)
+    home = tmp_path / "home"
+    with Catalog.open(home) as catalog:
+        scan_folders(catalog, [tmp_path / "library"])
+        [pending] = catalog.pending_photos()
+        catalog.save_batch_results([PhotoResult(photo_id=pending.id, caption="a drawing", model_id="m",
+                                                model_checksum="c")])
+    response = client(home).get(f"/photos/{pending.id}/thumbnail")
+    with Image.open(io.BytesIO(response.content)) as thumbnail:
+        assert thumbnail.size == (64, 96)
+
+
+def test_indexing_makes_the_thumbnails_in_its_decoding_processes(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import REPO
+    from web_support import FLICKR, flickr_images
+
+    library, home = tmp_path / "library", tmp_path / "home"
+    library.mkdir()
+    for name in FLICKR[:3]:
+        shutil.copy2(flickr_images() / name, library / name)
+    shutil.copy2(flickr_images() / FLICKR[0], library / "same-photo-again.jpg")
+    coco = REPO.parent / "shared" / "data" / "coco-dev" / "images" / "000000000790.jpg"  # full size
+    if coco.is_file():
+        shutil.copy2(coco, library / "coco.jpg")
+    assert photocap(home, "index", str(library), "--workers", "1").exit_code == 0
+    with Catalog.open(home) as catalog:
+        hashes = {row["path"]: row["content_hash"] for row in catalog.photos_under([str(library)])}
+    made = sorted((home / "thumbnails").glob("*/*.webp"))
+    assert sorted(path.stem for path in made) == sorted(set(hashes.values()))
+    assert len(made) == len(hashes) - 1  # two copies of one photo share a thumbnail
+    for path, source in ((thumbnail_path(home, content_hash), path) for path, content_hash in hashes.items()):
+        with Image.open(path) as thumbnail, Image.open(source) as original:
+            assert thumbnail.format == "WEBP"
+            if max(original.size) <= LONG_SIDE:
+                assert thumbnail.size == original.size  # never enlarged
+            else:
+                assert max(thumbnail.size) == LONG_SIDE
+                assert abs(thumbnail.size[0] / thumbnail.size[1] - original.size[0] / original.size[1]) < 0.02
