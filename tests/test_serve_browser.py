@@ -205,3 +205,14 @@ def test_pages_pass_the_axe_core_accessibility_check(browser, serve) -> None:
             assert results.violations_count == 0, f"{url}:\n{results.generate_report()}"
     finally:
         context.close()
+
+
+def test_the_openapi_page_renders_offline(page, serve) -> None:
+    from playwright.sync_api import expect
+
+    base = serve()
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(base) else None)
+    page.goto(base + "/api/docs")
+    expect(page.locator(".opblock-summary-path").first).to_have_text("/api/search")
+    assert outside == []

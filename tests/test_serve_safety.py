@@ -151,6 +151,11 @@ def test_off_loopback_a_token_is_needed_once_then_a_cookie_carries_it(home: Path
     assert entered.status_code == 303 and "token" not in entered.headers["location"]
     assert "q=dog" in entered.headers["location"] and "HttpOnly" in entered.headers["set-cookie"]
     assert web.get("/", params={"q": "dog"}).status_code == 200  # the cookie now carries it
+    import socket
+
+    assert web.get("/", params={"q": "dog"}, headers={"Host": f"{socket.gethostname()}:8765"}).status_code == 200
+    assert web.get("/", params={"q": "dog"}, headers={"Host": "evil.example:8765"}).status_code == 421
+    assert socket.gethostname() in options.url()
     bearer = client(home, host="0.0.0.0", token=options.token)
     ok = bearer.get("/api/search", params={"q": "dog"}, headers={"Authorization": f"Bearer {options.token}"})
     assert ok.status_code == 200

@@ -63,16 +63,17 @@ def create_app(options: ServeOptions) -> FastAPI:
 
 
 def _mount_swagger(app: FastAPI) -> None:
-    import swagger_ui_bundle
+    from importlib.resources import files
 
-    app.mount("/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    swagger_files = str(files("swagger_ui") / "static")
+    app.mount("/swagger-ui", StaticFiles(directory=swagger_files), name="swagger")
 
     @app.get(DOCS_PATH, include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="photocap API",
                                    swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
                                    swagger_css_url="/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/swagger-ui/favicon-32x32.png")
+                                   swagger_favicon_url="/static/favicon.svg")
 
 
 async def _with_security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
