@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 
 LONG_SIDE = 320
 WEBP_QUALITY = 75
-WEBP_METHOD = 2  # encoder effort 0-6: 2 is several times quicker than Pillow's default 4, a little larger
+WEBP_METHOD = 0  # encoder effort 0-6: 0 takes a third of the time of Pillow's default 4, for files ~20% larger
 FOLDER = "thumbnails"
 _CONTENT_HASH = re.compile(r"^[0-9a-f]{16,128}$")
 

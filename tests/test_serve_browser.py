@@ -61,10 +61,10 @@ def serve(home: Path) -> Iterator[Callable[..., str]]:
     """Start `photocap serve` on a free port; returns its address. Stopped at the end of the test."""
     started: list[subprocess.Popen] = []
 
-    def start(*args: str) -> str:
+    def start(*args: str, home_of: Path | None = None) -> str:
         port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "photocap.cli", "--home", str(home), "serve", "--port",
-                                    str(port), *args], cwd=REPO, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen([sys.executable, "-m", "photocap.cli", "--home", str(home_of or home), "serve",
+                                    "--port", str(port), *args], cwd=REPO, stderr=subprocess.PIPE, text=True)
         started.append(process)
         deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
@@ -216,3 +216,35 @@ def test_the_openapi_page_renders_offline(page, serve) -> None:
     page.goto(base + "/api/docs")
     expect(page.locator(".opblock-summary-path").first).to_have_text("/api/search")
     assert outside == []
+
+
+def test_a_photo_is_shown_upright_and_fitted_to_the_window(page, serve, tmp_path: Path) -> None:
+    from conftest import draw_photo
+    from PIL import Image
+
+    from photocap.catalog import Catalog, PhotoResult
+    from photocap.scan import scan_folders
+    from photocap.search import SearchIndex
+    from photocap.search_sync import rebuild_search_index
+
+    path = draw_photo(tmp_path / "library" / "sideways.jpg", size=(1200, 800))
+    with Image.open(path) as drawn:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # stored a quarter turn from upright: upright it is 800 wide, 1200 high
+        drawn.copy().save(path, "JPEG", exif=exif)
+    own_home = tmp_path / "home"
+    with Catalog.open(own_home) as catalog:
+        scan_folders(catalog, [tmp_path / "library"])
+        [pending] = catalog.pending_photos()
+        catalog.save_batch_results([PhotoResult(photo_id=pending.id, caption="a sideways drawing", model_id="m",
+                                                model_checksum="c")])
+        with SearchIndex.open(own_home / "index", create=True) as index:
+            rebuild_search_index(catalog, index)
+    base = serve(home_of=own_home)
+    page.goto(f"{base}/photos/{pending.id}")
+    page.wait_for_load_state("load")
+    shown = page.eval_on_selector("#photo-image", """image => { const box = image.getBoundingClientRect();
+        return {natural: [image.naturalWidth, image.naturalHeight], top: box.top, bottom: box.bottom,
+                height: box.height, window: window.innerHeight}; }""")
+    assert shown["natural"] == [800, 1200]  # the browser applies the EXIF orientation
+    assert shown["bottom"] <= shown["window"] and shown["height"] > 0.5 * shown["window"]  # fitted, not cropped

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from photocap.web.library import Library, search_page
+from photocap.web.library import Library
 from photocap.web.options import ServeOptions
 from photocap.web.pages import search_form
+from photocap.web.results import search_page
 
 
 class Edit(BaseModel):

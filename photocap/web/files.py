@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from photocap.catalog import PhotoRow
-from photocap.thumbnails import ThumbnailError, cached_thumbnail
+from photocap.thumbnails import ThumbnailError, cached_thumbnail, thumbnail_path
 from photocap.web.library import Library
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
@@ -46,8 +46,6 @@ def thumbnail_of(library: Library, row: PhotoRow) -> Path:
     """The cached thumbnail of the photo, made from its file now if it has none yet."""
     if not row["content_hash"]:
         raise Gone("this photo has no thumbnail: it could never be read")
-    from photocap.thumbnails import thumbnail_path
-
     cached = thumbnail_path(library.home, row["content_hash"])
     if cached.is_file():
         return cached

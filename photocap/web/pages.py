@@ -4,13 +4,17 @@ downloads. Every page works without JavaScript; static/app.js adds the keyboard 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from photocap.library_search import SearchRequestError
-from photocap.web.library import Library, SearchForm, exported_copy, neighbours, results_manifest, search_page
+from photocap.web.downloads import exported_copy, results_manifest
+from photocap.web.files import media_type, servable_path, thumbnail_of
+from photocap.web.library import Library
 from photocap.web.options import ServeOptions
+from photocap.web.results import SearchForm, neighbours, search_page
 from photocap.web.templating import templates
 
 MANIFEST_MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
@@ -75,23 +79,17 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
 
     @routes.get("/photos/{photo_id}/file")
     def original(photo_id: int) -> Response:
-        from photocap.web.files import media_type, servable_path
-
         path = servable_path(library, library.row(photo_id))
         return FileResponse(path, media_type=media_type(path), headers={"Cache-Control": "private, max-age=60"})
 
     @routes.get("/photos/{photo_id}/thumbnail")
     def thumbnail(photo_id: int) -> Response:
-        from photocap.web.files import thumbnail_of
-
         return FileResponse(thumbnail_of(library, library.row(photo_id)), media_type="image/webp",
                             headers={"Cache-Control": "private, max-age=86400"})
 
     @routes.get("/photos/{photo_id}/export")
     def export_copy(photo_id: int) -> Response:
         data, name = exported_copy(library.home, library.row(photo_id)["path"])
-        from photocap.web.files import media_type
-
         return Response(data, media_type=media_type(name), headers=_attachment(name))
 
     @routes.get("/export/manifest")
@@ -119,14 +117,10 @@ def _rank(request: Request) -> int:
 
 
 def _back_to_photo(photo_id: int, back: str, notes: list[str]) -> Response:
-    from urllib.parse import urlencode
-
     query = back + ("&" if back and notes else "") + urlencode([("note", note) for note in notes])
     return RedirectResponse(f"/photos/{photo_id}" + (f"?{query}" if query else ""), status_code=303)
 
 
 def _attachment(name: str) -> dict[str, str]:
-    from urllib.parse import quote
-
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
     return {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"}
