@@ -184,7 +184,7 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
             on_results(list(unreported))
         unreported.clear()
 
-    thumbnails = thumbnails_to_make(settings, catalog, work)
+    thumbnails = thumbnails_to_make(settings, catalog, work) if settings.index_thumbnails else {}
     for items in decoded_batches(work, settings.batch_size, settings.workers, thumbnails):
         results, drafted = draft_batch(captioner, items, settings.beam_size)
         results = _settled(catalog, results)
