@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--beam-size", type=int, default=Settings().beam_size)
     parser.add_argument("--model", default=None, help="shipped model name or checkpoint path (default: the default)")
     parser.add_argument("--data", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
+    parser.add_argument("--thumbnails", action="store_true",
+                        help="make serve's thumbnails while indexing (the index_thumbnails setting)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
 
@@ -70,14 +72,15 @@ def main() -> None:
         library = Path(scratch) / "library"
         link_library(paths, library)
         settings = replace(Settings(), home=Path(scratch) / "home", batch_size=args.batch_size,
-                           workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True)
+                           workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True,
+                           index_thumbnails=args.thumbnails)
         report = run_index(settings, [library])
     figures = {
         "photos": len(paths), "batch_size": args.batch_size, "workers": args.workers, "beam_size": args.beam_size,
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "model": report.model,
         "encoder_photos_per_s": round(encoder_speed, 2), "index_photos_per_s": round(report.photos_per_s, 2),
         "ratio": round(report.photos_per_s / encoder_speed, 3), "index_seconds": round(report.seconds, 2),
-        "captioned": report.captioned, "errors": report.errors,
+        "captioned": report.captioned, "errors": report.errors, "thumbnails": args.thumbnails,
     }
     if args.json:
         print(json.dumps(figures))
