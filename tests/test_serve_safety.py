@@ -185,3 +185,11 @@ def test_serve_refuses_bad_options_in_one_line(home: Path, tmp_path: Path) -> No
     assert nothing.exit_code == 2 and "no catalog" in nothing.output
     bad_port = photocap(home, "serve", "--port", "70000")
     assert bad_port.exit_code == 2
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = photocap(home, "serve", "--port", str(taken.getsockname()[1]))
+    assert busy.exit_code == 2 and "cannot listen on 127.0.0.1" in busy.output
+    assert len(busy.output.strip().splitlines()) == 1
