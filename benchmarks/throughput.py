@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                         help="the encoder's number format (default auto, as photocap index runs it)")
     parser.add_argument("--data", type=Path, default=None, help="Flickr8k folder (default $PHOTOCAP_DATA)")
+    parser.add_argument("--thumbnails", action="store_true",
+                        help="make serve's thumbnails while indexing (the index_thumbnails setting)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
 
@@ -75,7 +77,7 @@ def main() -> None:
         link_library(paths, library)
         settings = replace(Settings(), home=Path(scratch) / "home", batch_size=args.batch_size,
                            workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True,
-                           precision=args.precision)
+                           precision=args.precision, index_thumbnails=args.thumbnails)
         report = run_index(settings, [library])
     figures = {
         "photos": len(paths), "batch_size": args.batch_size, "workers": args.workers, "beam_size": args.beam_size,
@@ -83,7 +85,7 @@ def main() -> None:
         "precision": precision, "cpu_native_bf16": cpu_has_native_bf16(),
         "encoder_photos_per_s": round(encoder_speed, 2), "index_photos_per_s": round(report.photos_per_s, 2),
         "ratio": round(report.photos_per_s / encoder_speed, 3), "index_seconds": round(report.seconds, 2),
-        "captioned": report.captioned, "errors": report.errors,
+        "captioned": report.captioned, "errors": report.errors, "thumbnails": args.thumbnails,
     }
     if args.json:
         print(json.dumps(figures))

@@ -330,6 +330,16 @@ class Catalog:
 
     # ---------------------------------------------------------------------------------- the captioner
 
+    def content_hashes_by_id(self, ids: Sequence[int]) -> dict[int, str]:
+        """The content hash of each of these photos that has one."""
+        found: dict[int, str] = {}
+        with self._read() as conn:
+            for chunk in chunks(ids):
+                rows = conn.execute(select(photos.c.id, photos.c.content_hash).where(
+                    photos.c.id.in_(chunk), photos.c.content_hash.is_not(None)))
+                found.update((photo_id, content_hash) for photo_id, content_hash in rows)
+        return found
+
     def pending_photos(self, roots: Sequence[StrPath] | None = None) -> list[PhotoToCaption]:
         """Photos waiting for a caption (under `roots` if given), in path order (disk-friendly)."""
         stmt = select(photos.c.id, photos.c.path).where(photos.c.status == "pending")
@@ -594,6 +604,11 @@ class Catalog:
             rows = _with_tags(conn, [_photo_row(row) for row in conn.execute(
                 _photo_select().where(_under(photos.c.path, roots)))])
         return sorted(rows, key=lambda row: row["path"])
+
+    def photo_folders(self) -> list[str]:
+        """Every folder holding a photo that is not missing, by path."""
+        with self._read() as conn:
+            return sorted(conn.scalars(select(photos.c.folder).where(photos.c.status != "missing").distinct()))
 
     def status_counts(self) -> StatusCounts:
         with self._read() as conn:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -205,15 +204,6 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
         raise InputError(str(error)) from None
 
 
-def _parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InputError(f"{option} expects a date as YYYY-MM-DD, got {value!r}") from None
-
-
 @main.command(context_settings={"ignore_unknown_options": True})  # `search -cat`: a query, not an option
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
@@ -243,27 +233,16 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         photocap search 'dog AND (beach OR sand) NOT ball' --after 2023-01-01 --json
         photocap search "kids playing in snow" -0 | xargs -0 open
     """
-    from photocap.search import SearchIndex, SearchIndexError, SearchQueryError
+    from photocap.library_search import SearchFilters, SearchRequestError, parse_day, search_library
 
     settings = _settings(ctx)
-    after_day, before_day = _parse_day(after, "--after"), _parse_day(before, "--before")
-    index_dir = settings.home / "index"
-    if not (settings.home / "catalog.db").is_file() and not SearchIndex.exists(index_dir):
-        raise InputError(f"nothing is indexed in {settings.home} yet; run `photocap index FOLDER` first")
-    if folder is not None and not folder.is_dir():
-        raise InputError(f"--folder {folder}: no such folder")
     try:
-        with SearchIndex.open(index_dir, create=False) as search_index:
-            if folder is not None and not search_index.has_folder(folder.resolve()):
-                raise InputError(f"--folder {folder}: no photo of the library is there (index its folder first)")
-            hits = search_index.search(query, limit=limit, folder=str(folder.resolve()) if folder else None,
-                                       after=after_day, before=before_day, camera=camera, tags=tags,
-                                       explain=True)
-            unknown = search_index.unknown_words(query)
-    except SearchQueryError as error:
-        raise InputError(f"bad query: {error}") from None
-    except SearchIndexError as error:
+        filters = SearchFilters(folder=folder, after=parse_day(after, "--after"), before=parse_day(before, "--before"),
+                                camera=camera, tags=tuple(tags))
+        results = search_library(settings.home, query, filters, limit=limit)
+    except SearchRequestError as error:
         raise InputError(str(error)) from None
+    hits, unknown = results.hits, results.unknown
     if unknown:
         quoted = ", ".join(f'"{word}"' for word in unknown)
         click.echo(f"unknown: no caption or tag in the library has {quoted}", err=True)
@@ -536,8 +515,8 @@ def status(ctx, as_json):
 @json_option
 @click.pass_context
 def prune(ctx, as_json):
-    """Forget the photos that are missing from disk (`photocap status` lists them): their captions, tags and
-    search entries go. A photo that reappears later is simply indexed again.
+    """Forget the photos that are missing from disk (`photocap status` lists them): their captions, tags,
+    search entries and thumbnails go. A photo that reappears later is simply indexed again.
 
     \b
     Example:
@@ -546,6 +525,7 @@ def prune(ctx, as_json):
     from photocap.catalog import Catalog
     from photocap.lock import exclusive_writer
     from photocap.search_sync import open_for_writing
+    from photocap.thumbnails import prune_thumbnails
 
     settings = _settings(ctx)
     if not (settings.home / "catalog.db").is_file():
@@ -556,6 +536,7 @@ def prune(ctx, as_json):
             ids = catalog.prune_missing()
             with open_for_writing(catalog, settings.home / "index") as search_index:
                 search_index.delete(ids)
+            prune_thumbnails(settings.home, keep=catalog.content_hashes())
     except _product_errors() as error:
         raise InputError(str(error)) from None
     if as_json:
@@ -564,6 +545,44 @@ def prune(ctx, as_json):
         for path in paths:
             click.echo(f"forgot: {_printable(path)}")
         click.echo(f"{len(ids)} missing photos forgotten", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any other than loopback needs a token (one is made and printed).")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8765, show_default=True,
+              help="Port to listen on.")
+@click.option("--read-only", is_flag=True, help="Refuse every edit: browse and search only.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option("--token", default=None, metavar="TOKEN",
+              help="Require this token (16+ characters) on every request; without it one is made when --host is "
+              "not loopback.")
+@click.pass_context
+def serve(ctx, host, port, read_only, open_browser, token):
+    """Search, look at and fix your photos in a web browser: a local web app over the same catalog and search
+    index (JSON API under /api/, documented at /api/docs). Runs beside `photocap watch`.
+
+    \b
+    Examples:
+        photocap serve --open
+        photocap serve --read-only --port 9000
+        photocap serve --host 0.0.0.0            # prints an address with a token to open elsewhere
+    """
+    from photocap.web.options import checked_options
+
+    settings = _settings(ctx)
+    if not (settings.home / "catalog.db").is_file():
+        raise InputError(f"no catalog in {settings.home}; run `photocap index FOLDER` first")
+    try:
+        options = checked_options(settings.home, host, port, read_only, token, generate_token=False)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    from photocap.web.server import serve as run_server
+
+    try:
+        run_server(options, open_browser=open_browser)
+    except OSError as error:
+        raise InputError(str(error)) from None
 
 
 @main.command("rebuild-index")

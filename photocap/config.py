@@ -43,6 +43,7 @@ class Settings:
     model: str | None = None  # name of a shipped model; None means the default one
     encoder_weights: Path | None = None  # for a model whose encoder weights photocap does not install
     follow_symlinks: bool = False
+    index_thumbnails: bool = False  # make serve's thumbnails while indexing (off: made when first shown)
 
     @property
     def catalog_path(self) -> Path:
@@ -170,7 +171,7 @@ def _check(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a model name, got {value!r}")
         return value or None
-    if key == "follow_symlinks":
+    if key in ("follow_symlinks", "index_thumbnails"):
         if isinstance(value, str) and source == "environment":
             if value.lower() in _TRUE:
                 return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,12 +60,15 @@ def open_photo(path: str | Path, *, pixels: bool = True) -> Iterator[tuple[Image
         yield image, image.getexif()
 
 
-def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: bool = False) -> DecodedPhoto:
+def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: bool = False,
+                 preview: Callable[[Image.Image], None] | None = None) -> DecodedPhoto:
     """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera, and (with
     `read_metadata`) the captions, keywords and XMP date its files carry (photocap.metadata).
 
     The whole frame is squashed to a square, as the Flickr8k training images were. Only the first frame of
     an animated image is used. Decompression bombs (more pixels than Pillow's limit) are refused unloaded.
+    `preview`, when given, sees the upright RGB image before it is squashed (at least `size` px on its short
+    side when libjpeg downscaled it): indexing makes thumbnails from it while the photo is decoded anyway.
     """
     embedded = None
     try:
@@ -77,7 +80,10 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
                 if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # stored a quarter turn from upright
                     width, height = height, width
                 image.draft("RGB", (size, size))  # JPEG: let libjpeg downscale while decoding
-                pixels = pixels_of(image, size)
+                upright = upright_rgb(image)
+                if preview is not None:
+                    preview(upright)
+                pixels = squashed(upright, size)
                 taken_at, make, model = capture_details(exif)
                 if read_metadata:  # while the file is open: its metadata blocks are read already
                     embedded = embedded_blocks(image, exif)
@@ -100,8 +106,15 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
 
 def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:
     """An opened image as the captioner's input: upright, RGB, squashed to size x size, uint8."""
-    upright = ImageOps.exif_transpose(image)
-    resized = _to_rgb(upright).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return squashed(upright_rgb(image), size)
+
+
+def upright_rgb(image: Image.Image) -> Image.Image:
+    return _to_rgb(ImageOps.exif_transpose(image))
+
+
+def squashed(upright: Image.Image, size: int) -> np.ndarray:
+    resized = upright.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(resized, dtype=np.uint8)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from whoosh.index import FileIndex
@@ -61,6 +61,7 @@ __all__ = [
     "weighted_words",
     "DEFAULT_RANKING",
     "Hit",
+    "HitPage",
     "Ranking",
     "SearchDoc",
     "SearchIndex",
@@ -85,6 +86,11 @@ WHOOSH_WRITE_LOCK = "MAIN_WRITELOCK"
 
 # ---------------------------------------------------------------------------------------------------
 # The index
+
+
+class HitPage(NamedTuple):
+    hits: list[Hit]
+    total: int  # photos matching the query and filters, on every page
 
 
 class SearchIndex:
@@ -209,6 +215,31 @@ class SearchIndex:
         to photos taken from `after` to `before` (both inclusive), to cameras whose make or model
         has every word of `camera`, and to photos with every tag of `tags`. See `parse_query` for `syntax`;
         raises `SearchQueryError`. With `explain`, each hit says which query words matched in which field."""
+        return self._search(query, offset=0, limit=limit, count=False, folder=folder, after=after, before=before,
+                            camera=camera, tags=tags, syntax=syntax, ranking=ranking, explain=explain).hits
+
+    def search_page(
+        self,
+        query: str,
+        *,
+        offset: int,
+        limit: int,
+        folder: str | os.PathLike[str] | None = None,
+        after: date | None = None,
+        before: date | None = None,
+        camera: str | None = None,
+        tags: Sequence[str] = (),
+        explain: bool = False,
+    ) -> HitPage:
+        """One page of `search`: the hits ranked offset+1 to offset+limit, and how many photos match in all."""
+        return self._search(query, offset=offset, limit=limit, count=True, folder=folder, after=after,
+                            before=before, camera=camera, tags=tags, syntax=None, ranking=DEFAULT_RANKING,
+                            explain=explain)
+
+    def _search(self, query: str, *, offset: int, limit: int | None, count: bool,
+                folder: str | os.PathLike[str] | None, after: date | None, before: date | None,
+                camera: str | None, tags: Sequence[str], syntax: bool | None, ranking: Ranking,
+                explain: bool) -> HitPage:
         from whoosh.scoring import BM25F
 
         parsed = parse_query(query, syntax=syntax, ranking=ranking)
@@ -216,11 +247,13 @@ class SearchIndex:
         weighting = BM25F(B=ranking.bm25_b, K1=ranking.bm25_k1)
         words_of_term = query_words_by_term(query) if explain else {}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
-            results = searcher.search(parsed, limit=limit, filter=restriction, terms=explain)
-            return [Hit(int(hit["photo_id"]), hit["path"], hit["caption"], float(hit.score),
+            top = None if limit is None else offset + limit
+            results = searcher.search(parsed, limit=top, filter=restriction, terms=explain)
+            hits = [Hit(int(hit["photo_id"]), hit["path"], hit["caption"], float(hit.score),
                         tags=tuple((str(t), float(p), str(source)) for t, p, source in hit.get("tags_shown", [])),
                         matched=matched_words(hit, words_of_term) if explain else None)
-                    for hit in results]
+                    for hit in results[offset:]]
+            return HitPage(hits, len(results) if count else len(hits) + offset)
 
     def unknown_words(self, query: str) -> list[str]:
         """The query's words that no caption, tag or concept word in the index contains, as typed."""

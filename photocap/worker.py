@@ -4,6 +4,7 @@ A run killed at any point loses at most the batch in flight."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -11,9 +12,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from photocap.catalog import Catalog, PhotoResult
@@ -25,23 +28,43 @@ from photocap.model.tags import Tagger
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
 from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
+from photocap.thumbnails import save_thumbnail_at, thumbnail_bytes, thumbnail_path
 
 
 class _DecodeJob(Dataset):
-    """Work items (photo id, path) decoded in worker processes; failures travel back as messages."""
+    """Work items (photo id, path) decoded in worker processes; failures travel back as messages. A photo
+    with a place in `thumbnails` gets its thumbnail written there from the decoded image, in the worker."""
 
-    def __init__(self, work: list[tuple[int, str]]):
+    def __init__(self, work: list[tuple[int, str]], thumbnails: dict[int, Path] | None = None):
         self.work = work
+        self.thumbnails = thumbnails or {}
 
     def __len__(self) -> int:
         return len(self.work)
 
     def __getitem__(self, i: int) -> tuple[int, DecodedPhoto | str]:
         photo_id, path = self.work[i]
+        target = self.thumbnails.get(photo_id)
         try:
-            return photo_id, decode_photo(path, read_metadata=True)
+            return photo_id, decode_photo(path, read_metadata=True,
+                                          preview=partial(_write_thumbnail, target) if target else None)
         except PhotoDecodeError as error:
             return photo_id, str(error)
+
+
+def _write_thumbnail(target: Path, upright: Image.Image) -> None:
+    """Best effort: a thumbnail that cannot be written now is made when it is first shown."""
+    if target.exists():
+        return
+    with contextlib.suppress(OSError):
+        save_thumbnail_at(target, thumbnail_bytes(upright))
+
+
+def thumbnails_to_make(settings: Settings, catalog: Catalog, work: list[tuple[int, str]]) -> dict[int, Path]:
+    """Where the thumbnail of each photo of `work` goes, for those whose content has none yet."""
+    hashes = catalog.content_hashes_by_id([photo_id for photo_id, _ in work])
+    places = {photo_id: thumbnail_path(settings.home, content_hash) for photo_id, content_hash in hashes.items()}
+    return {photo_id: place for photo_id, place in places.items() if not place.exists()}
 
 
 def _keep_as_list(items: list) -> list:
@@ -75,9 +98,10 @@ def _die_with(parent_pid: int) -> None:
         os._exit(1)
 
 
-def decoded_batches(work: list[tuple[int, str]], batch_size: int, workers: int) -> Iterator[list]:
-    loader = DataLoader(_DecodeJob(work), batch_size=batch_size, num_workers=workers, collate_fn=_keep_as_list,
-                        prefetch_factor=4 if workers else None, persistent_workers=False,
+def decoded_batches(work: list[tuple[int, str]], batch_size: int, workers: int,
+                    thumbnails: dict[int, Path] | None = None) -> Iterator[list]:
+    loader = DataLoader(_DecodeJob(work, thumbnails), batch_size=batch_size, num_workers=workers,
+                        collate_fn=_keep_as_list, prefetch_factor=4 if workers else None, persistent_workers=False,
                         worker_init_fn=partial(_start_decoder, os.getpid()) if workers else None)
     yield from loader
 
@@ -161,7 +185,8 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
             on_results(list(unreported))
         unreported.clear()
 
-    for items in decoded_batches(work, settings.batch_size, settings.workers):
+    thumbnails = thumbnails_to_make(settings, catalog, work) if settings.index_thumbnails else {}
+    for items in decoded_batches(work, settings.batch_size, settings.workers, thumbnails):
         results, drafted = draft_batch(captioner, items, settings.beam_size)
         results = _settled(catalog, results)
         held += [d for d in drafted if d[2].waiting]

@@ -11,6 +11,8 @@ from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["web_support"]  # the web app's fixtures: an indexed library of real photos, a client
+
 
 @pytest.fixture
 def tmp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

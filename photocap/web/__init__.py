@@ -1,0 +1,6 @@
+"""`photocap serve`: a local web app over the same catalog, search index, edits and exports as the CLI.
+
+app.py builds the ASGI app; guard.py keeps it safe (Host, token, same-origin, CSRF, read-only); results.py runs
+searches as the pages show them, library.py reads and edits photos, downloads.py makes exports; files.py
+serves photos and thumbnails by catalog id; pages.py and api.py are the routes; server.py runs it under
+uvicorn."""

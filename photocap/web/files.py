@@ -1,0 +1,55 @@
+"""Photos and thumbnails, served by catalog id only: the request never names a path. A catalogued file that
+now resolves outside the indexed folders (a photo swapped for a symlink to /etc/passwd, say) is refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from photocap.catalog import PhotoRow
+from photocap.thumbnails import ThumbnailError, cached_thumbnail, thumbnail_path
+from photocap.web.library import Library
+
+MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+               ".gif": "image/gif", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff"}
+
+
+class Refused(PermissionError):
+    """A file photocap will not serve; the message is one line."""
+
+
+class Gone(FileNotFoundError):
+    """The photo's file is not there any more."""
+
+
+def servable_path(library: Library, row: PhotoRow) -> str:
+    """The real path of the photo's file, once it is known to lie inside an indexed folder."""
+    if row["status"] == "missing":
+        raise Gone("this photo is missing from disk since the last index run")
+    try:
+        real = os.path.realpath(row["path"], strict=True)
+    except OSError:
+        raise Gone("this photo's file is not there any more") from None
+    roots = [os.path.realpath(root) for root in library.roots()]
+    if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+        raise Refused("refused: this photo's file now lies outside the indexed folders")
+    if not os.path.isfile(real):
+        raise Refused("refused: this photo's path is not a regular file")
+    return real
+
+
+def media_type(path: str) -> str:
+    return MEDIA_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+
+
+def thumbnail_of(library: Library, row: PhotoRow) -> Path:
+    """The cached thumbnail of the photo, made from its file now if it has none yet."""
+    if not row["content_hash"]:
+        raise Gone("this photo has no thumbnail: it could never be read")
+    cached = thumbnail_path(library.home, row["content_hash"])
+    if cached.is_file():
+        return cached
+    try:
+        return cached_thumbnail(library.home, row["content_hash"], servable_path(library, row))
+    except ThumbnailError as error:
+        raise Gone(str(error)) from None

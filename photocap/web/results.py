@@ -1,0 +1,88 @@
+"""Search results as the pages show them: the search form of a URL's query string, one page of results (with
+the CLI's `search_library`, so the ranking and query rules are `photocap search`'s), a photo's neighbours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from photocap.library_search import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
+
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """The search page's fields, as they come in a URL's query string."""
+
+    q: str = ""
+    folder: str = ""
+    after: str = ""
+    before: str = ""
+    camera: str = ""
+    tags: tuple[str, ...] = ()
+    page: int = 1
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(folder=Path(self.folder) if self.folder else None,
+                             after=parse_day(self.after, "from"), before=parse_day(self.before, "to"),
+                             camera=self.camera or None, tags=tuple(t for t in self.tags if t))
+
+    def query_string(self, **changes: Any) -> str:
+        form = replace(self, **changes)
+        pairs = [(name, value) for name, value in (("q", form.q), ("folder", form.folder), ("after", form.after),
+                                                  ("before", form.before), ("camera", form.camera)) if value]
+        pairs += [("tag", tag) for tag in form.tags if tag]
+        if form.page > 1:
+            pairs.append(("page", str(form.page)))
+        return urlencode(pairs)
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    form: SearchForm
+    results: LibraryResults
+    page_size: int
+
+    @property
+    def first_rank(self) -> int:
+        return (self.form.page - 1) * self.page_size
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.results.total // self.page_size))
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [{"id": hit.photo_id, "rank": self.first_rank + i, "path": hit.path, "caption": hit.caption,
+                 "score": round(hit.score, 4), "tags": [tag for tag, _p, _source in hit.tags],
+                 "matched": hit.matched or {}, "matched_text": matched_text(hit.matched or {})}
+                for i, hit in enumerate(self.results.hits)]
+
+
+def matched_text(matched: dict[str, list[str]]) -> str:
+    return "; ".join(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}"
+                     for field, words in matched.items())
+
+
+def search_page(home: Path, form: SearchForm, page_size: int) -> ResultPage:
+    """One page of results; raises SearchRequestError for a request that cannot run (said in one line)."""
+    offset = (form.page - 1) * page_size
+    return ResultPage(form, search_library(home, form.q, form.filters(), limit=page_size, offset=offset,
+                                           folder_option="folder"), page_size)
+
+
+def neighbours(home: Path, form: SearchForm, rank: int) -> tuple[int | None, int | None]:
+    """The photo ids ranked just before and after `rank` (0-based) in the results of `form`."""
+    if not form.q or rank < 0:
+        return None, None
+    try:
+        start = max(rank - 1, 0)
+        hits = search_library(home, form.q, form.filters(), limit=3 if rank else 2, offset=start).hits
+    except SearchRequestError:
+        return None, None
+    ids = [hit.photo_id for hit in hits]
+    if rank == 0:
+        return None, ids[1] if len(ids) > 1 else None
+    return (ids[0] if ids else None), (ids[2] if len(ids) > 2 else None)
