@@ -1,9 +1,13 @@
 """Thumbnails for `photocap serve`: WebP, about 320 px on the long side, upright, cached under the home as
 `thumbnails/<hash[:2]>/<content hash>.webp`. Keyed by the content hash, so a moved or renamed photo keeps its
-thumbnail and two copies of one photo share one. The cache is derived: deleting it only costs time."""
+thumbnail and two copies of one photo share one. The cache is derived: deleting it only costs time.
+
+Photos a browser cannot show (HEIC, TIFF, camera RAW) get a second, larger rendition for the photo page, cached
+the same way under `displays/`."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -11,9 +15,12 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 LONG_SIDE = 320
+DISPLAY_LONG_SIDE = 2048
+DISPLAY_FOLDER = "displays"
+DISPLAY_QUALITY = 85
 WEBP_QUALITY = 75
 WEBP_METHOD = 0  # encoder effort 0-6: 0 takes a third of the time of Pillow's default 4, for files ~20% larger
 FOLDER = "thumbnails"
@@ -32,8 +39,6 @@ def thumbnail_path(home: Path, content_hash: str) -> Path:
 
 def thumbnail_bytes(image: Image.Image) -> bytes:
     """`image` (already upright) as a WebP of at most LONG_SIDE px on its long side, never enlarged."""
-    import io
-
     small = image.convert("RGB") if image.mode != "RGB" else image.copy()
     small.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buffer = io.BytesIO()
@@ -64,33 +69,54 @@ def cached_thumbnail(home: Path, content_hash: str, source: str) -> Path:
     path = thumbnail_path(home, content_hash)
     if path.is_file():
         return path
-    return save_thumbnail(home, content_hash, thumbnail_bytes(_open_upright(source)))
+    return save_thumbnail(home, content_hash, thumbnail_bytes(_open_upright(source, LONG_SIDE)))
 
 
-def _open_upright(source: str) -> Image.Image:
+def display_path(home: Path, content_hash: str) -> Path:
+    thumbnail = thumbnail_path(home, content_hash)  # checks the hash
+    return Path(home) / DISPLAY_FOLDER / thumbnail.parent.name / thumbnail.name
+
+
+def cached_display(home: Path, content_hash: str, source: str) -> Path:
+    """A WebP of the photo at `source` that a browser can show, at most DISPLAY_LONG_SIDE px on its long
+    side, made now if not cached: for formats browsers cannot show themselves (HEIC, TIFF, RAW)."""
+    path = display_path(home, content_hash)
+    if path.is_file():
+        return path
+    image = _open_upright(source, DISPLAY_LONG_SIDE)
+    image.thumbnail((DISPLAY_LONG_SIDE, DISPLAY_LONG_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="WEBP", quality=DISPLAY_QUALITY)
+    return save_thumbnail_at(path, buffer.getvalue())
+
+
+def _open_upright(source: str, long_side: int) -> Image.Image:
+    from photocap.images import open_photo, upright_rgb  # HEIC and RAW too, upright as indexing sees them
+    from photocap.raw_files import RawError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                image.draft("RGB", (LONG_SIDE, LONG_SIDE))  # JPEG: libjpeg downscales while decoding
-                upright = ImageOps.exif_transpose(image)
+            with open_photo(source) as (image, _exif):
+                assert image is not None
+                image.draft("RGB", (long_side, long_side))  # JPEG: libjpeg downscales while decoding
+                upright = upright_rgb(image)
                 upright.load()
                 return upright
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ThumbnailError("image too large to open safely") from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as error:
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, RawError) as error:
         raise ThumbnailError(f"cannot read the photo ({error})") from None
 
 
 def prune_thumbnails(home: Path, keep: Iterable[str]) -> int:
-    """Delete cached thumbnails whose content hash is not in `keep`; returns how many went."""
-    folder = Path(home) / FOLDER
-    if not folder.is_dir():
-        return 0
+    """Delete cached thumbnails (and displays) whose content hash is not in `keep`; returns how many
+    thumbnails went."""
     kept = set(keep)
     removed = 0
-    for path in folder.glob("*/*.webp"):
-        if path.stem not in kept:
-            path.unlink(missing_ok=True)
-            removed += 1
+    for name in (FOLDER, DISPLAY_FOLDER):
+        for path in (Path(home) / name).glob("*/*.webp"):
+            if path.stem not in kept:
+                path.unlink(missing_ok=True)
+                removed += name == FOLDER
     return removed

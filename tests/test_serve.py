@@ -245,3 +245,37 @@ def test_indexing_makes_the_thumbnails_in_its_decoding_processes(tmp_path: Path,
             else:
                 assert max(thumbnail.size) == LONG_SIDE
                 assert abs(thumbnail.size[0] / thumbnail.size[1] - original.size[0] / original.size[1]) < 0.02
+
+
+def test_heic_and_raw_photos_are_shown_as_webp_and_get_thumbnails(tmp_path: Path) -> None:
+    from test_formats import phone_photo, write_dng
+
+    from photocap.catalog import PhotoResult
+    from photocap.scan import scan_folders
+    from photocap.thumbnails import display_path, prune_thumbnails
+
+    library = tmp_path / "library"
+    library.mkdir()
+    heic = phone_photo(library / "phone.heic", seed=3)
+    dng = write_dng(library / "camera.dng", orientation=6)  # stored a quarter turn: shown 120 wide, 160 high
+    home = tmp_path / "home"
+    with Catalog.open(home) as catalog:
+        scan_folders(catalog, [library])
+        pending = {Path(photo.path).name: photo for photo in catalog.pending_photos()}
+        catalog.save_batch_results([PhotoResult(photo_id=photo.id, caption="a test", model_id="m", model_checksum="c")
+                                    for photo in pending.values()])
+        by_id = catalog.content_hashes_by_id([photo.id for photo in pending.values()])
+        hashes = {name: by_id[photo.id] for name, photo in pending.items()}
+    web = client(home)
+    for name, landscape in ((heic.name, True), (dng.name, False)):
+        shown = web.get(f"/photos/{pending[name].id}/file")
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/webp"
+        with Image.open(io.BytesIO(shown.content)) as image:
+            assert image.format == "WEBP" and (image.width > image.height) == landscape  # upright
+            if name == heic.name:
+                assert image.size == (160, 120)  # whole size, being under 2048 px (LibRaw halves the DNG)
+        assert display_path(home, hashes[name]).is_file()  # made once, then served from the cache
+        thumbnail = web.get(f"/photos/{pending[name].id}/thumbnail")
+        assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp"
+    prune_thumbnails(home, keep=[hashes[heic.name]])
+    assert display_path(home, hashes[heic.name]).is_file() and not display_path(home, hashes[dng.name]).exists()

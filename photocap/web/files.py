@@ -7,11 +7,14 @@ import os
 from pathlib import Path
 
 from photocap.catalog import PhotoRow
-from photocap.thumbnails import ThumbnailError, cached_thumbnail, thumbnail_path
+from photocap.thumbnails import ThumbnailError, cached_display, cached_thumbnail, thumbnail_path
 from photocap.web.library import Library
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
-               ".gif": "image/gif", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff"}
+               ".gif": "image/gif", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff",
+               ".avif": "image/avif", ".heic": "image/heic", ".heif": "image/heif"}
+# What browsers show themselves; the others (HEIC, TIFF, RAW) are shown from a WebP rendition.
+BROWSER_SHOWS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".avif"})
 
 
 class Refused(PermissionError):
@@ -40,6 +43,18 @@ def servable_path(library: Library, row: PhotoRow) -> str:
 
 def media_type(path: str) -> str:
     return MEDIA_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+
+
+def shown_file(library: Library, row: PhotoRow) -> tuple[str, str]:
+    """What the photo page shows of a photo, and its media type: the file itself when browsers show its type,
+    else a cached WebP rendition of it."""
+    path = servable_path(library, row)
+    if os.path.splitext(path)[1].lower() in BROWSER_SHOWS or not row["content_hash"]:
+        return path, media_type(path)
+    try:
+        return str(cached_display(library.home, row["content_hash"], path)), "image/webp"
+    except ThumbnailError as error:
+        raise Gone(str(error)) from None
 
 
 def thumbnail_of(library: Library, row: PhotoRow) -> Path:

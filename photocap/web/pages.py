@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from photocap.library_search import SearchRequestError
 from photocap.web.downloads import exported_copy, results_manifest
-from photocap.web.files import media_type, servable_path, thumbnail_of
+from photocap.web.files import media_type, shown_file, thumbnail_of
 from photocap.web.library import Library
 from photocap.web.options import ServeOptions
 from photocap.web.results import SearchForm, neighbours, search_page
@@ -79,8 +79,8 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
 
     @routes.get("/photos/{photo_id}/file")
     def original(photo_id: int) -> Response:
-        path = servable_path(library, library.row(photo_id))
-        return FileResponse(path, media_type=media_type(path), headers={"Cache-Control": "private, max-age=60"})
+        path, shown_as = shown_file(library, library.row(photo_id))
+        return FileResponse(path, media_type=shown_as, headers={"Cache-Control": "private, max-age=60"})
 
     @routes.get("/photos/{photo_id}/thumbnail")
     def thumbnail(photo_id: int) -> Response:
