@@ -42,6 +42,15 @@ def encoder_photos_per_s(captioner: Captioner, paths: list[Path], batch_size: in
     return len(pixels) / (time.perf_counter() - began)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the decoding workers): unlike photos/s, it
+    hardly moves when other programs share the machine, so it compares two settings on a busy machine."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def link_library(paths: list[Path], folder: Path) -> None:
     folder.mkdir(parents=True)
     for path in paths:
@@ -78,7 +87,9 @@ def main() -> None:
         settings = replace(Settings(), home=Path(scratch) / "home", batch_size=args.batch_size,
                            workers=args.workers, beam_size=args.beam_size, model=args.model, follow_symlinks=True,
                            precision=args.precision, index_thumbnails=args.thumbnails)
+        cpu_before = cpu_seconds()
         report = run_index(settings, [library])
+        index_cpu = cpu_seconds() - cpu_before
     figures = {
         "photos": len(paths), "batch_size": args.batch_size, "workers": args.workers, "beam_size": args.beam_size,
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "model": report.model,
@@ -86,6 +97,7 @@ def main() -> None:
         "encoder_photos_per_s": round(encoder_speed, 2), "index_photos_per_s": round(report.photos_per_s, 2),
         "ratio": round(report.photos_per_s / encoder_speed, 3), "index_seconds": round(report.seconds, 2),
         "captioned": report.captioned, "errors": report.errors, "thumbnails": args.thumbnails,
+        "index_cpu_ms_per_photo": round(1000 * index_cpu / max(1, len(paths)), 1),
     }
     if args.json:
         print(json.dumps(figures))

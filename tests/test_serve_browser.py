@@ -248,3 +248,20 @@ def test_a_photo_is_shown_upright_and_fitted_to_the_window(page, serve, tmp_path
                 height: box.height, window: window.innerHeight}; }""")
     assert shown["natural"] == [800, 1200]  # the browser applies the EXIF orientation
     assert shown["bottom"] <= shown["window"] and shown["height"] > 0.5 * shown["window"]  # fitted, not cropped
+
+
+def test_the_filters_narrow_the_results_as_cli_search_options_do(page, serve, home: Path) -> None:
+    base = serve()
+    search_for(page, base, "dog OR man OR girl OR water")
+    page.click("details.filters summary")
+    page.fill("input[name=tag]", "dog")
+    page.press("input[name=tag]", "Enter")
+    page.wait_for_url("**tag=dog*")
+    expected = [hit["caption"] for hit in cli_search(home, "dog OR man OR girl OR water", "--tag", "dog",
+                                                      "--limit", "60")]
+    assert expected and [result["alt"] for result in shown_results(page)] == expected
+    assert page.is_visible("input[name=tag]")  # the filters stay open while one is in use
+    page.fill("input[name=after]", "2999-01-01")
+    page.press("input[name=tag]", "Enter")
+    page.wait_for_url("**after=2999-01-01*")
+    assert shown_results(page) == [] and "0 photos match" in page.inner_text(".summary")
