@@ -98,8 +98,9 @@ def build_catalog(home: Path, library: Path, photos: int, files: int, texts: lis
                 tag_rows.append((photo_id, "model", word, round(probability, 4), tagger_id, 0, now))
             feature_rows.append((photo_id, feature_encoder, FEATURE, tagger_id))
         db.executemany("INSERT INTO photos (id, path, folder, size, mtime_ns, content_hash, width, height, taken_at,"
-                       " date_source, camera_make, camera_model, status, seen, search_synced, created_at, updated_at)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", photo_rows)
+                       " date_source, camera_make, camera_model, status, seen, search_synced, created_at, updated_at,"
+                       " metadata_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
+                       photo_rows)  # metadata_stamp '': read, no sidecar (what indexing leaves)
         db.executemany("INSERT INTO captions (photo_id, source, text, score, model_id, model_checksum, words,"
                        " confidence, method, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", caption_rows)
         db.executemany("INSERT INTO tags (photo_id, source, word, probability, tagger_id, removed, created_at)"
