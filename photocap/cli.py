@@ -67,8 +67,8 @@ device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda
                              help="Where the captioner runs (default auto: CUDA when present).")
 precision_option = click.option(
     "--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
-    help="The captioner's number format (default auto: bf16 on a CPU that computes it natively, AMX or "
-         "AVX512-BF16; fp16 for the encoder on CUDA; else fp32).")
+    help="The encoder's number format (default auto: bf16 on a CPU that computes it natively, AMX or "
+         "AVX512-BF16; fp16 on CUDA; else fp32).")
 batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=None,
                             help="Photos per batch (default 32).")
 workers_option = click.option("--workers", type=click.IntRange(min=0), default=None,

@@ -28,7 +28,7 @@ from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
-from photocap.model.precision import autocast_for, decoder_autocast_for, resolve_precision
+from photocap.model.precision import autocast_for, resolve_precision
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
 from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
 
@@ -109,7 +109,6 @@ class Captioner:
         self.checkpoint, self.encoder, self.device = checkpoint, encoder, device
         self.precision = resolve_precision(precision, device)  # "fp32", "bf16" or "fp16" (CUDA)
         self._autocast = autocast_for(device, self.precision)
-        self._decoder_autocast = decoder_autocast_for(device, self.precision)
         self.tagger, self.chooser = tagger, chooser
         # The encoder whose pooled feature the tagger reads, when it is not the captioner's own.
         self.tag_encoder = tag_encoder
@@ -189,10 +188,9 @@ class Captioner:
         if pooled is None and self.tagger is not None and self.tag_encoder is None:
             pooled = grid.mean(dim=1)
         vocab = self.checkpoint.vocab
-        with self._decoder_autocast():
-            candidates = [[(vocab.decode(h.tokens), h.score) for h in hypotheses]
-                          for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size)]
-            words = self._likely_words(grid)
+        candidates = [[(vocab.decode(h.tokens), h.score) for h in hypotheses]
+                      for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size)]
+        words = self._likely_words(grid)
         if pooled is None or self.tagger is None or self.chooser is None:
             return [Draft(c, w, verdict=ChosenCaption(c[0][0], float("nan"), "beam"))
                     for c, w in zip(candidates, words, strict=True)]
@@ -242,8 +240,7 @@ class Captioner:
         for row, guide in enumerate(guidance):
             for index, weight in self.chooser.guidance_weights(guide, vocab.words).items():
                 weights[row, index] = weight
-        with self._decoder_autocast():
-            found: list[list[Hypothesis]] = beam_candidates(self.decoder, grid, vocab, beam_size, guidance=weights)
+        found: list[list[Hypothesis]] = beam_candidates(self.decoder, grid, vocab, beam_size, guidance=weights)
         return [[(vocab.decode(h.tokens), h.score) for h in hypotheses] for hypotheses in found]
 
     def caption_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3) -> list[Caption]:

@@ -3,8 +3,8 @@
 On CUDA the encoder runs under fp16 autocast with channels-last tensors (auto or bf16 ask for nothing else
 there; fp32 turns autocast off). On a CPU, bf16 autocast is worth it only where the CPU computes bf16
 natively (Intel AMX or AVX512-BF16, AMD Zen 4 and later): `auto` picks it there and fp32 elsewhere, where
-bf16 would be emulated and slower. In bf16 the decoder's beam search runs under bf16 autocast too (its scores
-are kept in fp32); on CUDA and in fp32 it runs in fp32. The tagger always reads an fp32 feature.
+bf16 would be emulated and slower. The decoder and its beam search always run in fp32; only the encoder's
+convolutions change, and its feature grid is handed on in fp32.
 """
 
 from __future__ import annotations
@@ -55,13 +55,6 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "auto":
         return "bf16" if cpu_has_native_bf16() else "fp32"
     return precision
-
-
-def decoder_autocast_for(device: torch.device, resolved: str) -> Callable[[], AbstractContextManager]:
-    """The context the decoder runs in: bf16 autocast along with a bf16 encoder on a CPU, else none."""
-    if resolved == "bf16" and device.type == "cpu":
-        return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext
 
 
 def autocast_for(device: torch.device, resolved: str) -> Callable[[], AbstractContextManager]:
