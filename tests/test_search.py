@@ -17,6 +17,7 @@ import pytest
 
 from photocap.search import (
     LOCKED_MESSAGE,
+    SEGMENT_SUFFIXES,
     Hit,
     Ranking,
     SearchDoc,
@@ -396,7 +397,9 @@ def test_rebuild_at_repairs_a_damaged_index(tmp_path: Path):
     index_dir = tmp_path / "index"
     with SearchIndex.open(index_dir) as search_index:
         search_index.upsert([make_doc(1, "a dog")])
-    for segment in index_dir.glob("*.seg"):
+    segment_files = [path for path in index_dir.iterdir() if path.suffix in SEGMENT_SUFFIXES]
+    assert segment_files
+    for segment in segment_files:
         segment.write_bytes(b"\0" * 10)
 
     with pytest.raises(SearchIndexError, match="rebuild-index") as raised:
