@@ -16,7 +16,7 @@ from pillow_heif import register_heif_opener
 
 from photocap.file_errors import not_an_image_reason
 from photocap.formats import RAW_EXTENSIONS, extension
-from photocap.metadata import WrittenMetadata, embedded_blocks, written_metadata
+from photocap.metadata import WrittenMetadata, embedded_blocks, exif_text, written_metadata
 from photocap.photo_dates import photo_date
 from photocap.raw_files import RawError, open_raw
 
@@ -133,15 +133,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
-        return None
-    value = value.strip("\x00 ").strip()
-    return value or None
-
-
 def capture_details(exif: Image.Exif) -> tuple[datetime | None, str | None, str | None]:
     """EXIF capture time (DateTimeOriginal, else DateTime) and camera make and model, when present."""
     try:
@@ -149,11 +140,12 @@ def capture_details(exif: Image.Exif) -> tuple[datetime | None, str | None, str 
     except Exception:  # noqa: BLE001  an Exif IFD pointing past what was read, or damaged
         in_exif_ifd = None
     # DNG and other TIFF-based RAW files may keep DateTimeOriginal in IFD0 itself.
-    stamp = _text(in_exif_ifd) or _text(exif.get(_EXIF_DATETIME_ORIGINAL)) or _text(exif.get(_EXIF_DATETIME))
+    stamp = (exif_text(in_exif_ifd) or exif_text(exif.get(_EXIF_DATETIME_ORIGINAL))
+             or exif_text(exif.get(_EXIF_DATETIME)))
     taken_at = None
     if stamp:
         try:
             taken_at = datetime.strptime(stamp[:19], "%Y:%m:%d %H:%M:%S")
         except ValueError:
             taken_at = None  # cameras write "0000:00:00 00:00:00" and worse; not worth failing a photo for
-    return taken_at, _text(exif.get(_EXIF_MAKE)), _text(exif.get(_EXIF_MODEL))
+    return taken_at, exif_text(exif.get(_EXIF_MAKE)), exif_text(exif.get(_EXIF_MODEL))

@@ -72,8 +72,8 @@ def embedded_blocks(image: Image.Image | None, exif: Image.Exif) -> Embedded:
     return Embedded(
         xmp=_as_bytes(xmp),
         iim=_iim_of(image, exif),
-        exif_description=_as_text(exif.get(_EXIF_IMAGE_DESCRIPTION)),
-        camera=tuple(filter(None, (_as_text(exif.get(_EXIF_MAKE)), _as_text(exif.get(_EXIF_MODEL))))),
+        exif_description=exif_text(exif.get(_EXIF_IMAGE_DESCRIPTION)),
+        camera=tuple(filter(None, (exif_text(exif.get(_EXIF_MAKE)), exif_text(exif.get(_EXIF_MODEL))))),
     )
 
 
@@ -207,7 +207,8 @@ def _as_bytes(value: object) -> bytes | None:
     return None
 
 
-def _as_text(value: object) -> str | None:
+def exif_text(value: object) -> str | None:
+    """An EXIF text value (bytes or str, NUL-padded by many cameras) stripped, or None if empty or not text."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
