@@ -42,6 +42,16 @@ def captioned(photo_id: int, text: str = "a dog runs on the beach", checksum: st
                        taken_at=datetime(2024, 5, 1, 12, 30), camera_make="Canon", camera_model="Canon EOS 5D")
 
 
+def catalog_at_revision(db: Path, revision: str) -> None:
+    """A catalog at `db` made by the migrations up to `revision`, as an older photocap left it."""
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
+    command.upgrade(config, revision)
+
+
 def test_opening_applies_migrations_and_turns_wal_on(tmp_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
     with Catalog.open(tmp_home) as catalog:
         assert catalog.schema_revision() == HEAD_REVISION

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alembic import command
-from alembic.config import Config
-from test_catalog import add, captioned
+from test_catalog import add, captioned, catalog_at_revision
 
-from photocap.catalog import HEAD_REVISION, Catalog, CatalogError, FileUpdate, PhotoResult, migrations_dir
+from photocap.catalog import HEAD_REVISION, Catalog, CatalogError, FileUpdate, PhotoResult
 
 TAGGER = "imagenet-test@1/map@1"
 ENCODER = "efficientnet_lite0@abc"
@@ -98,10 +96,7 @@ def test_pruning_and_changed_content_drop_tags_and_features(catalog: Catalog) ->
 
 def test_a_catalog_of_the_previous_schema_is_upgraded_without_losing_captions(tmp_home: Path) -> None:
     db = tmp_home / "catalog.db"
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
-    command.upgrade(config, "0001")
+    catalog_at_revision(db, "0001")
     with sqlite3.connect(db) as conn:
         conn.execute("INSERT INTO photos (id, path, folder, size, mtime_ns, content_hash, status) "
                      "VALUES (1, '/p/a.jpg', '/p', 10, 1, 'h', 'ok')")

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pyexiv2
 import pytest
-from alembic import command
-from alembic.config import Config
 from click.testing import CliRunner, Result
 from conftest import draw_photo
+from test_catalog import catalog_at_revision
 
-from photocap.catalog import HEAD_REVISION, Catalog, migrations_dir
+from photocap.catalog import HEAD_REVISION, Catalog
 from photocap.cli import main
 from photocap.metadata import is_camera_boilerplate
 from photocap.scan import scan_folders
@@ -195,10 +194,7 @@ def test_a_catalog_of_schema_0002_is_upgraded_without_loss_and_its_photos_metada
         "Xmp.dc.description": {'lang="x-default"': "Uncle Joe's boat"}, "Xmp.dc.subject": ["sailing"]})
     other = draw_photo(tmp_path / "photos" / "other.jpg", size=(64, 48), seed=2)
     db = tmp_home / "catalog.db"
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
-    command.upgrade(config, "0002")
+    catalog_at_revision(db, "0002")
     with sqlite3.connect(db) as conn:
         for photo_id, path in ((1, photo), (2, other)):
             st = path.stat()
