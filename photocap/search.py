@@ -49,6 +49,7 @@ from photocap.search_schema import (
     schema,
     weighted_words,
 )
+from photocap.search_scoring import score_plain_query
 
 __all__ = [
     "BINARY_OPERATORS",
@@ -98,6 +99,9 @@ class SearchIndex:
 
     def __init__(self, index_dir: Path, whoosh_index: FileIndex, lock_timeout: float) -> None:
         self.index_dir = index_dir
+        # Plain words are scored with numpy (photocap.search_scoring); False makes Whoosh's matchers score them,
+        # as they score every other query: the reference the tests compare against.
+        self.numpy_scoring = True
         self._index = whoosh_index
         self._lock_timeout = lock_timeout
 
@@ -248,12 +252,23 @@ class SearchIndex:
         words_of_term = query_words_by_term(query) if explain else {}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
             top = None if limit is None else offset + limit
+            scored = (score_plain_query(searcher, parsed, ranking, top=top, restriction=restriction)
+                      if self.numpy_scoring else None)
+            if scored is not None:
+                hits = [_hit(searcher.stored_fields(docnum), score,
+                             matched_words(scored.matched[docnum], words_of_term) if explain else None)
+                        for score, docnum in scored.ranked[offset:]]
+                return HitPage(hits, scored.total)
             results = searcher.search(parsed, limit=top, filter=restriction, terms=explain)
-            hits = [Hit(int(hit["photo_id"]), hit["path"], hit["caption"], float(hit.score),
-                        tags=tuple((str(t), float(p), str(source)) for t, p, source in hit.get("tags_shown", [])),
-                        matched=matched_words(hit, words_of_term) if explain else None)
+            hits = [_hit(hit.fields(), float(hit.score),
+                         matched_words(hit.matched_terms() or [], words_of_term) if explain else None)
                     for hit in results[offset:]]
-            return HitPage(hits, len(results) if count else len(hits) + offset)
+            if not count:
+                return HitPage(hits, len(hits) + offset)
+            if explain and restriction is not None:
+                # Whoosh's count ignores the filter when matched terms are collected too: count without them.
+                return HitPage(hits, len(searcher.search(parsed, limit=1, filter=restriction)))
+            return HitPage(hits, len(results))
 
     def unknown_words(self, query: str) -> list[str]:
         """The query's words that no caption, tag or concept word in the index contains, as typed."""
@@ -295,6 +310,12 @@ class SearchIndex:
             yield
         except _damage_errors() as error:
             raise _damaged(self.index_dir, error) from error
+
+
+def _hit(stored: dict[str, Any], score: float, matched: dict[str, list[str]] | None) -> Hit:
+    return Hit(int(stored["photo_id"]), stored["path"], stored["caption"], score,
+               tags=tuple((str(t), float(p), str(source)) for t, p, source in stored.get("tags_shown", [])),
+               matched=matched)
 
 
 def _has_table_of_contents(index_dir: Path) -> bool:

@@ -21,7 +21,7 @@ from photocap.search_schema import (
 from photocap.tag_vocabulary import normalize_tag
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from whoosh.qparser import QueryParser
     from whoosh.query import Query
@@ -150,7 +150,7 @@ def _parser(ranking: Ranking) -> QueryParser:
 def _or_group(bonus: float) -> type:
     from whoosh import qparser
 
-    coordinated_or = _coordinated_or_class()
+    coordinated_or = coordinated_or_class()
 
     class CoordinatedOrGroup(qparser.OrGroup):
         qclass = coordinated_or
@@ -163,7 +163,7 @@ def _or_group(bonus: float) -> type:
 
 
 @lru_cache(maxsize=1)
-def _coordinated_or_class() -> type:
+def coordinated_or_class() -> type:
     """An OR query that rewards documents for containing more of the query's words.
 
     A document matching m of the query's n distinct words scores its BM25F score times
@@ -316,15 +316,21 @@ def query_words_by_term(query: str) -> dict[str, list[str]]:
     return found
 
 
-def matched_words(hit: Any, words_of_term: dict[str, list[str]]) -> dict[str, list[str]]:
+def matched_words(terms: Iterable[tuple[str, str | bytes]],
+                  words_of_term: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The query words (as typed) that a hit's matched (field, term) pairs stand for, by field, in the query's
+    order."""
     matched: dict[str, list[str]] = {}
-    for field, term in hit.matched_terms() or []:
+    for field, term in terms:
         if field not in SEARCHED_FIELDS:
             continue
         text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
         for word in words_of_term.get(text, [text]):
             if word not in matched.setdefault(field, []):
                 matched[field].append(word)
-    return {field: matched[field] for field in SEARCHED_FIELDS if field in matched}
+    in_query = {word: position for position, word in enumerate(word for typed in words_of_term.values()
+                                                                for word in typed)}
+    return {field: sorted(matched[field], key=lambda word: in_query.get(word, len(in_query)))
+            for field in SEARCHED_FIELDS if field in matched}
 
 

@@ -68,7 +68,7 @@ class Ranking:
     words_boost: float = 2.0
     tags_boost: float = 2.0
     # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
-    # one matching a single word 1 times (see `_coordinated_or_class`); 0 means a plain OR.
+    # one matching a single word 1 times (see `coordinated_or_class`); 0 means a plain OR.
     or_factor: float = 0.5
     bm25_k1: float = 1.2
     bm25_b: float = 0.75

@@ -65,7 +65,7 @@ def photo_factory():
     return draw_photo
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def flickr_dir() -> Path:
     """The Flickr8k data folder ($PHOTOCAP_DATA, default <repo>/../shared/data/flickr8k), or a skip."""
     data = Path(os.environ.get("PHOTOCAP_DATA") or REPO.parent / "shared" / "data" / "flickr8k")
