@@ -80,6 +80,8 @@ MISSING_INDEX = "the search index is missing ({index_dir}); run `photocap rebuil
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds to wait for another process's writer before giving up
 LOCK_RETRY_DELAY = 0.1
 LOCKED_MESSAGE = "search index is locked by another photocap process"
+LARGE_SEGMENT_DOCS = 100_000  # rebuild-index writes segments this large, and merges leave them alone
+WRITER_POOL_MB = 32  # a writer sorts postings in memory runs of about this size before spilling them to disk
 # Whoosh writes its lock as "<indexname>_WRITELOCK"; we take it by name to swap in a rebuilt index even
 # when the old one is too damaged to open.
 WHOOSH_WRITE_LOCK = "MAIN_WRITELOCK"
@@ -296,7 +298,10 @@ class SearchIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit(merge=merge)
+            if merge:
+                writer.commit(mergetype=_merge_small_segments)
+            else:
+                writer.commit(merge=False)
 
     @contextmanager
     def _reader(self) -> Iterator[Any]:
@@ -374,22 +379,39 @@ def _locked_writer(whoosh_index: FileIndex, timeout: float) -> IndexWriter:
         # Whoosh retries the lock every `delay` seconds until `timeout` runs out.
         # Separate segment files, not one compound file: a compound segment is read through BytesIO, which
         # copies each of its parts into memory (3 GB and a second per command at a million photos).
-        return whoosh_index.writer(timeout=timeout, delay=LOCK_RETRY_DELAY, compound=False)
+        return whoosh_index.writer(timeout=timeout, delay=LOCK_RETRY_DELAY, compound=False,
+                                   limitmb=WRITER_POOL_MB)
     except LockError:
         raise SearchIndexError(LOCKED_MESSAGE) from None
 
 
 def _build_index(index_dir: Path, docs: Iterable[SearchDoc], lock_timeout: float) -> None:
+    """Write `docs` as segments of LARGE_SEGMENT_DOCS documents: a writer's memory grows with its segment
+    (its term tables, its final merge of sorted runs), so one segment of a million photos took 3 GB."""
     from whoosh import index
 
-    writer = _locked_writer(index.create_in(str(index_dir), schema()), lock_timeout)
+    whoosh_index = index.create_in(str(index_dir), schema())
+    writer = _locked_writer(whoosh_index, lock_timeout)
     try:
-        for doc in docs:
+        for count, doc in enumerate(docs, start=1):
             writer.add_document(**document_fields(doc))
+            if count % LARGE_SEGMENT_DOCS == 0:
+                writer.commit(merge=False)
+                writer = _locked_writer(whoosh_index, lock_timeout)
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    writer.commit(merge=False)
+
+
+def _merge_small_segments(writer: IndexWriter, segments: list[Any]) -> list[Any]:
+    """Whoosh's MERGE_SMALL policy among the segments under LARGE_SEGMENT_DOCS; larger ones are left as they
+    are, since merging them would cost `index` and `watch` as much memory and time as a rebuild."""
+    from whoosh.writing import MERGE_SMALL
+
+    small = [segment for segment in segments if segment.doc_count_all() < LARGE_SEGMENT_DOCS]
+    large = [segment for segment in segments if segment.doc_count_all() >= LARGE_SEGMENT_DOCS]
+    return MERGE_SMALL(writer, small) + large
 
 
 def _swap_in(new_dir: Path, index_dir: Path, lock_timeout: float) -> None:

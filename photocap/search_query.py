@@ -79,7 +79,7 @@ def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEF
         raise SearchQueryError(f"cannot parse query: {error}") from error
     if query is NullQuery:
         raise SearchQueryError("query has no searchable words (common words like 'the' and 'a' are ignored)")
-    return _negations_exclude(query)
+    return _negations_exclude(_phrases_where_positions_are(query))
 
 
 def check_whoosh_syntax(text: str) -> None:
@@ -230,6 +230,23 @@ def coordinated_or_class() -> type:
             return WordCoordinationMatcher(union, self.scale, word_count) if self.scale else union
 
     return CoordinatedOr
+
+
+def _phrases_where_positions_are(query: Query) -> Query:
+    """A quoted phrase needs word positions, which only the caption keeps (photocap.search_schema). In the
+    other fields ("teddy bear" among the tags) it becomes all of its words."""
+    from whoosh.query import And, Or, Phrase, Term
+
+    if isinstance(query, Phrase):
+        if schema()[query.fieldname].format.supports("positions"):
+            return query
+        return And([Term(query.fieldname, word) for word in query.words], boost=query.boost)
+    if query.is_leaf():
+        return query
+    if isinstance(query, Or):  # `Query.apply` would drop the coordination bonus
+        return query.__class__([_phrases_where_positions_are(sub) for sub in query.subqueries],
+                               boost=query.boost, minmatch=query.minmatch, scale=query.scale)
+    return query.apply(_phrases_where_positions_are)
 
 
 def _negations_exclude(query: Query) -> Query:

@@ -103,14 +103,16 @@ def schema() -> Any:
                 | StopFilter() | StemFilter(stemfn=stem))
     return fields.Schema(
         photo_id=fields.ID(unique=True, stored=True),
-        path=fields.ID(stored=True),
+        path=fields.STORED(),  # never searched: an indexed path would be a million terms at a million photos
         # The photo's folder and every ancestor, NUL-separated (the one byte a path cannot hold), so a
         # folder filter is a single exact term and "/a/b" never matches "/a/bc".
         folder=fields.IDLIST(expression=re.compile(r"[^\x00]+")),
         caption=fields.TEXT(analyzer=stemmed, stored=True),
-        names=fields.TEXT(analyzer=stemmed),
-        words=fields.TEXT(analyzer=weighted),
-        tags=fields.TEXT(analyzer=weighted),
+        # No word positions but the caption's: quoted phrases are the caption's words in order, and positions
+        # cost every search (each posting's are unpickled with it) and every index write.
+        names=fields.TEXT(analyzer=stemmed, phrase=False),
+        words=fields.TEXT(analyzer=weighted, phrase=False),
+        tags=fields.TEXT(analyzer=weighted, phrase=False),
         # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
         tag=fields.KEYWORD(commas=True, lowercase=True),
         tags_shown=fields.STORED(),
@@ -123,8 +125,7 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
     """The keyword arguments for Whoosh's `add_document`/`update_document`."""
     fields: dict[str, Any] = {
         "photo_id": str(doc["photo_id"]),
-        "path": indexable(doc["path"]),
-        "_stored_path": doc["path"],
+        "path": doc["path"],
         "folder": "\x00".join(indexable(folder) for folder in folder_and_ancestors(doc["folder"])),
         "caption": indexable(doc["caption"]),
         "names": indexable(name_words(doc["path"])),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import photocap.search as search_module
 from photocap.search import (
     LOCKED_MESSAGE,
     SEGMENT_SUFFIXES,
@@ -528,3 +529,23 @@ def test_unicode_paths_are_stored_searched_and_filtered(index: SearchIndex):
     assert by_id == {1: path, 2: undecodable}
     assert ids(index.search("dog", folder="/home/zoë/Bilder")) == [1]
     assert ids(index.search("dog", folder=os.fsdecode(b"/home/zo\xeb"))) == [2]
+
+
+def test_quoted_phrases_match_caption_word_order_and_whole_tags(index: SearchIndex):
+    tagged = make_doc(1, "a toy on a bed")
+    tagged["tag_terms"] = [("teddy bear", 0.9), ("toy", 0.9)]
+    index.upsert([tagged, make_doc(2, "a teddy bear on a sofa"), make_doc(3, "a bear looks at a teddy")])
+    assert sorted(ids(index.search('"teddy bear"'))) == [1, 2]
+    assert ids(index.search('"bear looks"')) == [3]
+
+
+def test_rebuild_writes_bounded_segments_that_later_merges_leave_alone(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(search_module, "LARGE_SEGMENT_DOCS", 50)  # 100,000 in use: a writer's memory is bounded
+    index = SearchIndex.rebuild_at(tmp_path / "index", [make_doc(i, f"a dog number {i}") for i in range(1, 121)])
+    assert sorted(segment.doc_count_all() for segment in index._index._segments()) == [20, 50, 50]
+    for i in range(8):  # small commits merge among themselves, never into the large segments
+        index.upsert([make_doc(200 + i, "a cat on a mat")])
+    sizes = [segment.doc_count_all() for segment in index._index._segments()]
+    assert sizes.count(50) == 2 and sum(sizes) == 128
+    assert len(index.search("dog", limit=None)) == 120
+    assert len(index.search("cat", limit=None)) == 8
