@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -200,7 +201,9 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
     settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
                          beam_size=beam_size, model=model, encoder_weights=encoder_weights,
                          follow_symlinks=follow_symlinks)
-    _check_engine(settings)
+    # Always the built-in engine: a file event's batch is small, and a Ray run starts its actors (and loads the
+    # model in each) for every batch, which costs more than captioning the batch here.
+    settings = replace(settings, engine="builtin")
     _prepare_home(settings.home)
     from photocap.scan import ScanError
     from photocap.watch import run_watch
