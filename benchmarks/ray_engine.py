@@ -16,7 +16,7 @@ each is kept: the machine may be shared with other work):
    the driver alone (a catalog transaction per batch, the search index every 5 s and at the end) into a
    fresh home: the photos/s one driver can write, whatever the cluster.
 4. one captioning actor's throughput: the actor class itself, in this process, on photos decoded beforehand
-   (on this machine, a CPU actor; run on a GPU node for a GPU actor's).
+   (here a CPU actor; on a machine with a GPU, a GPU actor's: run it there for the GPU estimate).
 5. decoding: CPU ms per photo of the decoding task, to size the CPU nodes.
 Then the scaling estimate: with N actors, photos/s ~ min(N x actor rate, driver write rate, decode cores /
 decode cost); the driver saturates at N = write rate / actor rate.
@@ -100,7 +100,8 @@ def actor_photos_per_s(settings: Settings, paths: list[Path], threads: int) -> t
     cpu_before = time.process_time()
     decoded = ray_tasks.decode(rows)
     decode_ms = 1000 * (time.process_time() - cpu_before) / len(paths)
-    actor = ray_tasks.Captioning(settings.model, "cpu", None, settings.precision, settings.beam_size, threads)
+    # On a GPU machine, a GPU actor's rate (device auto); threads as an actor on a CPU node sets them.
+    actor = ray_tasks.Captioning(settings.model, settings.device, None, settings.precision, settings.beam_size, threads)
     size = settings.batch_size
     batches = [{key: column[i : i + size] for key, column in decoded.items()} for i in range(0, len(paths), size)]
     actor(batches[0])  # warm-up: first-call allocations

@@ -185,6 +185,9 @@ def _descends_from_us(pid: int) -> bool:
 
 def test_a_captioning_actor_killed_mid_batch_costs_a_retry_not_the_run(ray_address: str, library: Path,
                                                                        tmp_path: Path) -> None:
+    larger = tmp_path / "photos"  # 24 photos a batch each: the run outlasts finding the actor by far
+    for copy in ("a", "b", "c"):
+        shutil.copytree(library, larger / copy)
     settings = replace(load_settings(home=tmp_path / "home"), engine="ray", batch_size=1)
     first_batch = threading.Event()
     outcome: dict = {}
@@ -194,7 +197,7 @@ def test_a_captioning_actor_killed_mid_batch_costs_a_retry_not_the_run(ray_addre
 
     def index() -> None:
         try:
-            outcome["report"] = run_index(settings, [library], progress=progress)
+            outcome["report"] = run_index(settings, [larger], progress=progress)
         except BaseException as error:  # noqa: BLE001  handed to the test thread
             outcome["error"] = error
 
@@ -211,12 +214,12 @@ def test_a_captioning_actor_killed_mid_batch_costs_a_retry_not_the_run(ray_addre
     runner.join(300)
     assert "error" not in outcome, outcome.get("error")
     report = outcome["report"]
-    assert (report.captioned, report.errors) == (8, 0)
+    assert (report.captioned, report.errors) == (24, 0)
     assert restarted, "Ray did not start the killed actor again"
     with Catalog.open(settings.home) as catalog:
-        assert catalog.status_counts()["ok"] == 8
+        assert catalog.status_counts()["ok"] == 24
     ids = indexed_ids(settings.home)
-    assert len(ids) == len(set(ids)) == 8
+    assert len(ids) == len(set(ids)) == 24
 
 
 @pytest.mark.parametrize("ship_bytes", [False, True], ids=["shared-storage", "ship-bytes"])
