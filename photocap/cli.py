@@ -155,6 +155,8 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
                          beam_size=beam_size, model=model, encoder_weights=encoder_weights,
                          follow_symlinks=follow_symlinks, engine=engine, ray_address=ray_address,
                          ship_bytes=ship_bytes)
+    if settings.engine != "ray" and (ray_address or ship_bytes):
+        raise InputError("--ray-address and --ship-bytes go with --engine ray")
     _check_engine(settings)
     _prepare_home(settings.home)
     from photocap.pipeline import run_index

@@ -9,8 +9,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import REPO
 
+from photocap.cli import main
 from photocap.config import ConfigError, load_settings
 
 # `photocap index --engine ray` in a process where `import ray` finds nothing, as where it is not installed.
@@ -52,3 +54,9 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
     assert load_settings(home=tmp_path).engine == "builtin"
     with pytest.raises(ConfigError, match="--engine: expected one of builtin, ray"):
         load_settings(home=tmp_path, engine="spark")
+
+
+def test_ray_options_without_engine_ray_are_refused(tmp_home: Path, tmp_path: Path) -> None:
+    for option in (["--ray-address", "127.0.0.1:6379"], ["--ship-bytes"]):
+        run = CliRunner().invoke(main, ["index", str(tmp_path), *option])
+        assert run.exit_code == 2 and "--ray-address and --ship-bytes go with --engine ray" in run.stderr
