@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import pickle
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'photocap[ray]'"
 NODE_ID_LABEL = "ray.io/node-id"  # the label Ray gives every node
+CONNECT_TIMEOUT_S = 10.0
 
 
 class RayEngineError(Exception):
@@ -102,6 +104,8 @@ def connect(settings: Settings) -> Any:
     import ray.data
 
     if not ray.is_initialized():
+        if settings.ray_address is not None:
+            _check_reachable(settings.ray_address)
         try:
             if settings.ray_address is None:
                 # Its notice that a new local Ray made itself a token says nothing to act on.
@@ -118,6 +122,18 @@ def connect(settings: Settings) -> Any:
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # no line per dataset started and finished
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # nor one saying bars are off
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A cluster address (host:port, or ray://host:port) whose port does not answer is one line at once: Ray
+    itself retries for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise RayEngineError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}") from None
 
 
 def plan_actors(ray: Any, settings: Settings) -> ActorPlan:

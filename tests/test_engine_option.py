@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import REPO, draw_photo
 
 from photocap.cli import main
 from photocap.config import ConfigError, load_settings
@@ -60,3 +60,13 @@ def test_ray_options_without_engine_ray_are_refused(tmp_home: Path, tmp_path: Pa
     for option in (["--ray-address", "127.0.0.1:6379"], ["--ship-bytes"]):
         run = CliRunner().invoke(main, ["index", str(tmp_path), *option])
         assert run.exit_code == 2 and "--ray-address and --ship-bytes go with --engine ray" in run.stderr
+
+
+def test_a_ray_address_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[dev,resnet]' installs it)")
+    draw_photo(tmp_path / "photos" / "a.jpg", size=(120, 90))
+    run = subprocess.run([sys.executable, "-m", "photocap.cli", "--home", str(tmp_path / "home"), "index",
+                          str(tmp_path / "photos"), "--engine", "ray", "--ray-address", "127.0.0.1:1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == "Error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused"
