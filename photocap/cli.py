@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -39,15 +40,25 @@ def _prepare_home(home: Path) -> None:
         raise InputError(str(error)) from None
 
 
+def _check_engine(settings: Settings) -> None:
+    """`--engine ray` (or `engine = "ray"` in the config) without Ray installed is one line, before any work."""
+    if settings.engine == "ray":
+        from photocap.ray_engine import INSTALL_HINT, ray_installed
+
+        if not ray_installed():
+            raise InputError(f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}")
+
+
 def _product_errors() -> tuple[type[Exception], ...]:
     """The exceptions that mean bad input or state, reported as one line rather than a traceback."""
     from photocap.catalog import CatalogError
     from photocap.lock import HomeLocked, HomeUnusable
     from photocap.model.checkpoint import CheckpointError
+    from photocap.ray_engine import RayEngineError
     from photocap.search import SearchIndexError, SearchQueryError
 
-    return (CatalogError, CheckpointError, HomeLocked, HomeUnusable, SearchIndexError, SearchQueryError, ValueError,
-            OSError)
+    return (CatalogError, CheckpointError, HomeLocked, HomeUnusable, RayEngineError, SearchIndexError,
+            SearchQueryError, ValueError, OSError)
 
 
 def _printable(path: str) -> str:
@@ -115,10 +126,19 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--recaption-older", is_flag=True, help="Re-caption photos captioned by another model.")
+@click.option("--engine", type=click.Choice(["builtin", "ray"]), default=None,
+              help="Who decodes and captions: builtin (this machine, the default) or ray (a Ray cluster; needs "
+                   "photocap[ray]; see docs/RAY.md).")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="With --engine ray: the cluster to join (host:port, or ray://host:port). Default: a local Ray "
+                   "started for the run.")
+@click.option("--ship-bytes", is_flag=True, default=None,
+              help="With --engine ray: read the photos here and send their bytes to the workers, for nodes that "
+                   "do not see them at the same path.")
 @indexing_options
 @click.pass_context
-def index(ctx, paths, recaption_older, follow_symlinks, device, precision, batch_size, workers, beam_size, model,
-          encoder_weights, as_json):
+def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_symlinks, device, precision,
+          batch_size, workers, beam_size, model, encoder_weights, as_json):
     """Scan folders; caption new and changed photos; record moves and removals. Captions and keywords the
     photos already carry (XMP, IPTC, EXIF, and XMP sidecars photo.jpg.xmp / photo.xmp) are read too, and win
     over the model's.
@@ -129,10 +149,15 @@ def index(ctx, paths, recaption_older, follow_symlinks, device, precision, batch
     \b
     Example:
         photocap index ~/Pictures ~/Phone --json
+        photocap index /shared/photos --engine ray --ray-address 10.0.0.5:6379
     """
     settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
                          beam_size=beam_size, model=model, encoder_weights=encoder_weights,
-                         follow_symlinks=follow_symlinks)
+                         follow_symlinks=follow_symlinks, engine=engine, ray_address=ray_address,
+                         ship_bytes=ship_bytes)
+    if settings.engine != "ray" and (ray_address or ship_bytes):
+        raise InputError("--ray-address and --ship-bytes go with --engine ray")
+    _check_engine(settings)
     _prepare_home(settings.home)
     from photocap.pipeline import run_index
 
@@ -178,6 +203,9 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
     settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
                          beam_size=beam_size, model=model, encoder_weights=encoder_weights,
                          follow_symlinks=follow_symlinks)
+    # Always the built-in engine: a file event's batch is small, and a Ray run starts its actors (and loads the
+    # model in each) for every batch, which costs more than captioning the batch here.
+    settings = replace(settings, engine="builtin")
     _prepare_home(settings.home)
     from photocap.scan import ScanError
     from photocap.watch import run_watch

@@ -14,6 +14,7 @@ from typing import Any
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")  # photocap.model.precision, which needs torch
+ENGINES = ("builtin", "ray")  # photocap.worker, photocap.ray_engine
 ENV_PREFIX = "PHOTOCAP_"
 
 
@@ -44,6 +45,9 @@ class Settings:
     encoder_weights: Path | None = None  # for a model whose encoder weights photocap does not install
     follow_symlinks: bool = False
     index_thumbnails: bool = False  # make serve's thumbnails while indexing (off: made when first shown)
+    engine: str = "builtin"  # who captions: this process's decoding pool, or a Ray cluster
+    ray_address: str | None = None  # the Ray cluster to join; None starts a local Ray for the run
+    ship_bytes: bool = False  # Ray: photos read on the driver's node and sent, not read by the workers
 
     @property
     def catalog_path(self) -> Path:
@@ -143,8 +147,8 @@ def _check(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, str | os.PathLike):
             raise ConfigError(f"{where}: expected a folder path, got {value!r}")
         return Path(value).expanduser().absolute()
-    if key in ("device", "precision"):
-        choices = DEVICES if key == "device" else PRECISIONS
+    if key in ("device", "precision", "engine"):
+        choices = {"device": DEVICES, "precision": PRECISIONS, "engine": ENGINES}[key]
         if value not in choices:
             raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
         return value
@@ -171,7 +175,11 @@ def _check(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a model name, got {value!r}")
         return value or None
-    if key in ("follow_symlinks", "index_thumbnails"):
+    if key == "ray_address":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a Ray address (host:port or ray://host:port), got {value!r}")
+        return value or None
+    if key in ("follow_symlinks", "index_thumbnails", "ship_bytes"):
         if isinstance(value, str) and source == "environment":
             if value.lower() in _TRUE:
                 return True

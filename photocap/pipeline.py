@@ -144,7 +144,7 @@ def index_roots(
     work = catalog.pending_photos(roots)
     to_retag = _photos_to_tag_again(catalog, roots, work)
     if (work or to_retag or recaption_older) and not should_stop():  # an unchanged library never loads torch
-        from photocap.worker import caption_photos, tag_from_features
+        from photocap.worker import tag_from_features
 
         loaded = captioner()
         report.model, report.precision = loaded.model_id, loaded.precision
@@ -153,7 +153,7 @@ def index_roots(
         if work:
             on_batch = progress("captioning", len(work)) if progress else (lambda n: None)
             began = time.perf_counter()
-            report.captioned, report.undecodable = caption_photos(
+            report.captioned, report.undecodable = _engine(settings)(
                 catalog, search_index, loaded, work, settings, on_batch, should_stop=should_stop,
                 on_results=on_results)
             failed_now |= {photo.path for photo in work}  # those of them in error now failed in this run
@@ -166,6 +166,17 @@ def index_roots(
     report.new_errors = len(report.new_failed)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _engine(settings: Settings) -> Callable[..., tuple[int, int]]:
+    """The captioning engine of `settings`: photocap.worker's pool here, or photocap.ray_engine's cluster."""
+    if settings.engine == "ray":
+        from photocap.ray_engine import caption_photos_on_ray
+
+        return caption_photos_on_ray
+    from photocap.worker import caption_photos
+
+    return caption_photos
 
 
 def _photos_to_tag_again(catalog: Catalog, roots: Sequence[Path],

@@ -1,6 +1,7 @@
-"""The batched captioning worker: decoding in a pool of worker processes (a torch DataLoader), the encoder
-and beam search on the device, and one catalog transaction per batch, pushed to the search index after it.
-A run killed at any point loses at most the batch in flight."""
+"""The batched captioning worker (the built-in engine): decoding in a pool of worker processes (a torch
+DataLoader), the encoder and beam search on the device, and one catalog transaction per batch, pushed to the
+search index after it. A run killed at any point loses at most the batch in flight. Its pieces (decoding a photo,
+captioning a batch) are also what the Ray engine's tasks and actors run (photocap.ray_engine)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import ctypes
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,7 @@ from photocap.config import Settings
 from photocap.images import DecodedPhoto, PhotoDecodeError, decode_photo
 from photocap.model.captioner import Captioner, Draft
 from photocap.model.tags import Tagger
+from photocap.result_writer import ResultWriter
 from photocap.search import SearchIndex
 from photocap.search_sync import sync_search_index
 from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
@@ -44,12 +45,17 @@ class _DecodeJob(Dataset):
 
     def __getitem__(self, i: int) -> tuple[int, DecodedPhoto | str]:
         photo_id, path = self.work[i]
-        target = self.thumbnails.get(photo_id)
-        try:
-            return photo_id, decode_photo(path, read_metadata=True,
-                                          preview=partial(_write_thumbnail, target) if target else None)
-        except PhotoDecodeError as error:
-            return photo_id, str(error)
+        return photo_id, decode_for_index(path, self.thumbnails.get(photo_id))
+
+
+def decode_for_index(path: str, thumbnail: Path | None = None) -> DecodedPhoto | str:
+    """A photo decoded for indexing (with its metadata), or the reason it cannot be, as a message that can
+    travel between processes. With `thumbnail`, its thumbnail is written there from the decoded image."""
+    try:
+        return decode_photo(path, read_metadata=True,
+                            preview=partial(_write_thumbnail, thumbnail) if thumbnail else None)
+    except PhotoDecodeError as error:
+        return str(error)
 
 
 def _write_thumbnail(target: Path, upright: Image.Image) -> None:
@@ -106,7 +112,6 @@ def decoded_batches(work: list[tuple[int, str]], batch_size: int, workers: int,
     yield from loader
 
 
-SEARCH_SYNC_INTERVAL_S = 5.0
 Drafted = tuple[int, DecodedPhoto, Draft]  # a photo the captioner has looked at, by catalog id
 
 
@@ -118,6 +123,13 @@ def draft_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | str]
     errors = [PhotoResult(photo_id=photo_id, error=message) for photo_id, message in items
               if isinstance(message, str)]
     return errors, [(photo_id, photo, draft) for (photo_id, photo), draft in zip(decoded, drafts, strict=True)]
+
+
+def caption_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | str]],
+                  beam_size: int) -> list[PhotoResult]:
+    """The results of one batch, its guided searches done within it (nothing held back for later batches)."""
+    errors, drafted = draft_batch(captioner, items, beam_size)
+    return errors + finished_results(captioner, drafted, beam_size)
 
 
 def finished_results(captioner: Captioner, drafted: list[Drafted], beam_size: int) -> list[PhotoResult]:
@@ -156,74 +168,31 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
                    settings: Settings, on_batch: Callable[[int], None] = lambda n: None, *,
                    should_stop: Callable[[], bool] = lambda: False,
                    on_results: Callable[[list[PhotoResult]], None] | None = None) -> tuple[int, int]:
-    """Caption `work`, writing each batch in one transaction; returns (captioned, failed) counts. The search
-    index takes the catalog's changes every SEARCH_SYNC_INTERVAL_S seconds and at the end (a commit costs
-    the same for one photo as for many; a run killed in between is repaired by the next one).
+    """Caption `work`, writing each batch in one transaction (photocap.result_writer); returns (captioned,
+    failed) counts.
 
     `should_stop()` is asked between batches: once it says so, no further batch is started and the photos
     not reached stay pending. `on_results` gets results once they are in the catalog and the search index.
     """
-    captioned = failed = 0
     if should_stop():
-        return captioned, failed
+        return 0, 0
     # Photos whose captions wait for a guided search are held back until a batch's worth have gathered: one
     # guided search costs about as much for 3 photos as for 32. Held photos are still pending in the catalog,
     # so a killed run captions them next time.
     held: list[Drafted] = []
-    unreported: list[PhotoResult] = []  # in the catalog, not yet in the search index
-    synced_at = time.monotonic()
-
-    def save(results: list[PhotoResult]) -> None:
-        nonlocal captioned, failed
-        catalog.save_batch_results(results)
-        unreported.extend(results)
-        failed, captioned = failed + _count(results, ok=False), captioned + _count(results, ok=True)
-
-    def sync_and_report(merge: bool) -> None:
-        sync_search_index(catalog, search_index, merge=merge)
-        if on_results is not None and unreported:
-            on_results(list(unreported))
-        unreported.clear()
-
+    writer = ResultWriter(catalog, search_index, on_results)
     thumbnails = thumbnails_to_make(settings, catalog, work) if settings.index_thumbnails else {}
     for items in decoded_batches(work, settings.batch_size, settings.workers, thumbnails):
         results, drafted = draft_batch(captioner, items, settings.beam_size)
-        results = _settled(catalog, results)
         held += [d for d in drafted if d[2].waiting]
         ready = [d for d in drafted if not d[2].waiting]
         if len(held) >= settings.batch_size:
             ready, held = ready + held, []
-        save(results + finished_results(captioner, ready, settings.beam_size))
-        if time.monotonic() - synced_at >= SEARCH_SYNC_INTERVAL_S:
-            sync_and_report(merge=False)
-            synced_at = time.monotonic()
+        writer.write(results + finished_results(captioner, ready, settings.beam_size))
         on_batch(len(items))
         if should_stop():
             break  # the photos held back are finished below: they are decoded already
     if held:
-        save(finished_results(captioner, held, settings.beam_size))
-    sync_and_report(merge=True)
-    return captioned, failed
-
-
-def _settled(catalog: Catalog, results: list[PhotoResult]) -> list[PhotoResult]:
-    """`results` without the failures of files that changed since they were scanned: a photo still being
-    copied is not broken, it is unfinished. It stays pending, for the event (or scan) that sees it complete."""
-    failed = [r.photo_id for r in results if r.error is not None]
-    if not failed:
-        return results
-    changed = {photo["id"] for photo in catalog.photos_by_ids(failed) if _stat_of(photo["path"]) != (
-        photo["size"], photo["mtime_ns"])}
-    return [r for r in results if r.photo_id not in changed]
-
-
-def _stat_of(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def _count(results: list[PhotoResult], *, ok: bool) -> int:
-    return sum((r.error is None) == ok for r in results)
+        writer.write(finished_results(captioner, held, settings.beam_size))
+    writer.sync(merge=True)
+    return writer.captioned, writer.failed
