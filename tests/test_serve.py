@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 from web_support import ORIGIN, cli_search, client, csrf_of, photocap
 
@@ -107,8 +109,13 @@ def test_thumbnails_are_small_webp_cached_by_content_hash_and_pruned_with_their_
         assert thumbnail.format == "WEBP"
         assert max(thumbnail.size) == min(LONG_SIDE, max(original.size))
     assert cached.read_bytes() == response.content
-    cached.write_bytes(b"stale marker")  # served from the cache from now on, not made again
-    assert web.get(f"/photos/{photo['id']}/thumbnail").content == b"stale marker"
+    marker = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(marker, "WEBP")
+    cached.write_bytes(marker.getvalue())  # served from the cache from now on, not made again
+    assert web.get(f"/photos/{photo['id']}/thumbnail").content == marker.getvalue()
+    for torn in (b"", marker.getvalue()[:-10]):  # what a crash can leave of a file never fsynced: made again
+        cached.write_bytes(torn)
+        assert web.get(f"/photos/{photo['id']}/thumbnail").content == response.content == cached.read_bytes()
 
     other = web.get("/api/search", params={"q": BROAD}).json()["results"][-1]
     assert other["id"] != photo["id"] and web.get(f"/photos/{other['id']}/thumbnail").status_code == 200
@@ -279,3 +286,16 @@ def test_heic_and_raw_photos_are_shown_as_webp_and_get_thumbnails(tmp_path: Path
         assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp"
     prune_thumbnails(home, keep=[hashes[heic.name]])
     assert display_path(home, hashes[heic.name]).is_file() and not display_path(home, hashes[dng.name]).exists()
+
+
+@pytest.mark.parametrize(("size", "expected"), [((224, 224), (224, 224)), ((640, 427), (320, 214)),
+                                                ((427, 640), (214, 320)), ((504, 378), (320, 240)),
+                                                ((4032, 3024), (320, 240)), ((3000, 20), (320, 2))])
+def test_thumbnails_fit_the_long_side_keeping_the_shape(size: tuple[int, int], expected: tuple[int, int]) -> None:
+    from photocap.thumbnails import fitted
+
+    image = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).convert("RGB").resize(size)
+    small = fitted(image)
+    assert small.size == expected and small.mode == "RGB"
+    # a box average of whole blocks, then bilinear: the gradient's mean survives, nothing is cropped
+    assert abs(np.asarray(small, dtype=float).mean() - np.asarray(image, dtype=float).mean()) < 2.0
