@@ -70,7 +70,8 @@ def test_photo_page_says_what_show_says_with_neighbours(web, home: Path) -> None
     assert all(f"<li>{tag['word']}</li>" in page.text for tag in shown["tags"])
     assert f'/photos/{hits[0]["id"]}?q=dog&amp;rank=0' in page.text
     assert f'/photos/{hits[2]["id"]}?q=dog&amp;rank=2' in page.text
-    assert web.get(f"/api/photos/{second['id']}").json() == {"id": second["id"], **shown, "can_undo": False}
+    assert web.get(f"/api/photos/{second['id']}").json() == {"id": second["id"], **shown, "can_undo": False,
+                                                             "edits": []}
     original = web.get(f"/photos/{second['id']}/file")
     assert original.status_code == 200 and original.content == Path(second["path"]).read_bytes()
 
