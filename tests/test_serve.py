@@ -50,6 +50,14 @@ def test_filters_and_paging(web, home: Path) -> None:
     tagged = web.get("/api/search", params={"q": BROAD, "tag": "dog"}).json()
     assert [h["path"] for h in tagged["results"]] == [h["path"] for h in cli_search(home, BROAD, "--tag", "dog")]
     assert tagged["results"] and all("dog" in hit["tags"] for hit in tagged["results"])
+    second = next(tag for hit in tagged["results"] for tag in hit["tags"] if tag != "dog")
+    both = [h["path"] for h in cli_search(home, BROAD, "--tag", "dog", "--tag", second)]
+    for params in ({"tag": ["dog", second]}, {"tag": f"dog, {second}"}, {"tag": [f"{second},dog", "dog"]}):
+        assert [h["path"] for h in web.get("/api/search", params={"q": BROAD, **params}).json()["results"]] == both
+    assert both and set(both) <= {h["path"] for h in tagged["results"]}
+    form = web.get("/", params={"q": BROAD, "tag": ["dog", second]}).text
+    assert f'name="tag" value="dog, {second}"' in form and result_ids(form) == [
+        h["id"] for h in web.get("/api/search", params={"q": BROAD, "tag": ["dog", second]}).json()["results"]]
     assert web.get("/api/search", params={"q": BROAD, "after": "2999-01-01"}).json()["total"] == 0
     bad_day = web.get("/api/search", params={"q": BROAD, "after": "yesterday"})
     assert bad_day.status_code == 400 and "YYYY-MM-DD" in bad_day.json()["error"]

@@ -28,7 +28,8 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
     @routes.get("/search", summary="Search the library (same query rules as `photocap search`)")
     def search(request: Request, q: str, folder: str = "", after: str = "", before: str = "", camera: str = "",
                tag: list[str] | None = None, page: int = 1) -> dict[str, Any]:
-        """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats (all of them)."""
+        """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats, and each may
+        list several separated by commas: photos with all of them."""
         result = search_page(library.home, search_form(request), options.page_size)
         return {
             "query": result.form.q, "total": result.results.total, "page": result.form.page, "pages": result.pages,
@@ -47,7 +48,7 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
         view, notes = library.edit(photo_id, change.caption, change.tags)
         return {"photo": view, "notes": notes}
 
-    @routes.post("/photos/{photo_id}/undo", summary="Undo the photo's last edit made here")
+    @routes.post("/photos/{photo_id}/undo", summary="Undo the photo's newest edit (from here or the CLI)")
     def undo(photo_id: int) -> dict[str, Any]:
         view, notes = library.undo(photo_id)
         return {"photo": view, "notes": notes}
