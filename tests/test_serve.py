@@ -171,6 +171,37 @@ def test_openapi_page_is_served_without_a_cdn(web) -> None:
     assert {"/api/search", "/api/photos/{photo_id}", "/api/photos/{photo_id}/undo", "/api/status"} <= set(paths)
 
 
+def test_the_api_answers_errors_as_its_openapi_documents_them(web) -> None:
+    schema = web.get("/api/openapi.json").json()
+    operations = [op for ops in schema["paths"].values() for op in ops.values()]
+    assert operations and all("422" not in op["responses"] for op in operations)  # the app never sends a 422
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    problem = schema["components"]["schemas"]["Problem"]
+    photo = web.get("/api/search", params={"q": "dog"}).json()["results"][0]
+    good = {"Origin": ORIGIN, "X-CSRF-Token": csrf_of(web.get(f"/photos/{photo['id']}").text)}
+    edit, undo = "/api/photos/{photo_id}", "/api/photos/{photo_id}/undo"
+    cases = [  # (method, documented path, url, request options, status the app answers)
+        ("get", "/api/search", "/api/search", {"params": {"q": "dog", "page": "two"}}, 400),  # FastAPI validates
+        ("get", "/api/search", "/api/search", {"params": {"after": "2020-01-01"}}, 400),  # no q
+        ("get", "/api/search", "/api/search", {"params": {"q": "dog", "after": "yesterday"}}, 400),  # ours
+        ("get", "/api/photos/{photo_id}", "/api/photos/first", {}, 400),
+        ("get", "/api/photos/{photo_id}", "/api/photos/987654", {}, 404),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": good, "json": {"caption": ["a", "list"]}}, 400),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": good, "content": b"{not json"}, 400),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": good, "json": {"tags": ["a|b"]}}, 400),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": {"Origin": ORIGIN}, "json": {}}, 403),
+        ("post", undo, f"/api/photos/{photo['id']}/undo", {"headers": good}, 400),  # nothing to undo
+    ]
+    for method, documented_path, url, request, status in cases:
+        response = web.request(method.upper(), url, **request)
+        assert response.status_code == status, (url, request, response.text)
+        documented = schema["paths"][documented_path][method]["responses"]
+        assert str(status) in documented, (documented_path, method, status)
+        content = documented[str(status)]["content"]["application/json"]["schema"]
+        assert content == {"$ref": "#/components/schemas/Problem"}
+        assert set(response.json()) == set(problem["properties"]) == set(problem["required"]) == {"error"}
+
+
 def test_reads_and_edits_work_while_watch_runs(home: Path, indexed) -> None:
     import os
     import subprocess
