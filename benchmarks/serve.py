@@ -175,11 +175,11 @@ def main() -> None:
         thumbnails = [f"/photos/{i}/thumbnail" for i in photo_ids]
         thumbnail_in_process = time_requests(client.get, thumbnails, args.rounds)
 
-        import httpx
+        import httpx2
 
         server, thread = start_server(app, port)
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            with httpx2.Client(base_url=f"http://127.0.0.1:{port}") as http:
                 over_http = time_requests(http.get, full_pages, args.rounds)
                 thumbnail_over_http = time_requests(http.get, thumbnails, args.rounds)
             loads = page_loads(f"http://127.0.0.1:{port}", "dog", args.loads)

@@ -41,7 +41,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
-from photocap import catalog_metadata, catalog_tags
+from photocap import catalog_edits, catalog_metadata, catalog_tags
+from photocap.catalog_edits import EditView, UserChange
 from photocap.catalog_rows import (  # noqa: F401  (the row shapes are part of this module's interface)
     FileError,
     FileUpdate,
@@ -73,7 +74,7 @@ from photocap.catalog_tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -501,40 +502,43 @@ class Catalog:
 
     # ------------------------------------------------------------------------------------------ users
 
-    def set_user_caption(self, path: str, text: str) -> None:
+    def set_user_caption(self, path: str, text: str, origin: str = "cli") -> None:
         """The user's own caption for the photo at `path`; it wins over the model's and is never overwritten."""
-        now = utcnow()
-        with self._write() as conn:
-            photo_id = self._photo_id(conn, path)
-            insert = sqlite_insert(captions).values(
-                photo_id=photo_id, source="user", text=text, score=None, model_id=None, model_checksum=None,
-                words=[], created_at=now,
-            )
-            conn.execute(insert.on_conflict_do_update(
-                index_elements=[captions.c.photo_id, captions.c.source],
-                set_={"text": insert.excluded.text, "created_at": insert.excluded.created_at},
-            ))
-            conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=now))
+        self.edit_user_layer(path, UserChange(set_caption=True, caption=text), origin)
 
-    def clear_user_caption(self, path: str) -> bool:
+    def clear_user_caption(self, path: str, origin: str = "cli") -> bool:
         """Drop the user's caption of the photo at `path`; False if it had none."""
-        with self._write() as conn:
-            photo_id = self._photo_id(conn, path)
-            cleared = conn.execute(
-                delete(captions).where(captions.c.photo_id == photo_id, captions.c.source == "user")).rowcount
-            conn.execute(
-                update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=utcnow())
-            )
-        return bool(cleared)
+        return self.edit_user_layer(path, UserChange(set_caption=True, caption=None), origin)[0]
 
-    def set_user_tags(self, path: str, add: Sequence[str], remove: Sequence[str]) -> list[TagView]:
+    def set_user_tags(self, path: str, add: Sequence[str], remove: Sequence[str], origin: str = "cli") -> list[TagView]:
         """Add the user's own tags to the photo at `path` and take tags away; returns its tags now."""
+        return self.edit_user_layer(path, UserChange(add=tuple(add), remove=tuple(remove)), origin)[1]
+
+    def edit_user_layer(self, path: str, change: UserChange, origin: str) -> tuple[bool, list[TagView]]:
+        """Make one edit of the user's caption and tags of the photo at `path`, kept in the edit history (when it
+        changed anything) for undo; returns whether it changed anything, and the photo's tags now."""
         now = utcnow()
         with self._write() as conn:
             photo_id = self._photo_id(conn, path)
-            catalog_tags.set_user_tags(conn, photo_id, add, remove, now)
-            conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=now))
-            return catalog_tags.effective_tags(conn, [photo_id])[photo_id]
+            changed = catalog_edits.apply_change(conn, photo_id, change, origin, now)
+            if changed:
+                conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=now))
+            return changed, catalog_tags.effective_tags(conn, [photo_id])[photo_id]
+
+    def undo_last_edit(self, photo_id: int) -> EditView | None:
+        """Put back the user's caption and tags of the photo as they were before its newest edit (from the CLI
+        or the web app, in this run or an earlier one); returns what was undone, None if nothing was."""
+        now = utcnow()
+        with self._write() as conn:
+            undone = catalog_edits.undo_last_edit(conn, photo_id, now)
+            if undone is not None:
+                conn.execute(update(photos).where(photos.c.id == photo_id).values(search_synced=False, updated_at=now))
+            return undone
+
+    def edit_history(self, photo_id: int) -> list[EditView]:
+        """The photo's edits that undo can take back, newest first."""
+        with self._read() as conn:
+            return catalog_edits.edit_history(conn, photo_id)
 
     @staticmethod
     def _photo_id(conn: Connection, path: str) -> int:

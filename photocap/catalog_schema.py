@@ -182,9 +182,27 @@ class WrittenText(Base):
     source: Mapped[str] = mapped_column(Text)  # "embedded XMP", "IPTC", "EXIF", "XMP sidecar photo.xmp"
 
 
+class Edit(Base):
+    """One edit of a photo's caption or tags by its user (`caption --set`, `tag`, the web app), with what the
+    user's own caption and tags were before it: undo puts them back, newest edit first, and forgets the edit."""
+
+    __tablename__ = "edits"
+    __table_args__ = (CheckConstraint("origin IN ('cli', 'web')", name="origin"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # newer edits have larger ids
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, server_default=func.current_timestamp())
+    origin: Mapped[str] = mapped_column(Text)
+    changed: Mapped[str] = mapped_column(Text)  # "caption", "tags" or "caption and tags"
+    caption_before: Mapped[str | None] = mapped_column(Text)  # the user's caption; None: they had none
+    # The user's tag rows before: [[word, removed], ...] (removed: a model or file tag the user took away).
+    tags_before: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+
+
 photos = Photo.__table__
 captions = Caption.__table__
 tags = Tag.__table__
 photo_features = PhotoFeature.__table__
 written_metadata = WrittenText.__table__
+edits = Edit.__table__
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from photocap.catalog import Catalog, CatalogError, TagView
+from photocap.catalog_edits import EditView, UserChange
 from photocap.catalog_tags import confident
 from photocap.lock import HomeLocked, exclusive_writer
 from photocap.search import SearchIndexError
@@ -20,28 +21,35 @@ class EditError(ValueError):
     """An edit that cannot be made; the message is one line."""
 
 
-def save_user_caption(home: Path, path: Path, text: str | None, warn: Callable[[str], None]) -> tuple[str, bool]:
+def save_user_caption(home: Path, path: Path, text: str | None, warn: Callable[[str], None],
+                      origin: str = "cli") -> tuple[str, bool]:
     """Set (or, with text None, clear) the user's caption of the photo at `path`; returns its absolute path
     and whether anything changed (clearing a caption the user never set changes nothing)."""
     if text is not None and not text.strip():
         raise EditError("the caption is empty; use --clear PATH to remove your caption")
-    if text is not None and _has_control_characters(text):
-        raise EditError("the caption holds control characters")
     photo = os.path.abspath(path)
-    with _editing(home, warn) as catalog:
-        _must_be_searchable(catalog, photo)
-        if text is None:
-            return photo, catalog.clear_user_caption(photo)
-        catalog.set_user_caption(photo, text.strip())
-    return photo, True
+    changed, _tags = edit_photo(home, path, UserChange(set_caption=True, caption=text), warn, origin)
+    return photo, changed
 
 
 def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[str],
-                   warn: Callable[[str], None]) -> list[TagView]:
+                   warn: Callable[[str], None], origin: str = "cli") -> list[TagView]:
     """Add the user's tags to the photo at `path` and take tags away; returns the photo's tags now."""
-    add, remove = [normalize_tag(word) for word in add], [normalize_tag(word) for word in remove]
     if not add and not remove:
         raise EditError("give --add WORD or --remove WORD (each may repeat)")
+    return edit_photo(home, path, UserChange(add=tuple(add), remove=tuple(remove)), warn, origin)[1]
+
+
+def edit_photo(home: Path, path: Path, change: UserChange, warn: Callable[[str], None],
+               origin: str = "cli") -> tuple[bool, list[TagView]]:
+    """One edit of the user's caption and tags of the photo at `path` (one step for undo); returns whether it
+    changed anything and the photo's tags now."""
+    caption = change.caption.strip() if change.caption is not None else None
+    if change.set_caption and caption is not None and not caption:
+        raise EditError("the caption is empty")
+    if caption is not None and _has_control_characters(caption):
+        raise EditError("the caption holds control characters")
+    add, remove = [normalize_tag(word) for word in change.add], [normalize_tag(word) for word in change.remove]
     for word in (*add, *remove):
         if not word:
             raise EditError("a tag is empty")
@@ -50,9 +58,26 @@ def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[
     both = sorted(set(add) & set(remove))
     if both:
         raise EditError(f"tag {both[0]!r} is both added and removed")
+    photo = os.path.abspath(path)
     with _editing(home, warn) as catalog:
-        _must_be_searchable(catalog, os.path.abspath(path))
-        return confident(catalog.set_user_tags(os.path.abspath(path), add, remove))
+        _must_be_searchable(catalog, photo)
+        changed, tags = catalog.edit_user_layer(
+            photo, UserChange(change.set_caption, caption, tuple(add), tuple(remove)), origin)
+        return changed, confident(tags)
+
+
+def undo_last_edit(home: Path, path: Path, warn: Callable[[str], None]) -> EditView:
+    """Put the user's caption and tags of the photo at `path` back as they were before its newest edit (made
+    with the CLI or the web app, now or in an earlier run); returns what was undone."""
+    photo = os.path.abspath(path)
+    with _editing(home, warn) as catalog:
+        row = catalog.photo_by_path(photo)
+        if row is None:
+            raise EditError(f"not in the catalog: {photo}")
+        undone = catalog.undo_last_edit(row["id"])
+        if undone is None:
+            raise EditError("nothing to undo for this photo")
+        return undone
 
 
 @contextmanager

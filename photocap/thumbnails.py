@@ -39,10 +39,28 @@ def thumbnail_path(home: Path, content_hash: str) -> Path:
 
 def thumbnail_bytes(image: Image.Image) -> bytes:
     """`image` (already upright) as a WebP of at most LONG_SIDE px on its long side, never enlarged."""
-    small = image.convert("RGB") if image.mode != "RGB" else image.copy()
-    small.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return webp_bytes(fitted(image))
+
+
+def fitted(image: Image.Image) -> Image.Image:
+    """`image` as RGB, at most LONG_SIDE px on its long side: itself when it fits (saving does not change it),
+    else shrunk by the largest whole factor that stays at or above LONG_SIDE (a box average of each block of
+    pixels, a third of the time a bilinear resize takes for the same factor) and resized the rest of the way."""
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    width, height = image.size
+    scale = LONG_SIDE / max(width, height)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if (factor := int(1 / scale)) >= 2:
+        image = image.reduce(factor)
+    return image if image.size == size else image.resize(size, Image.Resampling.BILINEAR)
+
+
+def webp_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    small.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+    image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     return buffer.getvalue()
 
 
@@ -52,6 +70,8 @@ def save_thumbnail(home: Path, content_hash: str, data: bytes) -> Path:
 
 
 def save_thumbnail_at(path: Path, data: bytes) -> Path:
+    """Not fsynced: the cache is derived, and a file a crash left empty or cut short fails `is_whole` and is
+    made again when it is next shown."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".thumb-", suffix=".tmp", dir=path.parent)
     try:
@@ -64,10 +84,22 @@ def save_thumbnail_at(path: Path, data: bytes) -> Path:
     return path
 
 
+def is_whole(path: Path) -> bool:
+    """Whether the cached WebP at `path` is all there: its RIFF header gives the file's length."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(12)
+            size = os.fstat(file.fileno()).st_size
+    except OSError:
+        return False
+    return (len(header) == 12 and header[:4] == b"RIFF" and header[8:] == b"WEBP"
+            and int.from_bytes(header[4:8], "little") + 8 == size)
+
+
 def cached_thumbnail(home: Path, content_hash: str, source: str) -> Path:
     """The thumbnail of the photo at `source` whose content hash is `content_hash`, made now if not cached."""
     path = thumbnail_path(home, content_hash)
-    if path.is_file():
+    if is_whole(path):
         return path
     return save_thumbnail(home, content_hash, thumbnail_bytes(_open_upright(source, LONG_SIDE)))
 
@@ -81,7 +113,7 @@ def cached_display(home: Path, content_hash: str, source: str) -> Path:
     """A WebP of the photo at `source` that a browser can show, at most DISPLAY_LONG_SIDE px on its long
     side, made now if not cached: for formats browsers cannot show themselves (HEIC, TIFF, RAW)."""
     path = display_path(home, content_hash)
-    if path.is_file():
+    if is_whole(path):
         return path
     image = _open_upright(source, DISPLAY_LONG_SIDE)
     image.thumbnail((DISPLAY_LONG_SIDE, DISPLAY_LONG_SIDE), Image.Resampling.LANCZOS)

@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 from web_support import ORIGIN, cli_search, client, csrf_of, photocap
 
@@ -48,6 +50,14 @@ def test_filters_and_paging(web, home: Path) -> None:
     tagged = web.get("/api/search", params={"q": BROAD, "tag": "dog"}).json()
     assert [h["path"] for h in tagged["results"]] == [h["path"] for h in cli_search(home, BROAD, "--tag", "dog")]
     assert tagged["results"] and all("dog" in hit["tags"] for hit in tagged["results"])
+    second = next(tag for hit in tagged["results"] for tag in hit["tags"] if tag != "dog")
+    both = [h["path"] for h in cli_search(home, BROAD, "--tag", "dog", "--tag", second)]
+    for params in ({"tag": ["dog", second]}, {"tag": f"dog, {second}"}, {"tag": [f"{second},dog", "dog"]}):
+        assert [h["path"] for h in web.get("/api/search", params={"q": BROAD, **params}).json()["results"]] == both
+    assert both and set(both) <= {h["path"] for h in tagged["results"]}
+    form = web.get("/", params={"q": BROAD, "tag": ["dog", second]}).text
+    assert f'name="tag" value="dog, {second}"' in form and result_ids(form) == [
+        h["id"] for h in web.get("/api/search", params={"q": BROAD, "tag": ["dog", second]}).json()["results"]]
     assert web.get("/api/search", params={"q": BROAD, "after": "2999-01-01"}).json()["total"] == 0
     bad_day = web.get("/api/search", params={"q": BROAD, "after": "yesterday"})
     assert bad_day.status_code == 400 and "YYYY-MM-DD" in bad_day.json()["error"]
@@ -68,7 +78,8 @@ def test_photo_page_says_what_show_says_with_neighbours(web, home: Path) -> None
     assert all(f"<li>{tag['word']}</li>" in page.text for tag in shown["tags"])
     assert f'/photos/{hits[0]["id"]}?q=dog&amp;rank=0' in page.text
     assert f'/photos/{hits[2]["id"]}?q=dog&amp;rank=2' in page.text
-    assert web.get(f"/api/photos/{second['id']}").json() == {"id": second["id"], **shown, "can_undo": False}
+    assert web.get(f"/api/photos/{second['id']}").json() == {"id": second["id"], **shown, "can_undo": False,
+                                                             "edits": []}
     original = web.get(f"/photos/{second['id']}/file")
     assert original.status_code == 200 and original.content == Path(second["path"]).read_bytes()
 
@@ -107,8 +118,13 @@ def test_thumbnails_are_small_webp_cached_by_content_hash_and_pruned_with_their_
         assert thumbnail.format == "WEBP"
         assert max(thumbnail.size) == min(LONG_SIDE, max(original.size))
     assert cached.read_bytes() == response.content
-    cached.write_bytes(b"stale marker")  # served from the cache from now on, not made again
-    assert web.get(f"/photos/{photo['id']}/thumbnail").content == b"stale marker"
+    marker = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(marker, "WEBP")
+    cached.write_bytes(marker.getvalue())  # served from the cache from now on, not made again
+    assert web.get(f"/photos/{photo['id']}/thumbnail").content == marker.getvalue()
+    for torn in (b"", marker.getvalue()[:-10]):  # what a crash can leave of a file never fsynced: made again
+        cached.write_bytes(torn)
+        assert web.get(f"/photos/{photo['id']}/thumbnail").content == response.content == cached.read_bytes()
 
     other = web.get("/api/search", params={"q": BROAD}).json()["results"][-1]
     assert other["id"] != photo["id"] and web.get(f"/photos/{other['id']}/thumbnail").status_code == 200
@@ -153,6 +169,37 @@ def test_openapi_page_is_served_without_a_cdn(web) -> None:
     assert web.get("/swagger-ui/swagger-ui-bundle.js").status_code == 200
     paths = web.get("/api/openapi.json").json()["paths"]
     assert {"/api/search", "/api/photos/{photo_id}", "/api/photos/{photo_id}/undo", "/api/status"} <= set(paths)
+
+
+def test_the_api_answers_errors_as_its_openapi_documents_them(web) -> None:
+    schema = web.get("/api/openapi.json").json()
+    operations = [op for ops in schema["paths"].values() for op in ops.values()]
+    assert operations and all("422" not in op["responses"] for op in operations)  # the app never sends a 422
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    problem = schema["components"]["schemas"]["Problem"]
+    photo = web.get("/api/search", params={"q": "dog"}).json()["results"][0]
+    good = {"Origin": ORIGIN, "X-CSRF-Token": csrf_of(web.get(f"/photos/{photo['id']}").text)}
+    edit, undo = "/api/photos/{photo_id}", "/api/photos/{photo_id}/undo"
+    cases = [  # (method, documented path, url, request options, status the app answers)
+        ("get", "/api/search", "/api/search", {"params": {"q": "dog", "page": "two"}}, 400),  # FastAPI validates
+        ("get", "/api/search", "/api/search", {"params": {"after": "2020-01-01"}}, 400),  # no q
+        ("get", "/api/search", "/api/search", {"params": {"q": "dog", "after": "yesterday"}}, 400),  # ours
+        ("get", "/api/photos/{photo_id}", "/api/photos/first", {}, 400),
+        ("get", "/api/photos/{photo_id}", "/api/photos/987654", {}, 404),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": good, "json": {"caption": ["a", "list"]}}, 400),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": good, "content": b"{not json"}, 400),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": good, "json": {"tags": ["a|b"]}}, 400),
+        ("post", edit, f"/api/photos/{photo['id']}", {"headers": {"Origin": ORIGIN}, "json": {}}, 403),
+        ("post", undo, f"/api/photos/{photo['id']}/undo", {"headers": good}, 400),  # nothing to undo
+    ]
+    for method, documented_path, url, request, status in cases:
+        response = web.request(method.upper(), url, **request)
+        assert response.status_code == status, (url, request, response.text)
+        documented = schema["paths"][documented_path][method]["responses"]
+        assert str(status) in documented, (documented_path, method, status)
+        content = documented[str(status)]["content"]["application/json"]["schema"]
+        assert content == {"$ref": "#/components/schemas/Problem"}
+        assert set(response.json()) == set(problem["properties"]) == set(problem["required"]) == {"error"}
 
 
 def test_reads_and_edits_work_while_watch_runs(home: Path, indexed) -> None:
@@ -279,3 +326,16 @@ def test_heic_and_raw_photos_are_shown_as_webp_and_get_thumbnails(tmp_path: Path
         assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/webp"
     prune_thumbnails(home, keep=[hashes[heic.name]])
     assert display_path(home, hashes[heic.name]).is_file() and not display_path(home, hashes[dng.name]).exists()
+
+
+@pytest.mark.parametrize(("size", "expected"), [((224, 224), (224, 224)), ((640, 427), (320, 214)),
+                                                ((427, 640), (214, 320)), ((504, 378), (320, 240)),
+                                                ((4032, 3024), (320, 240)), ((3000, 20), (320, 2))])
+def test_thumbnails_fit_the_long_side_keeping_the_shape(size: tuple[int, int], expected: tuple[int, int]) -> None:
+    from photocap.thumbnails import fitted
+
+    image = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).convert("RGB").resize(size)
+    small = fitted(image)
+    assert small.size == expected and small.mode == "RGB"
+    # a box average of whole blocks, then bilinear: the gradient's mean survives, nothing is cropped
+    assert abs(np.asarray(small, dtype=float).mean() - np.asarray(image, dtype=float).mean()) < 2.0

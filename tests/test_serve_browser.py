@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import REPO
@@ -261,6 +262,16 @@ def test_the_filters_narrow_the_results_as_cli_search_options_do(page, serve, ho
                                                       "--limit", "60")]
     assert expected and [result["alt"] for result in shown_results(page)] == expected
     assert page.is_visible("input[name=tag]")  # the filters stay open while one is in use
+    dogs = cli_search(home, "dog OR man OR girl OR water", "--tag", "dog", "--limit", "60")
+    second = next(tag for hit in dogs for tag in hit["tags"]
+                  if tag != "dog" and 0 < sum(tag in other["tags"] for other in dogs) < len(dogs))
+    page.fill("input[name=tag]", f"dog, {second}")  # several tags: photos with all of them, as --tag repeated
+    page.press("input[name=tag]", "Enter")
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("tag") == [f"dog, {second}"])
+    both = [hit["caption"] for hit in cli_search(home, "dog OR man OR girl OR water", "--tag", "dog", "--tag", second,
+                                                  "--limit", "60")]
+    assert both and len(both) < len(expected) and [result["alt"] for result in shown_results(page)] == both
+    assert page.input_value("input[name=tag]") == f"dog, {second}"
     page.fill("input[name=after]", "2999-01-01")
     page.press("input[name=tag]", "Enter")
     page.wait_for_url("**after=2999-01-01*")

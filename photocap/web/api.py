@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from photocap.web.library import Library
+from photocap.web.openapi import GUARDED, documented
 from photocap.web.options import ServeOptions
 from photocap.web.pages import search_form
 from photocap.web.results import search_page
@@ -23,12 +24,14 @@ class Edit(BaseModel):
 
 
 def router(options: ServeOptions, library: Library) -> APIRouter:
-    routes = APIRouter(prefix="/api")
+    routes = APIRouter(prefix="/api", responses=documented(*GUARDED))
 
-    @routes.get("/search", summary="Search the library (same query rules as `photocap search`)")
+    @routes.get("/search", summary="Search the library (same query rules as `photocap search`)",
+                responses=documented(400, 503))
     def search(request: Request, q: str, folder: str = "", after: str = "", before: str = "", camera: str = "",
                tag: list[str] | None = None, page: int = 1) -> dict[str, Any]:
-        """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats (all of them)."""
+        """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats, and each may
+        list several separated by commas: photos with all of them."""
         result = search_page(library.home, search_form(request), options.page_size)
         return {
             "query": result.form.q, "total": result.results.total, "page": result.form.page, "pages": result.pages,
@@ -37,22 +40,25 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
                         for card in result.cards()],
         }
 
-    @routes.get("/photos/{photo_id}", summary="One photo, as `photocap show --json` gives it")
+    @routes.get("/photos/{photo_id}", summary="One photo, as `photocap show --json` gives it",
+                responses=documented(400, 404, 503))
     def photo(photo_id: int) -> dict[str, Any]:
         return library.photo(photo_id)
 
-    @routes.post("/photos/{photo_id}", summary="Edit a photo's caption and tags (they become yours)")
+    @routes.post("/photos/{photo_id}", summary="Edit a photo's caption and tags (they become yours)",
+                 responses=documented(400, 404, 503))
     def edit(photo_id: int, change: Edit) -> dict[str, Any]:
         """Needs the page's CSRF token in the X-CSRF-Token header, from this server's own pages."""
         view, notes = library.edit(photo_id, change.caption, change.tags)
         return {"photo": view, "notes": notes}
 
-    @routes.post("/photos/{photo_id}/undo", summary="Undo the photo's last edit made here")
+    @routes.post("/photos/{photo_id}/undo", summary="Undo the photo's newest edit (from here or the CLI)",
+                 responses=documented(400, 404, 503))
     def undo(photo_id: int) -> dict[str, Any]:
         view, notes = library.undo(photo_id)
         return {"photo": view, "notes": notes}
 
-    @routes.get("/status", summary="The library, as `photocap status --json` gives it")
+    @routes.get("/status", summary="The library, as `photocap status --json` gives it", responses=documented(503))
     def status() -> dict[str, Any]:
         return library.status()
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from photocap.catalog import PhotoRow
-from photocap.thumbnails import ThumbnailError, cached_display, cached_thumbnail, thumbnail_path
+from photocap.thumbnails import ThumbnailError, cached_display, cached_thumbnail, is_whole, thumbnail_path
 from photocap.web.library import Library
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
@@ -62,7 +62,7 @@ def thumbnail_of(library: Library, row: PhotoRow) -> Path:
     if not row["content_hash"]:
         raise Gone("this photo has no thumbnail: it could never be read")
     cached = thumbnail_path(library.home, row["content_hash"])
-    if cached.is_file():
+    if is_whole(cached):
         return cached
     try:
         return cached_thumbnail(library.home, row["content_hash"], servable_path(library, row))

@@ -1,17 +1,17 @@
 """What the pages and the JSON API ask of a photocap home about its photos, through the CLI's own functions:
-`details_of` (as `photocap show`), `save_user_caption` and `edit_user_tags` (as `photocap caption --set` and
-`photocap tag`), `catalog_status` (as `photocap status`)."""
+`details_of` (as `photocap show`), `edit_photo` and `undo_last_edit` (photocap.edits, as `photocap caption --set`
+and `photocap tag` edit, with one history for undo), `catalog_status` (as `photocap status`)."""
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from photocap.catalog import Catalog, CatalogError, PhotoRow
-from photocap.edits import EditError, edit_user_tags, save_user_caption
+from photocap.catalog_edits import UserChange
+from photocap.edits import edit_photo, undo_last_edit
 from photocap.show import details_of
 from photocap.status import StatusReport, catalog_status
 from photocap.tag_vocabulary import normalize_tag
@@ -23,13 +23,12 @@ class NotFound(LookupError):
 
 class Library:
     """The home's catalog, opened once for the server's life (SQLite in WAL mode: reads never wait for the
-    indexer), and the last edit of each photo, for undo."""
+    indexer)."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self._catalog: Catalog | None = None
         self._opening = threading.Lock()
-        self._before_edit: dict[int, EditState] = {}
 
     def catalog(self) -> Catalog:
         with self._opening:
@@ -50,28 +49,28 @@ class Library:
         return rows[0]
 
     def photo(self, photo_id: int) -> dict[str, Any]:
-        """`photocap show --json` of the photo, with its id and whether an undo is waiting."""
+        """`photocap show --json` of the photo, with its id and the edits undo can take back, newest first."""
         return self._view(self.row(photo_id))
 
     def _view(self, row: PhotoRow) -> dict[str, Any]:
-        return {"id": row["id"], **details_of(row), "can_undo": row["id"] in self._before_edit}
+        history = self.catalog().edit_history(row["id"])
+        return {"id": row["id"], **details_of(row), "can_undo": bool(history), "edits": history}
 
     def edit(self, photo_id: int, caption: str | None, tags: list[str] | None) -> tuple[dict[str, Any], list[str]]:
         """Make the photo's caption `caption` (None or blank: the model's again) and its tags `tags` (None:
-        unchanged), as the user's own. Returns the photo's view and the notes the edit functions gave."""
+        unchanged), as the user's own, in one step of undo. Returns the photo's view and the notes the edit
+        functions gave."""
         row = self.row(photo_id)
-        before = EditState.of(row)
-        notes = _apply(self.home, row, caption, tags)
-        self._before_edit[photo_id] = before
+        notes: list[str] = []
+        change = _change(row, caption, tags)
+        if change != UserChange():
+            edit_photo(self.home, Path(row["path"]), change, warn=notes.append, origin="web")
         return self._view(self.row(photo_id)), notes
 
     def undo(self, photo_id: int) -> tuple[dict[str, Any], list[str]]:
-        """Put back the caption and tags the photo had before its last edit here."""
-        before = self._before_edit.get(photo_id)
-        if before is None:
-            raise EditError("nothing to undo for this photo")
-        notes = _apply(self.home, self.row(photo_id), before.user_caption, list(before.tags))
-        del self._before_edit[photo_id]
+        """Put back the caption and tags the photo had before its newest edit, from here or the CLI."""
+        notes: list[str] = []
+        undo_last_edit(self.home, Path(self.row(photo_id)["path"]), warn=notes.append)
         return self._view(self.row(photo_id)), notes
 
     def status(self) -> dict[str, Any]:
@@ -83,34 +82,20 @@ class Library:
         return top_folders(self.catalog().photo_folders())
 
 
-@dataclass(frozen=True)
-class EditState:
-    user_caption: str | None  # None: the model's caption was in use
-    tags: tuple[str, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def of(cls, row: PhotoRow) -> EditState:
-        shown = details_of(row)
-        return cls(row["caption"] if row["caption_source"] == "user" else None,
-                   tuple(tag["word"] for tag in shown["tags"]))
-
-
-def _apply(home: Path, row: PhotoRow, caption: str | None, tags: list[str] | None) -> list[str]:
-    notes: list[str] = []
-    path = Path(row["path"])
+def _change(row: PhotoRow, caption: str | None, tags: list[str] | None) -> UserChange:
+    """The edit that turns the photo's caption and tags into those the form asks for."""
     wanted = (caption or "").strip() or None
     current = row["caption"] if row["caption_source"] == "user" else None
-    unchanged_model_caption = row["caption_source"] == "model" and wanted == row["caption"]
-    if wanted != current and not unchanged_model_caption:
-        save_user_caption(home, path, wanted, warn=notes.append)
+    unchanged_model_caption = row["caption_source"] != "user" and wanted == row["caption"]
+    set_caption = wanted != current and not unchanged_model_caption
+    add: list[str] = []
+    remove: list[str] = []
     if tags is not None:
         now = [tag["word"] for tag in details_of(row)["tags"]]
         wanted_tags = list(dict.fromkeys(t for t in (normalize_tag(word) for word in tags) if t))
         add = [word for word in wanted_tags if word not in now]
         remove = [word for word in now if word not in wanted_tags]
-        if add or remove:
-            edit_user_tags(home, path, add, remove, warn=notes.append)
-    return notes
+    return UserChange(set_caption, wanted if set_caption else None, tuple(add), tuple(remove))
 
 
 def top_folders(folders: list[str]) -> list[str]:

@@ -31,7 +31,13 @@ def search_form(request: Request) -> SearchForm:
     return SearchForm(q=params.get("q", "").strip(), folder=params.get("folder", "").strip(),
                       after=params.get("after", "").strip(), before=params.get("before", "").strip(),
                       camera=params.get("camera", "").strip(),
-                      tags=tuple(t.strip() for t in params.getlist("tag") if t.strip()), page=int(page))
+                      tags=form_tags(params.getlist("tag")), page=int(page))
+
+
+def form_tags(values: list[str]) -> tuple[str, ...]:
+    """The tags asked for: `tag` may repeat (as the CLI's --tag does) and each may list several, separated by
+    commas (the form's one box; a tag never holds a comma). A photo must have all of them."""
+    return tuple(dict.fromkeys(tag.strip() for value in values for tag in value.split(",") if tag.strip()))
 
 
 def router(options: ServeOptions, library: Library) -> APIRouter:
