@@ -161,7 +161,7 @@ class PhotoFeature(Base):
     encoder: Mapped[str] = mapped_column(Text)  # encoder name and weights checksum
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     # The tagger that last tagged the photo (from this feature): photos it gave no tag are tagged too.
-    tagger_id: Mapped[str | None] = mapped_column(Text)
+    tagger_id: Mapped[str | None] = mapped_column(Text, index=True)
 
 
 class WrittenText(Base):

@@ -239,3 +239,12 @@ def test_processes_opening_a_new_catalog_at_once_all_succeed(tmp_home: Path) -> 
             for _ in range(3)]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [out.decode().strip() for out, _ in outputs] == [HEAD_REVISION] * 3, [err for _, err in outputs]
+
+
+def test_every_migration_is_a_revision_the_catalog_knows():
+    """A catalog upgraded by a migration missing from KNOWN_REVISIONS would be refused as 'newer' next time."""
+    from photocap.catalog import KNOWN_REVISIONS
+
+    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+    revisions = sorted(path.name.split("_", 1)[0] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    assert tuple(revisions) == KNOWN_REVISIONS
