@@ -243,10 +243,15 @@ def _phrases_where_positions_are(query: Query) -> Query:
         return And([Term(query.fieldname, word) for word in query.words], boost=query.boost)
     if query.is_leaf():
         return query
-    if isinstance(query, Or):  # `Query.apply` would drop the coordination bonus
-        return query.__class__([_phrases_where_positions_are(sub) for sub in query.subqueries],
-                               boost=query.boost, minmatch=query.minmatch, scale=query.scale)
+    if isinstance(query, Or):
+        return _same_or(query, [_phrases_where_positions_are(sub) for sub in query.subqueries])
     return query.apply(_phrases_where_positions_are)
+
+
+def _same_or(query: Query, subqueries: list[Query]) -> Query:
+    """An OR like `query` (its class, boost, minmatch and coordination bonus) over `subqueries`: `Query.apply`
+    would drop the bonus."""
+    return query.__class__(subqueries, boost=query.boost, minmatch=query.minmatch, scale=query.scale)
 
 
 def _negations_exclude(query: Query) -> Query:
@@ -258,16 +263,12 @@ def _negations_exclude(query: Query) -> Query:
         return query
     if not isinstance(query, Or):
         return query.apply(_negations_exclude)
-
-    def same_or(subqueries: list[Query]) -> Query:  # `Query.apply` would drop the coordination bonus
-        return query.__class__(subqueries, boost=query.boost, minmatch=query.minmatch, scale=query.scale)
-
     subqueries = [_negations_exclude(sub) for sub in query.subqueries]
     excluded = [sub.query for sub in subqueries if isinstance(sub, Not)]
     wanted = [sub for sub in subqueries if not isinstance(sub, Not)]
     if not excluded or not wanted:
-        return same_or(subqueries)
-    positive = wanted[0] if len(wanted) == 1 else same_or(wanted)
+        return _same_or(query, subqueries)
+    positive = wanted[0] if len(wanted) == 1 else _same_or(query, wanted)
     negative = excluded[0] if len(excluded) == 1 else Or(excluded)
     return AndNot(positive, negative)
 

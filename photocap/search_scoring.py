@@ -85,14 +85,12 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     """The `top` best documents for `query` (all of them for None) among those `restriction` allows, as Whoosh's
     BM25F with `ranking`'s parameters scores them; None when the query is not a plain OR of terms."""
     plain = plain_query(query)
-    if plain is None or not _codec_readable(searcher):
+    if (plain is None or not _codec_readable(searcher)
+            or not all(searcher.schema[term.field].scorable for term in plain.terms)):
         return None
     import numpy as np
 
-    for term in plain.terms:
-        if not searcher.schema[term.field].scorable:
-            return None
-    texts = sorted({term.text for term in plain.terms})
+    row_of_text = {text: row for row, text in enumerate(sorted({term.text for term in plain.terms}))}
     ranked: list[tuple[float, int]] = []
     postings_of: dict[int, list[tuple[WeightedTerm, np.ndarray]]] = {}  # per segment offset
     total = 0
@@ -102,7 +100,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
         if not doc_count:
             continue
         scores = np.zeros(doc_count)
-        matched_texts = np.zeros((len(texts), doc_count), dtype=bool)
+        matched_texts = np.zeros((len(row_of_text), doc_count), dtype=bool)
         lengths: dict[str, np.ndarray] = {}
         segment_postings = []
         for term in plain.terms:
@@ -116,7 +114,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             k1, b = ranking.bm25_k1, ranking.bm25_b
             length_ratio = lengths[term.field][ids] / average_length
             scores[ids] += idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * length_ratio)) * term.boost
-            matched_texts[texts.index(term.text), ids] = True
+            matched_texts[row_of_text[term.text], ids] = True
             segment_postings.append((term, ids))
         words_matched = matched_texts.sum(axis=0)
         allowed = _allowed(leaf, reader, restriction, doc_count)
@@ -248,5 +246,5 @@ def _codec_readable(searcher: Searcher) -> bool:
 
     if not _codec_readable_names():
         return False
-    return all(isinstance(getattr(leaf.reader(), "_codec", None), W3Codec)
-               for leaf, _offset in searcher.leaf_searchers() if leaf.reader().doc_count_all())
+    readers = [leaf.reader() for leaf, _offset in searcher.leaf_searchers()]
+    return all(isinstance(getattr(reader, "_codec", None), W3Codec) for reader in readers if reader.doc_count_all())
