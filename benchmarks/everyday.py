@@ -214,7 +214,7 @@ class Captioned:
 
 def captions_from_catalog(home: Path, library: Path) -> dict[str, Captioned]:
     """File name -> the photo's id and effective caption, as the catalog holds them."""
-    from photocap.catalog import Catalog
+    from photocap.catalog.store import Catalog
 
     with Catalog.open(home) as catalog:
         rows = catalog.photos_under([str(library)])
@@ -326,7 +326,7 @@ def caption_query_figures(index: Any, references: dict[int, Sequence[str]]) -> d
 
 def product_search(index: Any) -> Search:
     """The search `photocap search QUERY --limit N` runs; a query it refuses finds nothing."""
-    from photocap.search import SearchQueryError
+    from photocap.search.index import SearchQueryError
 
     def search(query: str, limit: int) -> list[int]:
         try:
@@ -372,7 +372,7 @@ def search_figures(
     index_dir: Path, references: dict[int, Sequence[str]], with_object_queries: bool
 ) -> tuple[dict[str, float], list[dict]]:
     """Caption-query figures, and object-query figures and rows when asked, from the product's index."""
-    from photocap.search import SearchIndex
+    from photocap.search.index import SearchIndex
 
     figures: dict[str, float] = {}
     rows: list[dict] = []

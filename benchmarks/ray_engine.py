@@ -37,14 +37,14 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.throughput import link_library
-from photocap import ray_tasks
-from photocap.catalog import Catalog, PhotoResult
+from photocap.catalog.store import Catalog, PhotoResult
 from photocap.config import Settings
+from photocap.indexing import ray_tasks
+from photocap.indexing.pipeline import IndexReport, LazyCaptioner, index_roots
+from photocap.indexing.result_writer import ResultWriter
+from photocap.indexing.scan import scan_folders
 from photocap.lock import exclusive_writer
-from photocap.pipeline import IndexReport, LazyCaptioner, index_roots
-from photocap.result_writer import ResultWriter
-from photocap.scan import scan_folders
-from photocap.search_sync import open_for_writing
+from photocap.search.sync import open_for_writing
 from train.data import data_dir, load_split
 
 

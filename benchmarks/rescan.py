@@ -25,12 +25,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from photocap.catalog import Catalog, PhotoResult
-from photocap.metadata import WrittenMetadata, read_sidecars
-from photocap.pipeline import current_tagger
-from photocap.scan import scan_folders
-from photocap.search import SearchIndex
-from photocap.search_sync import sync_search_index
+from photocap.catalog.store import Catalog, PhotoResult
+from photocap.indexing.scan import scan_folders
+from photocap.metadata.read import WrittenMetadata, read_sidecars
+from photocap.model.installed import current_tagger
+from photocap.search.index import SearchIndex
+from photocap.search.sync import sync_search_index
 
 SIDECAR = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag>'

@@ -31,7 +31,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from photocap.search import DEFAULT_RANKING, Ranking, SearchDoc, SearchIndex, SearchQueryError
+from photocap.search.index import DEFAULT_RANKING, Ranking, SearchDoc, SearchIndex, SearchQueryError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "flickr8k"
 SPLIT_FILE = "dataset_flickr8k.json"
@@ -137,7 +137,7 @@ def model_output(model: str, images: Sequence[Flickr8kImage], root: Path, beam_s
 
 def documents(images: Sequence[Flickr8kImage], output: dict[str, dict[str, Any]]) -> list[SearchDoc]:
     """The search documents `photocap index` writes for these captions, words and tags (all as the model's)."""
-    from photocap.search_sync import tag_search_terms
+    from photocap.search.sync import tag_search_terms
 
     docs = []
     for photo_id, image in enumerate(images):

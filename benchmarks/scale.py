@@ -33,9 +33,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from benchmarks.rescan import make_library
-from photocap.catalog import Catalog
-from photocap.pipeline import current_tagger
-from photocap.tag_vocabulary import tag_map
+from photocap.catalog.store import Catalog
+from photocap.model.installed import current_tagger
+from photocap.model.tag_vocabulary import tag_map
 from train.data import data_dir
 
 DEFAULT_DIR = Path("/tmp/photocap-scale")

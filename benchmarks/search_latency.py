@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks.retrieval import documents, load_model_output, load_test_images, split_file
-from photocap.search import SearchIndex
+from photocap.search.index import SearchIndex
 
 
 def search_command() -> list[str]:

@@ -32,10 +32,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from photocap.catalog import Catalog, PhotoResult
-from photocap.scan import scan_folders
-from photocap.search import SearchIndex
-from photocap.search_sync import rebuild_search_index
+from photocap.catalog.store import Catalog, PhotoResult
+from photocap.indexing.scan import scan_folders
+from photocap.search.index import SearchIndex
+from photocap.search.sync import rebuild_search_index
 from train.data import data_dir
 
 QUERIES = ["dog", "dog running", "child", "man riding a bike", "water", "girl in a pink dress", "snow", "ball",

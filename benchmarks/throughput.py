@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from photocap.config import Settings
-from photocap.images import decode_photo
+from photocap.indexing.pipeline import run_index
+from photocap.media.decode import decode_photo
 from photocap.model.captioner import Captioner
 from photocap.model.precision import cpu_has_native_bf16
-from photocap.pipeline import run_index
 from train.data import data_dir, load_split
 
 

@@ -5,12 +5,13 @@
 
 For each set of photos it times, in this one process (CPU time, which other programs on the machine hardly
 move; best of --rounds):
-- decode: a decoding worker's job for one photo without a thumbnail (photocap.worker._DecodeJob), the work
+- decode: a decoding worker's job for one photo without a thumbnail (photocap.indexing.worker._DecodeJob), the work
   every photo costs anyway;
 - with thumbnail: the same job told to write the photo's thumbnail into an empty cache; the difference is
   what the thumbnail costs the indexing run;
 - its steps: fitting the decoded image into LONG_SIDE px, the WebP encoding, the file written;
-- the driver's share: choosing the photos whose content has no thumbnail yet (photocap.worker.thumbnails_to_make).
+- the driver's share: choosing the photos whose content has no thumbnail yet
+  (photocap.indexing.worker.thumbnails_to_make).
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from photocap import thumbnails
-from photocap.catalog import Catalog
+from photocap.catalog.store import Catalog
 from photocap.config import Settings
-from photocap.images import decode_photo
-from photocap.scan import scan_folders
-from photocap.worker import _DecodeJob, thumbnails_to_make
+from photocap.indexing.scan import scan_folders
+from photocap.indexing.worker import _DecodeJob, thumbnails_to_make
+from photocap.media import thumbnails
+from photocap.media.decode import decode_photo
 from train.data import data_dir, load_split
 
 COCO_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "coco-dev" / "images"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from photocap.catalog import Base
+from photocap.catalog.store import Base
 
 config = context.config
 

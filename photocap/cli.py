@@ -43,7 +43,7 @@ def _prepare_home(home: Path) -> None:
 def _check_engine(settings: Settings) -> None:
     """`--engine ray` (or `engine = "ray"` in the config) without Ray installed is one line, before any work."""
     if settings.engine == "ray":
-        from photocap.ray_engine import INSTALL_HINT, ray_installed
+        from photocap.indexing.ray_engine import INSTALL_HINT, ray_installed
 
         if not ray_installed():
             raise InputError(f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}")
@@ -51,11 +51,11 @@ def _check_engine(settings: Settings) -> None:
 
 def _product_errors() -> tuple[type[Exception], ...]:
     """The exceptions that mean bad input or state, reported as one line rather than a traceback."""
-    from photocap.catalog import CatalogError
+    from photocap.catalog.store import CatalogError
+    from photocap.indexing.ray_engine import RayEngineError
     from photocap.lock import HomeLocked, HomeUnusable
     from photocap.model.checkpoint import CheckpointError
-    from photocap.ray_engine import RayEngineError
-    from photocap.search import SearchIndexError, SearchQueryError
+    from photocap.search.index import SearchIndexError, SearchQueryError
 
     return (CatalogError, CheckpointError, HomeLocked, HomeUnusable, RayEngineError, SearchIndexError,
             SearchQueryError, ValueError, OSError)
@@ -159,7 +159,7 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
         raise InputError("--ray-address and --ship-bytes go with --engine ray")
     _check_engine(settings)
     _prepare_home(settings.home)
-    from photocap.pipeline import run_index
+    from photocap.indexing.pipeline import run_index
 
     try:
         report = run_index(settings, list(paths), recaption_older=recaption_older, progress=_progress)
@@ -207,8 +207,8 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
     # model in each) for every batch, which costs more than captioning the batch here.
     settings = replace(settings, engine="builtin")
     _prepare_home(settings.home)
-    from photocap.scan import ScanError
-    from photocap.watch import run_watch
+    from photocap.indexing.scan import ScanError
+    from photocap.indexing.watch import run_watch
 
     def report(event: dict) -> None:
         if as_json:
@@ -261,7 +261,7 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         photocap search 'dog AND (beach OR sand) NOT ball' --after 2023-01-01 --json
         photocap search "kids playing in snow" -0 | xargs -0 open
     """
-    from photocap.library_search import SearchFilters, SearchRequestError, parse_day, search_library
+    from photocap.search.library import SearchFilters, SearchRequestError, parse_day, search_library
 
     settings = _settings(ctx)
     try:
@@ -334,7 +334,7 @@ def caption(ctx, images, user_caption, clear_path, device, precision, beam_size,
         raise InputError("give IMAGE files to caption (or --set PATH TEXT, --clear PATH)")
     settings = _settings(ctx, device=device, precision=precision, beam_size=beam_size, model=model,
                          encoder_weights=encoder_weights)
-    from photocap.images import PhotoDecodeError
+    from photocap.media.decode import PhotoDecodeError
     from photocap.model.captioner import Captioner
 
     try:
@@ -550,10 +550,10 @@ def prune(ctx, as_json):
     Example:
         photocap status && photocap prune
     """
-    from photocap.catalog import Catalog
+    from photocap.catalog.store import Catalog
     from photocap.lock import exclusive_writer
-    from photocap.search_sync import open_for_writing
-    from photocap.thumbnails import prune_thumbnails
+    from photocap.media.thumbnails import prune_thumbnails
+    from photocap.search.sync import open_for_writing
 
     settings = _settings(ctx)
     if not (settings.home / "catalog.db").is_file():
@@ -622,10 +622,10 @@ def rebuild_index(ctx):
     Example:
         photocap rebuild-index
     """
-    from photocap.catalog import Catalog
+    from photocap.catalog.store import Catalog
     from photocap.lock import exclusive_writer
-    from photocap.search import SearchIndex
-    from photocap.search_sync import rebuild_search_index
+    from photocap.search.index import SearchIndex
+    from photocap.search.sync import rebuild_search_index
 
     settings = _settings(ctx)
     try:

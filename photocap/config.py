@@ -14,7 +14,7 @@ from typing import Any
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")  # photocap.model.precision, which needs torch
-ENGINES = ("builtin", "ray")  # photocap.worker, photocap.ray_engine
+ENGINES = ("builtin", "ray")  # photocap.indexing.worker, photocap.indexing.ray_engine
 ENV_PREFIX = "PHOTOCAP_"
 
 

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from photocap.catalog import Catalog, CatalogError, TagView
-from photocap.catalog_edits import EditView, UserChange
-from photocap.catalog_tags import confident
+from photocap.catalog.edits import EditView, UserChange
+from photocap.catalog.store import Catalog, CatalogError, TagView
+from photocap.catalog.tags import confident
 from photocap.lock import HomeLocked, exclusive_writer
-from photocap.search import SearchIndexError
-from photocap.search_sync import open_for_writing, sync_search_index
-from photocap.tag_vocabulary import normalize_tag
+from photocap.model.tag_vocabulary import normalize_tag
+from photocap.search.index import SearchIndexError
+from photocap.search.sync import open_for_writing, sync_search_index
 
 
 class EditError(ValueError):

@@ -11,7 +11,7 @@ Captions and tags come from the catalog only (a user's own caption wins over the
 the photo's effective tags: the user's own, then the model's the user did not take away, which indexing
 already kept to those above the tag threshold); no model is loaded. A tag's hierarchy for
 lr:hierarchicalSubject comes from the shipped tag map. Keywords merge with those a file already holds
-(see photocap.xmp).
+(see photocap.metadata.xmp_write).
 Originals are only read. Every file is written atomically (a temp file in the same folder, fsync, rename),
 so a destination is absent, as it was, or complete; temp files left by a killed export are removed by the
 next export into the same folder.
@@ -32,12 +32,12 @@ from typing import TypedDict
 from urllib.parse import quote
 
 from photocap.atomic import remove_stale_temp_files, write_atomically
-from photocap.catalog import Catalog, PhotoRow
-from photocap.catalog_tags import confident
-from photocap.formats import SIDECAR_ONLY_KINDS
-from photocap.metadata_writers import CannotEmbed, MetadataError, embed_metadata, image_kind
-from photocap.tag_vocabulary import TagMapError, tag_map
-from photocap.xmp import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
+from photocap.catalog.store import Catalog, PhotoRow
+from photocap.catalog.tags import confident
+from photocap.metadata.embed import CannotEmbed, MetadataError, embed_metadata, image_kind
+from photocap.metadata.formats import SIDECAR_ONLY_KINDS
+from photocap.metadata.xmp_write import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
+from photocap.model.tag_vocabulary import TagMapError, tag_map
 
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
@@ -243,7 +243,7 @@ def _rows_for_paths(
 
 
 def _rows_for_query(catalog: Catalog, home: Path, query: str, limit: int | None) -> list[PhotoRow]:
-    from photocap.search import SearchIndex, SearchIndexError, SearchQueryError
+    from photocap.search.index import SearchIndex, SearchIndexError, SearchQueryError
 
     index_dir = home / "index"
     if not index_dir.exists():

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from photocap.catalog import Catalog, CatalogError, PhotoRow, camera_name
-from photocap.catalog_tags import confident
+from photocap.catalog.store import Catalog, CatalogError, PhotoRow, camera_name
+from photocap.catalog.tags import confident
 
 
 def photo_details(home: Path, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:

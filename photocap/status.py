@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypedDict
 
-from photocap.catalog import Catalog, ModelUse
-from photocap.pipeline import current_tagger
-from photocap.search import SearchIndex, SearchIndexError
+from photocap.catalog.store import Catalog, ModelUse
+from photocap.model.installed import current_tagger
+from photocap.search.index import SearchIndex, SearchIndexError
 
 
 class StatusReport(TypedDict):

@@ -11,7 +11,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from photocap.catalog import (
+from photocap.catalog.store import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
     Base,
@@ -218,7 +218,7 @@ def test_pruning_deletes_captions_by_cascade(catalog: Catalog) -> None:
 
 
 def test_session_is_one_transaction(catalog: Catalog) -> None:
-    from photocap.catalog import Photo
+    from photocap.catalog.store import Photo
 
     with pytest.raises(RuntimeError), catalog.session() as session:
         session.add(Photo(path="/p/a.jpg", folder="/p", size=1, mtime_ns=1, status="pending"))
@@ -234,7 +234,7 @@ def test_processes_opening_a_new_catalog_at_once_all_succeed(tmp_home: Path) -> 
     import subprocess
     import sys
 
-    code = f"from photocap.catalog import Catalog; print(Catalog.open({str(tmp_home)!r}).schema_revision())"
+    code = f"from photocap.catalog.store import Catalog; print(Catalog.open({str(tmp_home)!r}).schema_revision())"
     runs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             for _ in range(3)]
     outputs = [run.communicate(timeout=120) for run in runs]
@@ -243,7 +243,7 @@ def test_processes_opening_a_new_catalog_at_once_all_succeed(tmp_home: Path) -> 
 
 def test_every_migration_is_a_revision_the_catalog_knows():
     """A catalog upgraded by a migration missing from KNOWN_REVISIONS would be refused as 'newer' next time."""
-    from photocap.catalog import KNOWN_REVISIONS
+    from photocap.catalog.store import KNOWN_REVISIONS
 
     versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
     revisions = sorted(path.name.split("_", 1)[0] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))

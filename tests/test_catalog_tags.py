@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_catalog import add, captioned, catalog_at_revision
 
-from photocap.catalog import HEAD_REVISION, Catalog, CatalogError, FileUpdate, PhotoResult
+from photocap.catalog.store import HEAD_REVISION, Catalog, CatalogError, FileUpdate, PhotoResult
 
 TAGGER = "imagenet-test@1/map@1"
 ENCODER = "efficientnet_lite0@abc"
@@ -116,9 +116,9 @@ def test_a_catalog_of_the_previous_schema_is_upgraded_without_losing_captions(tm
 
 
 def test_unlikely_tags_are_searchable_but_not_shown(catalog: Catalog, tmp_home: Path) -> None:
-    from photocap.catalog_tags import confident
-    from photocap.search import SearchIndex
-    from photocap.search_sync import sync_search_index
+    from photocap.catalog.tags import confident
+    from photocap.search.index import SearchIndex
+    from photocap.search.sync import sync_search_index
 
     ids = add(catalog, "/p/a.jpg", "/p/b.jpg")
     catalog.save_batch_results([tagged(ids["/p/a.jpg"], [("dog", 0.9), ("pizza", 0.08)]),
@@ -137,7 +137,7 @@ def test_unlikely_tags_are_searchable_but_not_shown(catalog: Catalog, tmp_home: 
 
 
 def test_an_edit_made_while_the_index_syncs_is_not_marked_synced(catalog: Catalog) -> None:
-    from photocap.catalog_schema import utcnow
+    from photocap.catalog.schema import utcnow
 
     ids = add(catalog, "/p/a.jpg")
     catalog.save_batch_results([tagged(ids["/p/a.jpg"], [("dog", 0.9)])])

@@ -10,8 +10,8 @@ from pathlib import Path
 from test_catalog import add, captioned, catalog_at_revision
 from web_support import ORIGIN, cli_search, client, csrf_of, photocap
 
-from photocap.catalog import HEAD_REVISION, Catalog
-from photocap.catalog_edits import HISTORY_PER_PHOTO
+from photocap.catalog.edits import HISTORY_PER_PHOTO
+from photocap.catalog.store import HEAD_REVISION, Catalog
 
 
 def shown(home: Path, path: str) -> tuple[str, str, list[tuple[str, str]]]:

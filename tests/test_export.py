@@ -24,9 +24,9 @@ from conftest import REPO, draw_photo
 from PIL import Image
 
 from photocap.atomic import write_atomically
-from photocap.catalog import Catalog, PhotoResult
+from photocap.catalog.store import Catalog, PhotoResult
 from photocap.cli import main
-from photocap.scan import scan_folders
+from photocap.indexing.scan import scan_folders
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DC_DESCRIPTION = "{http://purl.org/dc/elements/1.1/}description"

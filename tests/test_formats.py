@@ -1,7 +1,7 @@
 """Phone and camera formats (issue 10, part 1): HEIC and AVIF files made with pillow-heif's and Pillow's own
 encoders, a DNG written by pidng (real Bayer data that LibRaw demosaics), indexed, searched, shown and exported
 through the command line with the shipped model. Other RAW formats (CR2, CR3, NEF, ARW, RAF, ORF, RW2) and
-the embedded-preview path of RAW decoding have no real sample file here: see photocap.raw_files."""
+the embedded-preview path of RAW decoding have no real sample file here: see photocap.media.raw."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from conftest import REPO, draw_photo
 from PIL import Image
 
 from photocap.cli import main
-from photocap.formats import IMAGE_EXTENSIONS, image_kind
-from photocap.images import decode_photo
+from photocap.media.decode import decode_photo
+from photocap.metadata.formats import IMAGE_EXTENSIONS, image_kind
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
@@ -101,7 +101,7 @@ def test_phone_and_raw_formats_are_recognised_and_decoded(tmp_path: Path) -> Non
     # broken: RAW data is decoded in a process of its own, as photocap's decode workers do.
     script = textwrap.dedent(f"""
         import json
-        from photocap.images import PhotoDecodeError, decode_photo
+        from photocap.media.decode import PhotoDecodeError, decode_photo
         decoded = decode_photo({str(dng)!r})
         top, bottom = decoded.pixels[20].mean(axis=0), decoded.pixels[210].mean(axis=0)
         upright = decode_photo({str(portrait)!r})

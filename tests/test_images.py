@@ -11,7 +11,7 @@ import pytest
 from conftest import draw_photo
 from PIL import Image
 
-from photocap.images import INPUT_SIZE, PhotoDecodeError, decode_photo
+from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo
 
 
 def png_claiming_size(path: Path, width: int, height: int) -> Path:

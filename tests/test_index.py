@@ -18,11 +18,11 @@ from conftest import REPO, draw_photo
 from sqlalchemy import func, select
 from test_images import png_claiming_size
 
-from photocap.catalog import Catalog, captions
+from photocap.catalog.store import Catalog, captions
 from photocap.cli import main
 from photocap.model.captioner import Captioner, resolve_model
 from photocap.model.checkpoint import load_checkpoint, save_checkpoint
-from photocap.search import SearchIndex
+from photocap.search.index import SearchIndex
 
 # Flickr8k test-split photos of clearly different scenes.
 SAMPLE = ["3385593926_d3e9c21170.jpg", "2677656448_6b7e7702af.jpg", "311146855_0b65fdb169.jpg",
@@ -238,8 +238,8 @@ main(["--home", sys.argv[1], "index", sys.argv[2], "--batch-size", "1", "--worke
 
 
 @pytest.mark.parametrize(("module", "function", "when"), [
-    ("worker", "finished_results", "after"),  # a batch captioned, not yet written
-    ("catalog", "Catalog.save_batch_results", "after"),  # a batch in the catalog, not yet in the search index
+    ("indexing.worker", "finished_results", "after"),  # a batch captioned, not yet written
+    ("catalog.store", "Catalog.save_batch_results", "after"),  # a batch in the catalog, not yet in the search index
 ])
 def test_an_indexer_killed_mid_run_and_run_again_indexes_every_photo_once(
     tmp_home: Path, library: Path, module: str, function: str, when: str

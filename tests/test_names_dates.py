@@ -11,8 +11,8 @@ import pytest
 from conftest import draw_photo
 from test_index import json_lines, photocap
 
-from photocap.photo_dates import date_from_name
-from photocap.search_schema import name_words
+from photocap.metadata.dates import date_from_name
+from photocap.search.schema import name_words
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -37,7 +37,7 @@ def test_precisions_resolve_per_device() -> None:
 
 def test_a_bf16_encoder_hands_the_decoder_an_fp32_grid_close_to_the_fp32_one(flickr_dir: Path) -> None:
     photo = flickr_dir / "Images" / "2654514044_a70a6e2c21.jpg"  # a brown dog running
-    from photocap.images import decode_photo
+    from photocap.media.decode import decode_photo
 
     pixels = np.stack([decode_photo(photo).pixels])
     full = Captioner.load(device="cpu", precision="fp32")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-# A Ray only these tests use listens on loopback (see photocap.ray_engine.connect); set before Ray is imported.
+# A Ray only these tests use listens on loopback (see photocap.indexing.ray_engine.connect); set before Ray is imported.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[dev,resnet]' installs it)")
@@ -32,10 +32,10 @@ from test_images import png_claiming_size  # noqa: E402
 from test_index import SAMPLE, indexed_ids  # noqa: E402
 from test_written_metadata import sidecar  # noqa: E402
 
-from photocap.catalog import Catalog  # noqa: E402
+from photocap.catalog.store import Catalog  # noqa: E402
 from photocap.cli import main  # noqa: E402
 from photocap.config import load_settings  # noqa: E402
-from photocap.pipeline import run_index  # noqa: E402
+from photocap.indexing.pipeline import run_index  # noqa: E402
 
 PHOTOS = [*SAMPLE, "3637013_c675de7705.jpg", "3640443200_b8066f37f6.jpg"]  # Flickr8k test split
 
@@ -116,7 +116,7 @@ def test_ray_writes_what_the_builtin_engine_writes(ray_address: str, library: Pa
 # catalog (not yet in the search index) so that the test can SIGKILL it there.
 KILLABLE_DRIVER = """
 import sys, time
-from photocap.catalog import Catalog
+from photocap.catalog.store import Catalog
 real = Catalog.save_batch_results
 calls = 0
 def slowed(self, results):

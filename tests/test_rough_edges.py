@@ -145,12 +145,12 @@ def test_an_unusable_home_is_named_in_one_line(tmp_path: Path) -> None:
 
 
 def test_a_photo_still_being_written_is_not_recorded_as_broken(tmp_home: Path, tmp_path: Path) -> None:
-    from photocap.catalog import Catalog
+    from photocap.catalog.store import Catalog
     from photocap.config import load_settings
+    from photocap.indexing.scan import scan_folders
+    from photocap.indexing.worker import caption_photos
     from photocap.model.captioner import Captioner
-    from photocap.scan import scan_folders
-    from photocap.search import SearchIndex
-    from photocap.worker import caption_photos
+    from photocap.search.index import SearchIndex
 
     library = tmp_path / "photos"
     whole = draw_photo(library / "whole.jpg", size=(400, 300)).read_bytes()

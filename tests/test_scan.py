@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, draw_photo
 
-import photocap.scan as scan_module
-from photocap.catalog import Catalog, PhotoResult
-from photocap.scan import ScanError, image_kind, scan_folders
+import photocap.indexing.scan as scan_module
+from photocap.catalog.store import Catalog, PhotoResult
+from photocap.indexing.scan import ScanError, image_kind, scan_folders
 
 
 @pytest.fixture
@@ -312,8 +312,8 @@ def test_a_scan_killed_mid_run_and_run_again_records_each_file_once(
         draw_photo(root / f"folder{i % 3}" / f"p{i:02}.png", size=(8, 8), seed=i)
     killer = textwrap.dedent(f"""
         import os, signal
-        import photocap.scan as scan
-        from photocap.catalog import Catalog
+        import photocap.indexing.scan as scan
+        from photocap.catalog.store import Catalog
         scan.CHUNK_ROWS, scan.PROGRESS_EVERY = 4, 1
         def progress(done):
             if done == 17:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import photocap.search as search_module
-from photocap.search import (
+import photocap.search.index as search_module
+from photocap.search.index import (
     LOCKED_MESSAGE,
     SEGMENT_SUFFIXES,
     Hit,

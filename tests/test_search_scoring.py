@@ -1,4 +1,4 @@
-"""Plain-word queries scored with numpy (photocap.search_scoring) rank exactly as Whoosh's own matchers do.
+"""Plain-word queries scored with numpy (photocap.search.scoring) rank exactly as Whoosh's own matchers do.
 
 The index is real (on disk, several segments, replaced and deleted documents) and holds the Flickr8k human
 captions with likely words, tags, dates, cameras and folders; each query runs twice, once with numpy scoring
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from photocap.search import Hit, SearchDoc, SearchIndex, parse_query
-from photocap.search_scoring import plain_query
+from photocap.search.index import Hit, SearchDoc, SearchIndex, parse_query
+from photocap.search.scoring import plain_query
 
 FOLDERS = ["/photos/2019/beach", "/photos/2019/snow", "/photos/2020", "/archive/scans"]
 CAMERAS = ["Apple iPhone 13", "Canon EOS R6", None]

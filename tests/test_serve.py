@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from web_support import ORIGIN, cli_search, client, csrf_of, photocap
 
-from photocap.catalog import Catalog
-from photocap.thumbnails import LONG_SIDE, thumbnail_path
+from photocap.catalog.store import Catalog
+from photocap.media.thumbnails import LONG_SIDE, thumbnail_path
 
 
 def result_ids(page_html: str) -> list[int]:
@@ -241,8 +241,8 @@ def test_reads_and_edits_work_while_watch_runs(home: Path, indexed) -> None:
 def test_an_exif_rotated_photo_gets_an_upright_thumbnail(tmp_path: Path) -> None:
     from conftest import draw_photo
 
-    from photocap.catalog import PhotoResult
-    from photocap.scan import scan_folders
+    from photocap.catalog.store import PhotoResult
+    from photocap.indexing.scan import scan_folders
 
     path = draw_photo(tmp_path / "library" / "sideways.jpg", size=(96, 64))
     with Image.open(path) as drawn:
@@ -297,9 +297,9 @@ def test_indexing_makes_the_thumbnails_in_its_decoding_processes(tmp_path: Path,
 def test_heic_and_raw_photos_are_shown_as_webp_and_get_thumbnails(tmp_path: Path) -> None:
     from test_formats import phone_photo, write_dng
 
-    from photocap.catalog import PhotoResult
-    from photocap.scan import scan_folders
-    from photocap.thumbnails import display_path, prune_thumbnails
+    from photocap.catalog.store import PhotoResult
+    from photocap.indexing.scan import scan_folders
+    from photocap.media.thumbnails import display_path, prune_thumbnails
 
     library = tmp_path / "library"
     library.mkdir()
@@ -332,7 +332,7 @@ def test_heic_and_raw_photos_are_shown_as_webp_and_get_thumbnails(tmp_path: Path
                                                 ((427, 640), (214, 320)), ((504, 378), (320, 240)),
                                                 ((4032, 3024), (320, 240)), ((3000, 20), (320, 2))])
 def test_thumbnails_fit_the_long_side_keeping_the_shape(size: tuple[int, int], expected: tuple[int, int]) -> None:
-    from photocap.thumbnails import fitted
+    from photocap.media.thumbnails import fitted
 
     image = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).convert("RGB").resize(size)
     small = fitted(image)

@@ -223,10 +223,10 @@ def test_a_photo_is_shown_upright_and_fitted_to_the_window(page, serve, tmp_path
     from conftest import draw_photo
     from PIL import Image
 
-    from photocap.catalog import Catalog, PhotoResult
-    from photocap.scan import scan_folders
-    from photocap.search import SearchIndex
-    from photocap.search_sync import rebuild_search_index
+    from photocap.catalog.store import Catalog, PhotoResult
+    from photocap.indexing.scan import scan_folders
+    from photocap.search.index import SearchIndex
+    from photocap.search.sync import rebuild_search_index
 
     path = draw_photo(tmp_path / "library" / "sideways.jpg", size=(1200, 800))
     with Image.open(path) as drawn:

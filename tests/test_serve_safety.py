@@ -11,10 +11,10 @@ import pytest
 from conftest import draw_photo
 from web_support import ORIGIN, client, csrf_of, photocap
 
-from photocap.catalog import Catalog, PhotoResult
-from photocap.scan import scan_folders
-from photocap.search import SearchIndex
-from photocap.search_sync import rebuild_search_index
+from photocap.catalog.store import Catalog, PhotoResult
+from photocap.indexing.scan import scan_folders
+from photocap.search.index import SearchIndex
+from photocap.search.sync import rebuild_search_index
 from photocap.web.options import checked_options
 
 SECRET = "root:x:0:0 the secret"

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from photocap.images import decode_photo
+from photocap.media.decode import decode_photo
+from photocap.model.tag_vocabulary import TAG_MIN_PROBABILITY, default_map_path, read_tag_map, singular_forms
 from photocap.model.tags import Tagger, TaggerUnavailable
-from photocap.tag_vocabulary import TAG_MIN_PROBABILITY, default_map_path, read_tag_map, singular_forms
 
 REPO = Path(__file__).resolve().parent.parent
 COCO = REPO.parent / "shared" / "data" / "coco-dev"

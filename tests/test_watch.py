@@ -23,11 +23,11 @@ from click.testing import CliRunner, Result
 from conftest import REPO, draw_photo
 from sqlalchemy import func, select
 
-from photocap.catalog import Catalog, captions
+from photocap.catalog.store import Catalog, captions
 from photocap.cli import main
 from photocap.config import load_settings
-from photocap.search import SearchIndex
-from photocap.watch import Watcher, mount_filesystem_type, needs_polling
+from photocap.indexing.watch import Watcher, mount_filesystem_type, needs_polling
+from photocap.search.index import SearchIndex
 
 FLICKR = ["3385593926_d3e9c21170.jpg", "2677656448_6b7e7702af.jpg", "311146855_0b65fdb169.jpg",
           "1258913059_07c613f7ff.jpg"]
@@ -191,7 +191,7 @@ def test_watch_follows_new_moved_and_deleted_photos(
 # A real `photocap watch` process whose second captioning batch takes a while, so that a signal lands in it.
 SLOWED_WATCHER = """
 import sys, time
-import photocap.worker as worker
+import photocap.indexing.worker as worker
 real = worker.finished_results
 calls = 0
 def slowed(*args, **kwargs):

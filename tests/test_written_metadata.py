@@ -17,10 +17,10 @@ from click.testing import CliRunner, Result
 from conftest import draw_photo
 from test_catalog import catalog_at_revision
 
-from photocap.catalog import HEAD_REVISION, Catalog
+from photocap.catalog.store import HEAD_REVISION, Catalog
 from photocap.cli import main
-from photocap.metadata import is_camera_boilerplate
-from photocap.scan import scan_folders
+from photocap.indexing.scan import scan_folders
+from photocap.metadata.read import is_camera_boilerplate
 
 
 def photocap(home: Path, *args: str) -> Result:
@@ -230,7 +230,7 @@ def test_watch_reads_a_changed_sidecar_again(tmp_home: Path, tmp_path: Path) -> 
     import threading
 
     from photocap.config import load_settings
-    from photocap.watch import Watcher
+    from photocap.indexing.watch import Watcher
 
     library = tmp_path / "photos"
     draw_photo(library / "dune.jpg", size=(96, 72), seed=3)

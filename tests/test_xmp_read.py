@@ -1,11 +1,11 @@
-"""Reading XMP as other tools write it (photocap.xmp_read): both RDF forms, language alternatives, dates with
+"""Reading XMP as other tools write it (photocap.metadata.xmp_read): both RDF forms, language alternatives, dates with
 and without time zones, and documents that must be ignored rather than trusted."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from photocap.xmp_read import read_xmp
+from photocap.metadata.xmp_read import read_xmp
 
 HEAD = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '

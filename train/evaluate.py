@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from photocap.images import decode_photo
+from photocap.media.decode import decode_photo
 from photocap.model.captioner import Captioner, shipped_models
 from train.data import Photo, data_dir, load_split
 from train.features import DEFAULT_CACHE, cache_dir

@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from photocap.model.chooser import PERSON_WORDS, plural_of
-from photocap.tag_vocabulary import default_map_path
+from photocap.model.tag_vocabulary import default_map_path
 from train.data import data_dir
 
 OUT = Path(__file__).resolve().parent.parent / "photocap" / "assets" / "everyday_words.json"

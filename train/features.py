@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from photocap.images import decode_photo
+from photocap.media.decode import decode_photo
 from photocap.model.encoder import ENCODER_NAMES, load_encoder, split_trunk
 from train.data import data_dir, load_split
 

@@ -3,7 +3,7 @@
     python -m train.tag_thresholds                       # Flickr8k val split and ../shared/data/coco-dev
     python -m train.tag_thresholds --fp-threshold 0.2    # list false positives and misses at another threshold
 
-Photos are read as indexing reads them (photocap.images.decode_photo, Captioner.encode, the mean of the grid);
+Photos are read as indexing reads them (photocap.media.decode.decode_photo, Captioner.encode, the mean of the grid);
 the pooled features are cached in $PHOTOCAP_CACHE (default ~/.cache/photocap)/tags/, so reruns take seconds.
 
 A tag counts as correct when one of the photo's reference captions contains its word or one of its synonyms
@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from photocap.images import PhotoDecodeError, decode_photo
+from photocap.media.decode import PhotoDecodeError, decode_photo
 from photocap.model.captioner import Captioner
+from photocap.model.tag_vocabulary import TAG_MIN_PROBABILITY, TAGS_KEPT, singular_forms
 from photocap.model.tags import Tagger
 from photocap.model.vocab import tokenize
-from photocap.tag_vocabulary import TAG_MIN_PROBABILITY, TAGS_KEPT, singular_forms
 from train.data import data_dir, load_split
 from train.features import DEFAULT_CACHE
 

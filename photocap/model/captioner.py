@@ -23,14 +23,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from photocap.images import INPUT_SIZE, PhotoDecodeError, decode_photo, pixels_of
+from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo, pixels_of
 from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
 from photocap.model.precision import autocast_for, resolve_precision
+from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
-from photocap.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
 
 DEFAULT_MODEL = "efficientnet_lite0"
 TAGGER_ENCODER = "efficientnet_lite0"  # the encoder whose ImageNet head makes the tags

@@ -43,7 +43,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from photocap.tag_vocabulary import TagMap, tag_map
+from photocap.model.tag_vocabulary import TagMap, tag_map
 
 PERSON = "person"
 EVERYDAY_WORDS_FILE = "everyday_words.json"

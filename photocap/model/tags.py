@@ -25,7 +25,7 @@ import torch
 
 from photocap.model.chooser import Evidence, everyday_words
 from photocap.model.installed import EncoderUnavailable, lite0_weights, sha256_of
-from photocap.tag_vocabulary import (
+from photocap.model.tag_vocabulary import (
     TAG_MIN_PROBABILITY,
     TAGS_KEPT,
     TagMap,

@@ -13,12 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from photocap.catalog import CatalogError
+from photocap.catalog.store import CatalogError
 from photocap.edits import EditError
 from photocap.export import ExportError
-from photocap.library_search import SearchRequestError
 from photocap.lock import HomeLocked
-from photocap.search import SearchIndexError
+from photocap.search.index import SearchIndexError
+from photocap.search.library import SearchRequestError
 from photocap.web import api, openapi, pages
 from photocap.web.errors import error_response
 from photocap.web.files import Gone, Refused

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from photocap.catalog import PhotoRow
-from photocap.thumbnails import ThumbnailError, cached_display, cached_thumbnail, is_whole, thumbnail_path
+from photocap.catalog.store import PhotoRow
+from photocap.media.thumbnails import ThumbnailError, cached_display, cached_thumbnail, is_whole, thumbnail_path
 from photocap.web.library import Library
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",

@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from photocap.catalog import Catalog, CatalogError, PhotoRow
-from photocap.catalog_edits import UserChange
+from photocap.catalog.edits import UserChange
+from photocap.catalog.store import Catalog, CatalogError, PhotoRow
 from photocap.edits import edit_photo, undo_last_edit
+from photocap.model.tag_vocabulary import normalize_tag
 from photocap.show import details_of
 from photocap.status import StatusReport, catalog_status
-from photocap.tag_vocabulary import normalize_tag
 
 
 class NotFound(LookupError):

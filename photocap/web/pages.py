@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from photocap.library_search import SearchRequestError
+from photocap.search.library import SearchRequestError
 from photocap.web.downloads import exported_copy, results_manifest
 from photocap.web.files import media_type, shown_file, thumbnail_of
 from photocap.web.library import Library

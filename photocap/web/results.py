@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from photocap.library_search import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
+from photocap.search.library import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
 
 MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
 

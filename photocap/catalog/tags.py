@@ -1,0 +1,137 @@
+"""The catalog's tags and pooled features: the queries, on a connection the catalog's transaction owns.
+
+A photo's *effective* tags are the user's own, then the keywords its files carry (photocap.metadata.read), then the
+model's, minus those the user took away. Model rows are replaced each time the photo is tagged; the user's rows
+are never touched by indexing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypedDict
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from photocap.catalog.metadata import written_keywords
+from photocap.catalog.schema import chunks, photo_features, tags
+from photocap.model.tag_vocabulary import TAG_MIN_PROBABILITY, normalize_tag
+
+USER_TAG_PROBABILITY = 1.0  # what a user's tag (or a keyword the file carries) weighs in search
+
+
+class TagView(TypedDict):
+    word: str
+    probability: float
+    source: str  # 'model', 'user' or 'file' (a keyword the photo's files carry)
+
+
+class ModelTags(TypedDict):
+    photo_id: int
+    tags: Sequence[tuple[str, float]]  # (word, probability), most probable first
+    tagger_id: str
+
+
+class PooledFeature(TypedDict):
+    photo_id: int
+    encoder: str
+    vector: bytes
+    tagger_id: str | None
+
+
+def confident(found: Sequence[TagView]) -> list[TagView]:
+    """The tags shown, exported and filtered on: the user's, the file's, and the model's from
+    TAG_MIN_PROBABILITY on. (The catalog keeps less likely model tags too, for search.)"""
+    return [tag for tag in found if tag["source"] != "model" or tag["probability"] >= TAG_MIN_PROBABILITY]
+
+
+def replace_model_tags(conn: Connection, rows: Sequence[ModelTags], now: datetime) -> None:
+    """Drop these photos' model tags and write the new ones (the user's rows stay)."""
+    delete_model_tags(conn, [row["photo_id"] for row in rows])
+    values = [
+        {"photo_id": row["photo_id"], "source": "model", "word": normalize_tag(word), "probability": float(p),
+         "tagger_id": row["tagger_id"], "removed": False, "created_at": now}
+        for row in rows for word, p in row["tags"]
+    ]
+    if values:
+        conn.execute(sqlite_insert(tags).on_conflict_do_nothing(), values)
+
+
+def delete_model_tags(conn: Connection, photo_ids: Sequence[int]) -> None:
+    for chunk in chunks(photo_ids):
+        conn.execute(delete(tags).where(tags.c.photo_id.in_(chunk), tags.c.source == "model"))
+
+
+def save_features(conn: Connection, rows: Sequence[PooledFeature]) -> None:
+    if not rows:
+        return
+    insert = sqlite_insert(photo_features)
+    conn.execute(insert.on_conflict_do_update(
+        index_elements=[photo_features.c.photo_id],
+        set_={"encoder": insert.excluded.encoder, "vector": insert.excluded.vector,
+              "tagger_id": insert.excluded.tagger_id},
+    ), list(rows))
+
+
+def delete_features(conn: Connection, photo_ids: Sequence[int]) -> None:
+    for chunk in chunks(photo_ids):
+        conn.execute(delete(photo_features).where(photo_features.c.photo_id.in_(chunk)))
+
+
+def features_of(conn: Connection, photo_ids: Sequence[int]) -> dict[int, PooledFeature]:
+    found: dict[int, PooledFeature] = {}
+    for chunk in chunks(photo_ids):
+        stmt = select(photo_features).where(photo_features.c.photo_id.in_(chunk))
+        for row in conn.execute(stmt):
+            found[row.photo_id] = PooledFeature(photo_id=row.photo_id, encoder=row.encoder, vector=row.vector,
+                                                tagger_id=row.tagger_id)
+    return found
+
+
+def set_user_tags(conn: Connection, photo_id: int, add: Iterable[str], remove: Iterable[str],
+                  now: datetime) -> None:
+    """The user adds words (they win over the model's) and takes words away (model tags hidden, own
+    tags dropped). A word both added and removed is refused by the caller."""
+    rows = [(normalize_tag(word), False) for word in add] + [(normalize_tag(word), True) for word in remove]
+    for word, removed in rows:
+        insert = sqlite_insert(tags).values(photo_id=photo_id, source="user", word=word, probability=None,
+                                            tagger_id=None, removed=removed, created_at=now)
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=[tags.c.photo_id, tags.c.source, tags.c.word],
+            set_={"removed": insert.excluded.removed, "created_at": insert.excluded.created_at},
+        ))
+
+
+def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list[TagView]]:
+    """Each photo's tags as search and export see them: the user's first, then the file's keywords, then the
+    model's by probability."""
+    model: dict[int, list[TagView]] = {}
+    user_added: dict[int, list[TagView]] = {}
+    user_said: dict[int, set[str]] = {}
+    for chunk in chunks(photo_ids):
+        stmt = select(tags.c.photo_id, tags.c.source, tags.c.word, tags.c.probability, tags.c.removed).where(
+            tags.c.photo_id.in_(chunk)).order_by(tags.c.photo_id, tags.c.probability.desc(), tags.c.word)
+        for row in conn.execute(stmt):
+            if row.source == "user":
+                user_said.setdefault(row.photo_id, set()).add(row.word)
+                if not row.removed:
+                    user_added.setdefault(row.photo_id, []).append(
+                        TagView(word=row.word, probability=USER_TAG_PROBABILITY, source="user"))
+            else:
+                model.setdefault(row.photo_id, []).append(
+                    TagView(word=row.word, probability=float(row.probability or 0.0), source="model"))
+    written = written_keywords(conn, photo_ids)
+    result: dict[int, list[TagView]] = {}
+    for photo_id in photo_ids:
+        said = set(user_said.get(photo_id, set()))
+        own = sorted(user_added.get(photo_id, []), key=lambda tag: tag["word"])
+        from_file = []
+        for keyword, _source in written.get(photo_id, []):
+            word = normalize_tag(keyword)
+            if word and word not in said:
+                said.add(word)
+                from_file.append(TagView(word=word, probability=USER_TAG_PROBABILITY, source="file"))
+        result[photo_id] = own + from_file + [tag for tag in model.get(photo_id, []) if tag["word"] not in said]
+    return result

@@ -1,0 +1,438 @@
+"""The Whoosh full-text index of captions and tags: opening, writing, searching, rebuilding.
+
+The index is derived from the catalog and can always be rebuilt from it (`photocap rebuild-index`).
+Whoosh is imported lazily so that importing this module (for `SearchDoc`, `Hit` and the errors) costs
+nothing; `photocap search` pays for Whoosh only, never for torch or SQLAlchemy. The schema and documents are in
+photocap.search.schema, query parsing in photocap.search.query; both are re-exported here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from whoosh.index import FileIndex
+    from whoosh.writing import IndexWriter
+
+from photocap.search.query import (
+    BINARY_OPERATORS,
+    check_whoosh_syntax,
+    filter_query,
+    folder_spellings,
+    looks_like_whoosh_syntax,
+    matched_words,
+    parse_query,
+    plain_words,
+    query_words_by_term,
+)
+from photocap.search.schema import (
+    DEFAULT_RANKING,
+    QUERYABLE_FIELDS,
+    REBUILD_HINT,
+    SEARCHED_FIELDS,
+    Hit,
+    Ranking,
+    SearchDoc,
+    SearchIndexError,
+    SearchIndexOutdated,
+    SearchQueryError,
+    document_fields,
+    folder_and_ancestors,
+    indexable,
+    schema,
+    weighted_words,
+)
+from photocap.search.scoring import score_plain_query
+
+__all__ = [
+    "BINARY_OPERATORS",
+    "QUERYABLE_FIELDS",
+    "SEARCHED_FIELDS",
+    "document_fields",
+    "folder_and_ancestors",
+    "indexable",
+    "schema",
+    "weighted_words",
+    "DEFAULT_RANKING",
+    "Hit",
+    "HitPage",
+    "Ranking",
+    "SearchDoc",
+    "SearchIndex",
+    "SearchIndexError",
+    "SearchIndexOutdated",
+    "SearchQueryError",
+    "check_whoosh_syntax",
+    "filter_query",
+    "looks_like_whoosh_syntax",
+    "parse_query",
+    "plain_words",
+]
+
+MISSING_INDEX = "the search index is missing ({index_dir}); run `photocap rebuild-index`"
+DEFAULT_LOCK_TIMEOUT = 10.0  # seconds to wait for another process's writer before giving up
+LOCK_RETRY_DELAY = 0.1
+LOCKED_MESSAGE = "search index is locked by another photocap process"
+LARGE_SEGMENT_DOCS = 100_000  # rebuild-index writes segments this large, and merges leave them alone
+WRITER_POOL_MB = 32  # a writer sorts postings in memory runs of about this size before spilling them to disk
+# Whoosh writes its lock as "<indexname>_WRITELOCK"; we take it by name to swap in a rebuilt index even
+# when the old one is too damaged to open.
+WHOOSH_WRITE_LOCK = "MAIN_WRITELOCK"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The index
+
+
+class HitPage(NamedTuple):
+    hits: list[Hit]
+    total: int  # photos matching the query and filters, on every page
+
+
+class SearchIndex:
+    """A Whoosh index in one directory. Open it with `SearchIndex.open`."""
+
+    def __init__(self, index_dir: Path, whoosh_index: FileIndex, lock_timeout: float) -> None:
+        self.index_dir = index_dir
+        # Plain words are scored with numpy (photocap.search.scoring); False makes Whoosh's matchers score them,
+        # as they score every other query: the reference the tests compare against.
+        self.numpy_scoring = True
+        self._index = whoosh_index
+        self._lock_timeout = lock_timeout
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: str | os.PathLike[str],
+        create: bool = True,
+        *,
+        repair: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> SearchIndex:
+        """Open the index in `index_dir`, creating an empty one there if there is none and `create`.
+
+        Raises `SearchIndexError` if there is no index and not `create`, or if the index is unreadable;
+        with `repair`, an unreadable index is replaced by an empty one instead (to be rebuilt).
+        """
+        from whoosh import index
+
+        index_dir = Path(index_dir)
+        try:
+            if _has_table_of_contents(index_dir):
+                return cls(index_dir, _open_existing(index_dir), lock_timeout)
+            if _has_segments(index_dir):
+                raise SearchIndexError(f"search index in {index_dir} is damaged (no table of contents); {REBUILD_HINT}")
+        except SearchIndexError:
+            if not repair:
+                raise
+            return cls.rebuild_at(index_dir, [], lock_timeout=lock_timeout)
+        if not create:
+            raise SearchIndexError(MISSING_INDEX.format(index_dir=index_dir))
+        index_dir.mkdir(parents=True, exist_ok=True)
+        return cls(index_dir, index.create_in(str(index_dir), schema()), lock_timeout)
+
+    @staticmethod
+    def exists(index_dir: str | os.PathLike[str]) -> bool:
+        """Whether `index_dir` holds an index (perhaps a damaged one)."""
+        return _has_table_of_contents(Path(index_dir)) or _has_segments(Path(index_dir))
+
+    @classmethod
+    def rebuild_at(
+        cls,
+        index_dir: str | os.PathLike[str],
+        docs: Iterable[SearchDoc],
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> SearchIndex:
+        """Build a new index of `docs` beside `index_dir` and swap it in, without ever reading the old
+        index (so this repairs a damaged one). Searches see the old index until the swap."""
+        index_dir = Path(index_dir)
+        if index_dir.exists() and not _may_replace(index_dir):
+            raise SearchIndexError(f"refusing to replace {index_dir}: it is not a search index")
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.rebuild-", dir=index_dir.parent))
+        try:
+            _build_index(staging, docs, lock_timeout)
+            _swap_in(staging, index_dir, lock_timeout)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return cls.open(index_dir, create=False, lock_timeout=lock_timeout)
+
+    def rebuild(self, docs: Iterable[SearchDoc]) -> int:
+        """Replace the whole index with `docs`; returns how many documents it now holds."""
+        rebuilt = SearchIndex.rebuild_at(self.index_dir, docs, lock_timeout=self._lock_timeout)
+        self._index.close()
+        self._index = rebuilt._index
+        return self.doc_count()
+
+    def upsert(self, docs: Iterable[SearchDoc], *, merge: bool = True) -> int:
+        """Add or replace (by photo_id) each document, in one commit; returns how many were written. With
+        merge False the commit leaves small segments unmerged (quicker; for commits during a long run)."""
+        docs = list(docs)
+        if docs:
+            with self._writer(merge=merge) as writer:
+                for doc in docs:
+                    writer.update_document(**document_fields(doc))
+        return len(docs)
+
+    def delete(self, photo_ids: Iterable[int]) -> int:
+        """Remove the documents of `photo_ids`, in one commit; returns how many were removed."""
+        photo_ids = list(photo_ids)
+        if not photo_ids:
+            return 0
+        with self._writer() as writer:
+            return sum(writer.delete_by_term("photo_id", str(photo_id)) for photo_id in photo_ids)
+
+    def has_folder(self, folder: str | os.PathLike[str]) -> bool:
+        """Whether any indexed photo lies in `folder` or below it."""
+        with self._reader() as reader:
+            return any(reader.doc_frequency("folder", indexable(spelling)) for spelling in folder_spellings(folder))
+
+    def photo_ids(self) -> set[int]:
+        with self._reader() as reader:
+            return {int(reader.stored_fields(docnum)["photo_id"]) for docnum in reader.all_doc_ids()}
+
+    def doc_count(self) -> int:
+        with self._reader() as reader:
+            return reader.doc_count()
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int | None = 20,
+        folder: str | os.PathLike[str] | None = None,
+        after: date | None = None,
+        before: date | None = None,
+        camera: str | None = None,
+        tags: Sequence[str] = (),
+        syntax: bool | None = None,
+        ranking: Ranking = DEFAULT_RANKING,
+        explain: bool = False,
+    ) -> list[Hit]:
+        """The photos best matching `query`, best first, restricted to `folder` (and its subfolders),
+        to photos taken from `after` to `before` (both inclusive), to cameras whose make or model
+        has every word of `camera`, and to photos with every tag of `tags`. See `parse_query` for `syntax`;
+        raises `SearchQueryError`. With `explain`, each hit says which query words matched in which field."""
+        return self._search(query, offset=0, limit=limit, count=False, folder=folder, after=after, before=before,
+                            camera=camera, tags=tags, syntax=syntax, ranking=ranking, explain=explain).hits
+
+    def search_page(
+        self,
+        query: str,
+        *,
+        offset: int,
+        limit: int,
+        folder: str | os.PathLike[str] | None = None,
+        after: date | None = None,
+        before: date | None = None,
+        camera: str | None = None,
+        tags: Sequence[str] = (),
+        explain: bool = False,
+    ) -> HitPage:
+        """One page of `search`: the hits ranked offset+1 to offset+limit, and how many photos match in all."""
+        return self._search(query, offset=offset, limit=limit, count=True, folder=folder, after=after,
+                            before=before, camera=camera, tags=tags, syntax=None, ranking=DEFAULT_RANKING,
+                            explain=explain)
+
+    def _search(self, query: str, *, offset: int, limit: int | None, count: bool,
+                folder: str | os.PathLike[str] | None, after: date | None, before: date | None,
+                camera: str | None, tags: Sequence[str], syntax: bool | None, ranking: Ranking,
+                explain: bool) -> HitPage:
+        from whoosh.scoring import BM25F
+
+        parsed = parse_query(query, syntax=syntax, ranking=ranking)
+        restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags)
+        weighting = BM25F(B=ranking.bm25_b, K1=ranking.bm25_k1)
+        words_of_term = query_words_by_term(query) if explain else {}
+        with self._reading(), self._index.searcher(weighting=weighting) as searcher:
+            top = None if limit is None else offset + limit
+            scored = (score_plain_query(searcher, parsed, ranking, top=top, restriction=restriction)
+                      if self.numpy_scoring else None)
+            if scored is not None:
+                hits = [_hit(searcher.stored_fields(docnum), score,
+                             matched_words(scored.matched[docnum], words_of_term) if explain else None)
+                        for score, docnum in scored.ranked[offset:]]
+                return HitPage(hits, scored.total)
+            results = searcher.search(parsed, limit=top, filter=restriction, terms=explain)
+            hits = [_hit(hit.fields(), float(hit.score),
+                         matched_words(hit.matched_terms() or [], words_of_term) if explain else None)
+                    for hit in results[offset:]]
+            if not count:
+                return HitPage(hits, len(hits) + offset)
+            if explain and restriction is not None:
+                # Whoosh's count ignores the filter when matched terms are collected too: count without them.
+                return HitPage(hits, len(searcher.search(parsed, limit=1, filter=restriction)))
+            return HitPage(hits, len(results))
+
+    def unknown_words(self, query: str) -> list[str]:
+        """The query's words that no caption, tag or concept word in the index contains, as typed."""
+        words = query_words_by_term(query)
+        with self._reader() as reader:
+            known = {term for term in words
+                     if any(reader.doc_frequency(field, term) for field in SEARCHED_FIELDS)}
+        return sorted({word for term, typed in words.items() if term not in known for word in typed})
+
+    def close(self) -> None:
+        self._index.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _writer(self, merge: bool = True) -> Iterator[IndexWriter]:
+        with self._reading():  # a writer reads the existing segments too
+            writer = _locked_writer(self._index, self._lock_timeout)
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            if merge:
+                writer.commit(mergetype=_merge_small_segments)
+            else:
+                writer.commit(merge=False)
+
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        with self._reading(), self._index.reader() as reader:
+            yield reader
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn the errors a damaged index raises while being read into a `SearchIndexError`."""
+        try:
+            yield
+        except _damage_errors() as error:
+            raise _damaged(self.index_dir, error) from error
+
+
+def _hit(stored: dict[str, Any], score: float, matched: dict[str, list[str]] | None) -> Hit:
+    return Hit(int(stored["photo_id"]), stored["path"], stored["caption"], score,
+               tags=tuple((str(t), float(p), str(source)) for t, p, source in stored.get("tags_shown", [])),
+               matched=matched)
+
+
+def _has_table_of_contents(index_dir: Path) -> bool:
+    return index_dir.is_dir() and any(index_dir.glob("_MAIN_*.toc"))
+
+
+SEGMENT_SUFFIXES = (".seg", ".trm", ".pst", ".vps", ".col", ".fln", ".sto")  # compound, or its parts
+
+
+def _has_segments(index_dir: Path) -> bool:
+    return index_dir.is_dir() and any(entry.suffix in SEGMENT_SUFFIXES for entry in index_dir.iterdir())
+
+
+def _may_replace(index_dir: Path) -> bool:
+    """Whether `index_dir` is an index (even a damaged one) or empty, never someone's other files."""
+    if not index_dir.is_dir():
+        return False
+    names = [entry.name for entry in index_dir.iterdir()]
+    return not names or any(name.endswith((".toc", *SEGMENT_SUFFIXES)) or name == WHOOSH_WRITE_LOCK
+                            for name in names)
+
+
+def _open_existing(index_dir: Path) -> FileIndex:
+    from whoosh import index
+
+    try:
+        whoosh_index = index.open_dir(str(index_dir))
+        with whoosh_index.reader() as reader:
+            reader.doc_count()
+    except Exception as error:  # a damaged index fails in many ways (pickle, struct, EOF, OS errors)
+        raise _damaged(index_dir, error) from error
+    if whoosh_index.schema != schema():
+        whoosh_index.close()
+        raise SearchIndexOutdated(f"search index in {index_dir} was built by another photocap version; "
+                                  f"{REBUILD_HINT} (or `photocap index`, which does it)")
+    return whoosh_index
+
+
+def _damage_errors() -> tuple[type[BaseException], ...]:
+    import pickle
+    import struct
+    import zlib
+
+    return (OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, UnicodeDecodeError)
+
+
+def _damaged(index_dir: Path, error: BaseException) -> SearchIndexError:
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return SearchIndexError(f"search index in {index_dir} is unreadable ({reason}); {REBUILD_HINT}")
+
+
+def _locked_writer(whoosh_index: FileIndex, timeout: float) -> IndexWriter:
+    from whoosh.index import LockError
+
+    try:
+        # Whoosh retries the lock every `delay` seconds until `timeout` runs out.
+        # Separate segment files, not one compound file: a compound segment is read through BytesIO, which
+        # copies each of its parts into memory (3 GB and a second per command at a million photos).
+        return whoosh_index.writer(timeout=timeout, delay=LOCK_RETRY_DELAY, compound=False,
+                                   limitmb=WRITER_POOL_MB)
+    except LockError:
+        raise SearchIndexError(LOCKED_MESSAGE) from None
+
+
+def _build_index(index_dir: Path, docs: Iterable[SearchDoc], lock_timeout: float) -> None:
+    """Write `docs` as segments of LARGE_SEGMENT_DOCS documents: a writer's memory grows with its segment
+    (its term tables, its final merge of sorted runs), so one segment of a million photos took 3 GB."""
+    from whoosh import index
+
+    whoosh_index = index.create_in(str(index_dir), schema())
+    writer = _locked_writer(whoosh_index, lock_timeout)
+    try:
+        for count, doc in enumerate(docs, start=1):
+            writer.add_document(**document_fields(doc))
+            if count % LARGE_SEGMENT_DOCS == 0:
+                writer.commit(merge=False)
+                writer = _locked_writer(whoosh_index, lock_timeout)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(merge=False)
+
+
+def _merge_small_segments(writer: IndexWriter, segments: list[Any]) -> list[Any]:
+    """Whoosh's MERGE_SMALL policy among the segments under LARGE_SEGMENT_DOCS; larger ones are left as they
+    are, since merging them would cost `index` and `watch` as much memory and time as a rebuild."""
+    from whoosh.writing import MERGE_SMALL
+
+    small = [segment for segment in segments if segment.doc_count_all() < LARGE_SEGMENT_DOCS]
+    large = [segment for segment in segments if segment.doc_count_all() >= LARGE_SEGMENT_DOCS]
+    return MERGE_SMALL(writer, small) + large
+
+
+def _swap_in(new_dir: Path, index_dir: Path, lock_timeout: float) -> None:
+    """Move `new_dir` to `index_dir`, holding the old index's write lock so no writer is mid-commit."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.util.filelock import try_for
+
+    if not index_dir.exists():
+        new_dir.rename(index_dir)
+        return
+    old_lock = FileStorage(str(index_dir)).lock(WHOOSH_WRITE_LOCK)
+    if not try_for(old_lock.acquire, timeout=lock_timeout, delay=LOCK_RETRY_DELAY):
+        raise SearchIndexError(LOCKED_MESSAGE)
+    retired = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.old-", dir=index_dir.parent))
+    try:
+        index_dir.rename(retired / "index")
+        try:
+            new_dir.rename(index_dir)
+        except OSError:
+            (retired / "index").rename(index_dir)
+            raise
+    finally:
+        old_lock.release()
+        shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,201 @@
+"""What the search index holds: its Whoosh schema, the documents written to it, the hits read from it, the
+ranking knobs and the errors. Whoosh is imported lazily (see photocap.search.index)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Any, NotRequired, TypedDict
+
+REBUILD_HINT = "run `photocap rebuild-index`"
+WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 5·p occurrences
+MIN_WEIGHT = 0.01
+MIN_LIKELY_WORD_PROBABILITY = 0.1
+_WORD = re.compile(r"\w+(?:\.?\w+)*")
+QUERYABLE_FIELDS = ("caption", "tags", "words", "names", "camera")  # what `field:` may name in Whoosh syntax
+SEARCHED_FIELDS = ("caption", "tags", "words", "names")  # where plain words are looked for
+NAME_FOLDERS = 3  # the file's own name and its 3 nearest folders' names are searchable
+
+
+class SearchIndexError(Exception):
+    """The index cannot be opened, read or written; the message is one line and says what to do."""
+
+
+class SearchIndexOutdated(SearchIndexError):
+    """The index was built by another photocap version (another schema); a writer rebuilds it."""
+
+
+class SearchQueryError(ValueError):
+    """A malformed query; the message is one line and gives the reason."""
+
+
+class SearchDoc(TypedDict):
+    photo_id: int
+    path: str
+    folder: str
+    caption: str
+    words: Sequence[tuple[str, float]]  # concept words and their probabilities; may be empty
+    # (tag, probability, source) shown with the photo, and the words that find it: each likely tag (shown
+    # or not) with the synonyms people search with, and their probabilities.
+    tags: NotRequired[Sequence[tuple[str, float, str]]]
+    tag_terms: NotRequired[Sequence[tuple[str, float]]]
+    filter_tags: NotRequired[Sequence[str]]  # what --tag matches: the shown tags and their synonyms
+    taken_at: datetime | None
+    camera: str | None  # "make model"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    photo_id: int
+    path: str
+    caption: str
+    score: float
+    tags: tuple[tuple[str, float, str], ...] = ()  # (tag, probability, 'model' or 'user'), the user's first
+    matched: dict[str, list[str]] | None = None  # field ("caption", "tags", "words") -> query words it matched
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Scoring knobs, kept together so that a benchmark can sweep them."""
+
+    caption_boost: float = 1.0
+    names_boost: float = 0.5  # file and folder names count, below what the photo shows
+    words_boost: float = 2.0
+    tags_boost: float = 2.0
+    # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
+    # one matching a single word 1 times (see `coordinated_or_class`); 0 means a plain OR.
+    or_factor: float = 0.5
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+
+DEFAULT_RANKING = Ranking()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schema and documents
+
+
+@lru_cache(maxsize=1)
+def schema() -> Any:
+    from whoosh import fields
+    from whoosh.analysis import (
+        DelimitedAttributeFilter,
+        LowercaseFilter,
+        RegexTokenizer,
+        StemFilter,
+        StemmingAnalyzer,
+        StopFilter,
+    )
+    from whoosh.lang.porter2 import stem
+
+    # whoosh's default Porter stemmer leaves double consonants ("running" -> "runn", "sitting" -> "sitt"),
+    # so it would never match "runs" or "sits"; Porter2 (Snowball English) gets them right.
+    stemmed = StemmingAnalyzer(stemfn=stem)
+    # "dog^4.85": the word dog, weighing 4.85 (its probability times WEIGHT_PER_PROBABILITY) in BM25F's term
+    # frequency. Queries have no "^" left by the time they are analysed (the parser takes it as a boost).
+    weighted = (RegexTokenizer(r"\w+(?:\.?\w+)*(?:\^[0-9.]+)?") | DelimitedAttributeFilter() | LowercaseFilter()
+                | StopFilter() | StemFilter(stemfn=stem))
+    return fields.Schema(
+        photo_id=fields.ID(unique=True, stored=True),
+        path=fields.STORED(),  # never searched: an indexed path would be a million terms at a million photos
+        # The photo's folder and every ancestor, NUL-separated (the one byte a path cannot hold), so a
+        # folder filter is a single exact term and "/a/b" never matches "/a/bc".
+        folder=fields.IDLIST(expression=re.compile(r"[^\x00]+")),
+        caption=fields.TEXT(analyzer=stemmed, stored=True),
+        # No word positions but the caption's: quoted phrases are the caption's words in order, and positions
+        # cost every search (each posting's are unpickled with it) and every index write.
+        names=fields.TEXT(analyzer=stemmed, phrase=False),
+        words=fields.TEXT(analyzer=weighted, phrase=False),
+        tags=fields.TEXT(analyzer=weighted, phrase=False),
+        # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
+        tag=fields.KEYWORD(commas=True, lowercase=True),
+        tags_shown=fields.STORED(),
+        taken=fields.DATETIME(),
+        camera=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter(), stored=True),
+    )
+
+
+def document_fields(doc: SearchDoc) -> dict[str, Any]:
+    """The keyword arguments for Whoosh's `add_document`/`update_document`."""
+    fields: dict[str, Any] = {
+        "photo_id": str(doc["photo_id"]),
+        "path": doc["path"],
+        "folder": "\x00".join(indexable(folder) for folder in folder_and_ancestors(doc["folder"])),
+        "caption": indexable(doc["caption"]),
+        "names": indexable(name_words(doc["path"])),
+        "_stored_caption": doc["caption"],
+        # Below 0.1 the word head's words are mostly noise (and cost postings): as when they were repeated
+        # round(5p) times, they are left out.
+        "words": weighted_words((word, p) for word, p in doc["words"] if p >= MIN_LIKELY_WORD_PROBABILITY),
+        "tags": weighted_words(doc.get("tag_terms", ())),
+        "tag": ",".join(sorted({indexable(term.lower()) for term in doc.get("filter_tags", ()) if "," not in term})),
+        "tags_shown": [[tag, round(p, 4), source] for tag, p, source in doc.get("tags", ())],
+    }
+    if doc["taken_at"] is not None:
+        # EXIF times are wall-clock times; Whoosh wants naive datetimes.
+        fields["taken"] = doc["taken_at"].replace(tzinfo=None)
+    if doc["camera"]:
+        fields["camera"] = indexable(doc["camera"])
+        fields["_stored_camera"] = doc["camera"]
+    return fields
+
+
+_NAME_TOKENS = re.compile(r"[^\W_]+")
+
+
+def name_words(path: str) -> str:
+    """The words of a photo's file name (without its extension) and its nearest folders' names, split where
+    people would: "IMG_20230714_1530.jpg" -> "IMG 20230714 1530", "plageNice2019" -> "plage Nice 2019"."""
+    parts = PurePath(path).parts
+    names = [PurePath(path).stem, *reversed(parts[-1 - NAME_FOLDERS : -1])]
+    return " ".join(word for name in names for token in _NAME_TOKENS.findall(name) for word in _split_word(token))
+
+
+def _split_word(token: str) -> list[str]:
+    """"birthdayParty2019" -> birthday, Party, 2019: lower case to upper case, and letters to digits."""
+    words, start = [], 0
+    for i in range(1, len(token)):
+        before, here = token[i - 1], token[i]
+        if (before.islower() and here.isupper()) or (before.isdigit() != here.isdigit()):
+            words.append(token[start:i])
+            start = i
+    words.append(token[start:])
+    return words
+
+
+def folder_and_ancestors(folder: str) -> list[str]:
+    path = PurePath(os.path.normpath(folder))
+    return [str(path), *(str(parent) for parent in path.parents)]
+
+
+def weighted_words(words: Iterable[tuple[str, float]]) -> str:
+    """Each word (each word of a phrase) weighing WEIGHT_PER_PROBABILITY times its probability, as the
+    `weighted` analyser reads it: "teddy^1.5 bear^1.5 dog^4.85". However unlikely, a word is findable: a
+    photo the tagger calls 0.02 pizza is a better answer to "pizza" than none, and ranks below likelier ones."""
+    weighted = []
+    for phrase, probability in words:
+        weight = max(WEIGHT_PER_PROBABILITY * min(max(probability, 0.0), 1.0), MIN_WEIGHT)
+        weighted.extend(f"{word}^{weight:.3g}" for word in _WORD.findall(phrase))
+    return " ".join(weighted)
+
+
+def indexable(text: str) -> str:
+    """`text` with any lone surrogates (undecodable file-name bytes) spelled out, since Whoosh stores
+    terms as UTF-8. Valid text comes back unchanged."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+
+

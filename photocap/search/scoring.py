@@ -1,0 +1,250 @@
+"""Plain-word queries scored a posting list at a time with numpy, instead of a document at a time.
+
+Whoosh's matchers score one document at a time in Python. A sentence's common words ("man", "two", "play")
+each match hundreds of thousands of photos in a large library, and Whoosh's block-quality skipping cannot help:
+a photo's words, tags and likely words fields each add to its score, so no block's upper bound falls below the
+top results. At a million photos a sentence took 1-4 s (docs/SCALE.md). Here each query term's postings are read
+whole and scored as arrays, with the same BM25F formula, field boosts, idf and average field lengths as Whoosh's
+`BM25F`, and the same coordination bonus as `photocap.search.query`'s CoordinatedOr, so the ranking is Whoosh's
+own (tests/test_search_scoring.py compares them). Counting every matching photo comes for free.
+
+Only what plain words parse into is handled here: an OR of terms, with the coordination bonus at the top.
+`score_plain_query` returns None for anything else (phrases, AND, NOT, wildcards), which Whoosh then runs.
+It reads Whoosh's W3 codec blocks directly; a Whoosh whose codec has other internals also gets None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from photocap.search.schema import Ranking
+
+if TYPE_CHECKING:
+    import numpy as np
+    from whoosh.query import Query
+    from whoosh.searching import Searcher
+
+
+class WeightedTerm(NamedTuple):
+    field: str
+    text: str
+    boost: float
+
+
+@dataclass(frozen=True)
+class PlainQuery:
+    terms: list[WeightedTerm]
+    bonus: float  # the coordination bonus (Ranking.or_factor), 0 for a plain OR
+    word_count: int  # distinct term texts: the bonus's denominator
+
+
+class ScoredDocs(NamedTuple):
+    ranked: list[tuple[float, int]]  # (score, global docnum), best first, ties by docnum
+    total: int  # documents matching the query and the restriction
+    matched: dict[int, list[tuple[str, str]]]  # docnum of each ranked document -> (field, text) it contains
+
+
+def plain_query(query: Query) -> PlainQuery | None:
+    """The query's terms and bonus when it is an OR of terms (what plain words parse into), else None."""
+    from whoosh import query as whoosh_query
+
+    from photocap.search.query import coordinated_or_class
+
+    coordinated = coordinated_or_class()
+    bonus = 0.0
+    top_boost = 1.0
+    subqueries: list[Query] = [query]
+    if isinstance(query, coordinated):
+        if query.minmatch:
+            return None
+        bonus, top_boost, subqueries = float(query.scale or 0.0), query.boost, list(query.subqueries)
+    terms: list[WeightedTerm] = []
+    for subquery in subqueries:
+        if not _collect_terms(subquery, top_boost, terms, whoosh_query, coordinated):
+            return None
+    if not terms:
+        return None
+    return PlainQuery(terms, bonus, len({term.text for term in terms}))
+
+
+def _collect_terms(node: Query, boost: float, terms: list[WeightedTerm], whoosh_query: Any,
+                   coordinated: type) -> bool:
+    if type(node) is whoosh_query.Term:
+        terms.append(WeightedTerm(node.fieldname, node.text, boost * node.boost))
+        return True
+    if type(node) is whoosh_query.Or and not node.minmatch and not isinstance(node, coordinated):
+        return all(_collect_terms(sub, boost * node.boost, terms, whoosh_query, coordinated)
+                   for sub in node.subqueries)
+    return False
+
+
+def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top: int | None,
+                      restriction: Query | None = None) -> ScoredDocs | None:
+    """The `top` best documents for `query` (all of them for None) among those `restriction` allows, as Whoosh's
+    BM25F with `ranking`'s parameters scores them; None when the query is not a plain OR of terms."""
+    plain = plain_query(query)
+    if (plain is None or not _codec_readable(searcher)
+            or not all(searcher.schema[term.field].scorable for term in plain.terms)):
+        return None
+    import numpy as np
+
+    row_of_text = {text: row for row, text in enumerate(sorted({term.text for term in plain.terms}))}
+    ranked: list[tuple[float, int]] = []
+    postings_of: dict[int, list[tuple[WeightedTerm, np.ndarray]]] = {}  # per segment offset
+    total = 0
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        doc_count = reader.doc_count_all()
+        if not doc_count:
+            continue
+        scores = np.zeros(doc_count)
+        matched_texts = np.zeros((len(row_of_text), doc_count), dtype=bool)
+        lengths: dict[str, np.ndarray] = {}
+        segment_postings = []
+        for term in plain.terms:
+            if (term.field, term.text) not in reader:
+                continue
+            ids, weights = _postings(reader, term.field, term.text)
+            if term.field not in lengths:
+                lengths[term.field] = _field_lengths(reader, term.field, doc_count)
+            idf = searcher.idf(term.field, term.text)
+            average_length = searcher.avg_field_length(term.field) or 1
+            k1, b = ranking.bm25_k1, ranking.bm25_b
+            length_ratio = lengths[term.field][ids] / average_length
+            scores[ids] += idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * length_ratio)) * term.boost
+            matched_texts[row_of_text[term.text], ids] = True
+            segment_postings.append((term, ids))
+        words_matched = matched_texts.sum(axis=0)
+        allowed = _allowed(leaf, reader, restriction, doc_count)
+        if allowed is not None:
+            words_matched[~allowed] = 0
+        if plain.bonus and plain.word_count >= 2:
+            scores *= 1 + plain.bonus * np.maximum(words_matched - 1, 0) / (plain.word_count - 1)
+        candidates = np.flatnonzero(words_matched)
+        total += len(candidates)
+        ranked += [(float(scores[docnum]), int(docnum) + offset) for docnum in _best(scores, candidates, top)]
+        postings_of[offset] = segment_postings
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    ranked = ranked if top is None else ranked[:top]
+    return ScoredDocs(ranked, total, _matched_terms(searcher, ranked, postings_of))
+
+
+def _best(scores: np.ndarray, candidates: np.ndarray, top: int | None) -> np.ndarray:
+    import numpy as np
+
+    if top is None or len(candidates) <= top:
+        return candidates
+    # Every document scoring at least the top-th best score, so that ties at the edge are settled by docnum.
+    threshold = np.partition(scores[candidates], len(candidates) - top)[len(candidates) - top]
+    return candidates[scores[candidates] >= threshold]
+
+
+def _matched_terms(searcher: Searcher, ranked: list[tuple[float, int]],
+                   postings_of: dict[int, list[tuple[WeightedTerm, np.ndarray]]]) -> dict[int, list[tuple[str, str]]]:
+    import numpy as np
+
+    offsets = sorted(postings_of)
+    matched: dict[int, list[tuple[str, str]]] = {}
+    for _score, docnum in ranked:
+        offset = max(offset for offset in offsets if offset <= docnum)
+        local = docnum - offset
+        found = []
+        for term, ids in postings_of[offset]:
+            position = int(np.searchsorted(ids, local))
+            if position < len(ids) and ids[position] == local:
+                found.append((term.field, term.text))
+        matched[docnum] = found
+    return matched
+
+
+def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A term's document numbers (ascending) and weights in one segment, read a block at a time."""
+    import numpy as np
+
+    matcher = _unwrapped(reader.postings(field, text))
+    ids_parts, weight_parts = [], []
+    while matcher.is_active():
+        matcher._read_data()
+        ids, weights = matcher._data[0], matcher._data[1]
+        ids = np.asarray(ids, dtype=np.int64)
+        if not matcher._byteids:
+            ids = np.cumsum(ids)  # stored as differences (Whoosh's delta_decode)
+        if weights is None:
+            weights = np.ones(len(ids))
+        elif isinstance(weights, float):
+            weights = np.full(len(ids), weights)
+        else:
+            weights = np.asarray(weights, dtype=np.float64)
+        ids_parts.append(ids)
+        weight_parts.append(weights)
+        if matcher._lastblock:
+            break
+        matcher._goto(matcher._nextoffset)
+    if not ids_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+
+def _unwrapped(matcher: Any) -> Any:
+    """The block matcher under the wrapper Whoosh puts around a segment's postings when it has deletions
+    (deleted documents are left out by `_allowed` instead)."""
+    from whoosh.matching import WrappingMatcher
+
+    while isinstance(matcher, WrappingMatcher):
+        matcher = matcher.child
+    return matcher
+
+
+def _field_lengths(reader: Any, field: str, doc_count: int) -> np.ndarray:
+    """Every document's length in `field`, decoded from the byte Whoosh keeps for it."""
+    import numpy as np
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    length_bytes = np.zeros(doc_count, dtype=np.uint8)
+    if column is not None and column._count:
+        stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+        length_bytes[: len(stored)] = stored
+    return _byte_lengths()[length_bytes]
+
+
+@lru_cache(maxsize=1)
+def _byte_lengths() -> np.ndarray:
+    import numpy as np
+    from whoosh.util.numeric import byte_to_length
+
+    return np.array([byte_to_length(value) or 0 for value in range(256)], dtype=np.float64)
+
+
+def _allowed(leaf: Searcher, reader: Any, restriction: Query | None, doc_count: int) -> np.ndarray | None:
+    """The segment's documents that are not deleted and pass `restriction`, or None for all of them."""
+    import numpy as np
+
+    allowed = None
+    if reader.has_deletions():
+        allowed = np.ones(doc_count, dtype=bool)
+        allowed[np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)] = False
+    if restriction is not None:
+        passing = np.zeros(doc_count, dtype=bool)
+        passing[np.fromiter(restriction.docs(leaf), dtype=np.int64)] = True
+        allowed = passing if allowed is None else allowed & passing
+    return allowed
+
+
+@lru_cache(maxsize=1)
+def _codec_readable_names() -> bool:
+    from whoosh.codec import whoosh3
+
+    matcher = whoosh3.W3LeafMatcher
+    return all(hasattr(matcher, name) for name in ("_read_data", "_goto")) and hasattr(whoosh3, "_lenfield")
+
+
+def _codec_readable(searcher: Searcher) -> bool:
+    from whoosh.codec.whoosh3 import W3Codec
+
+    if not _codec_readable_names():
+        return False
+    readers = [leaf.reader() for leaf, _offset in searcher.leaf_searchers()]
+    return all(isinstance(getattr(reader, "_codec", None), W3Codec) for reader in readers if reader.doc_count_all())
