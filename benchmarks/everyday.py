@@ -190,6 +190,11 @@ def photocap_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("PHOTOCAP_")}
 
 
+# Detection settings for `index`, from the command line (--no-detect, --detector-size).
+INDEX_OPTIONS: list[str] = []
+INDEX_ENVIRONMENT: dict[str, str] = {}
+
+
 def index_with_cli(home: Path, library: Path, beam_size: int, model: str | None,
                    precision: str | None = None) -> dict[str, Any]:
     """`photocap --home HOME index LIBRARY --follow-symlinks --json`; returns its summary."""
@@ -200,7 +205,9 @@ def index_with_cli(home: Path, library: Path, beam_size: int, model: str | None,
         command += ["--model", model]
     if precision:
         command += ["--precision", precision]
-    finished = subprocess.run(command, capture_output=True, text=True, env=photocap_environment())
+    command += INDEX_OPTIONS
+    finished = subprocess.run(command, capture_output=True, text=True,
+                              env=photocap_environment() | INDEX_ENVIRONMENT)
     if finished.returncode not in (0, 3):  # 3: some photos failed, listed in the summary
         raise SystemExit(f"photocap index failed (exit {finished.returncode}):\n{finished.stderr.strip()}")
     return json.loads(finished.stdout.strip().splitlines()[-1])
@@ -481,6 +488,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--coco-dev", type=Path, default=DEFAULT_COCO_DEV, help="the coco-dev folder")
     parser.add_argument("--flickr8k", type=Path, default=None, help="the Flickr8k folder (default $PHOTOCAP_DATA)")
     parser.add_argument("--json-out", type=Path, help="write figures, captions and hallucinations to this file")
+    parser.add_argument("--no-detect", action="store_true", help="index with the object detector off")
+    parser.add_argument("--detector-size", type=int, default=None,
+                        help="the detector's input size (default photocap's)")
     parser.add_argument("--keep-home", type=Path, metavar="DIR",
                         help="index into DIR/<set>/home (links in DIR/<set>/photos) and keep it; a DIR kept from "
                              "an earlier run is reused, so photos are not captioned again")
@@ -494,6 +504,10 @@ def load_set(name: str, args: argparse.Namespace) -> PhotoSet:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_arguments(argv)
+    if args.no_detect:
+        INDEX_OPTIONS.append("--no-detect")
+    if args.detector_size:
+        INDEX_ENVIRONMENT["PHOTOCAP_DETECTOR_SIZE"] = str(args.detector_size)
     names = SETS if args.set == "both" else (args.set,)
     started = time.perf_counter()
     results: list[SetResult] = []

@@ -93,12 +93,14 @@ encoder_weights_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 follow_symlinks_option = click.option("--follow-symlinks", is_flag=True, default=None,
                                       help="Follow symbolic links (loops are skipped).")
+detect_option = click.option("--detect/--no-detect", default=None,
+                             help="Look for objects with the COCO detector (default: on; config key detect).")
 
 
 def indexing_options(command):
     """The options `index` and `watch` share: how folders are walked and how photos are captioned."""
     for option in reversed((follow_symlinks_option, device_option, precision_option, batch_option, workers_option,
-                            beam_option,
+                            beam_option, detect_option,
                             model_option, encoder_weights_option, json_option)):
         command = option(command)
     return command
@@ -125,7 +127,8 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--recaption-older", is_flag=True, help="Re-caption photos captioned by another model.")
+@click.option("--recaption-older", is_flag=True,
+              help="Re-caption photos captioned by another model, or not looked at by the current detector.")
 @click.option("--engine", type=click.Choice(["builtin", "ray"]), default=None,
               help="Who decodes and captions: builtin (this machine, the default) or ray (a Ray cluster; needs "
                    "photocap[ray]; see docs/RAY.md).")
@@ -138,7 +141,7 @@ def main(ctx: click.Context, home: Path | None, config: Path | None) -> None:
 @indexing_options
 @click.pass_context
 def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_symlinks, device, precision,
-          batch_size, workers, beam_size, model, encoder_weights, as_json):
+          batch_size, workers, beam_size, detect, model, encoder_weights, as_json):
     """Scan folders; caption new and changed photos; record moves and removals. Captions and keywords the
     photos already carry (XMP, IPTC, EXIF, and XMP sidecars photo.jpg.xmp / photo.xmp) are read too, and win
     over the model's.
@@ -154,7 +157,7 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
     settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
                          beam_size=beam_size, model=model, encoder_weights=encoder_weights,
                          follow_symlinks=follow_symlinks, engine=engine, ray_address=ray_address,
-                         ship_bytes=ship_bytes)
+                         ship_bytes=ship_bytes, detect=detect)
     if settings.engine != "ray" and (ray_address or ship_bytes):
         raise InputError("--ray-address and --ship-bytes go with --engine ray")
     _check_engine(settings)
@@ -188,7 +191,7 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
 @indexing_options
 @click.pass_context
 def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, batch_size, workers, beam_size,
-          model, encoder_weights, as_json):
+          detect, model, encoder_weights, as_json):
     """Index folders, then keep indexing them as photos appear, change, move or vanish, until Ctrl-C or
     SIGTERM (the batch in flight is finished first). With --json, one object per line for each photo
     handled: {"path", "action", "caption"}, action being new or changed (with "tags"), moved (with "from"),
@@ -202,7 +205,7 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
     """
     settings = _settings(ctx, device=device, precision=precision, batch_size=batch_size, workers=workers,
                          beam_size=beam_size, model=model, encoder_weights=encoder_weights,
-                         follow_symlinks=follow_symlinks)
+                         follow_symlinks=follow_symlinks, detect=detect)
     # Always the built-in engine: a file event's batch is small, and a Ray run starts its actors (and loads the
     # model in each) for every batch, which costs more than captioning the batch here.
     settings = replace(settings, engine="builtin")
@@ -310,11 +313,13 @@ def _matched_text(matched: dict[str, list[str]]) -> str:
 @device_option
 @precision_option
 @beam_option
+@detect_option
 @model_option
 @encoder_weights_option
 @json_option
 @click.pass_context
-def caption(ctx, images, user_caption, clear_path, device, precision, beam_size, model, encoder_weights, as_json):
+def caption(ctx, images, user_caption, clear_path, device, precision, beam_size, detect, model, encoder_weights,
+            as_json):
     """Caption image files without touching the catalog (alt text for one image), or set your own caption
     of a catalogued photo.
 
@@ -333,12 +338,13 @@ def caption(ctx, images, user_caption, clear_path, device, precision, beam_size,
     if not images:
         raise InputError("give IMAGE files to caption (or --set PATH TEXT, --clear PATH)")
     settings = _settings(ctx, device=device, precision=precision, beam_size=beam_size, model=model,
-                         encoder_weights=encoder_weights)
+                         encoder_weights=encoder_weights, detect=detect)
     from photocap.media.decode import PhotoDecodeError
     from photocap.model.captioner import Captioner
 
     try:
-        captioner = Captioner.load(settings.model, settings.device, settings.encoder_weights, settings.precision)
+        captioner = Captioner.load(settings.model, settings.device, settings.encoder_weights, settings.precision,
+                                   settings.detector_size if settings.detect else None)
     except _product_errors() as error:
         raise InputError(str(error)) from None
     failed = 0
@@ -528,6 +534,11 @@ def status(ctx, as_json):
     if report["awaiting_tags"]:
         tags += f"; {report['awaiting_tags']} photos await tags: run `photocap index` on their folders"
     click.echo(f"tagger   {tags}")
+    objects = report["detector"] or "none (its weights are missing from photocap's assets)"
+    if report["awaiting_detector"]:
+        objects += (f"; {report['awaiting_detector']} photos not looked at: `photocap index --recaption-older` "
+                    "on their folders looks (it decodes them again)")
+    click.echo(f"detector {objects}")
     index_unusable = report["indexed"] is None
     for failure in report["failed"]:
         click.echo(f"error: {_printable(failure['path'])}: {failure['error']}")

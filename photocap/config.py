@@ -48,6 +48,8 @@ class Settings:
     engine: str = "builtin"  # who captions: this process's decoding pool, or a Ray cluster
     ray_address: str | None = None  # the Ray cluster to join; None starts a local Ray for the run
     ship_bytes: bool = False  # Ray: photos read on the driver's node and sent, not read by the workers
+    detect: bool = True  # the COCO object detector looks at each photo (tags, search, the caption check)
+    detector_size: int = 384  # its input, px a side (a multiple of 32)
 
     @property
     def catalog_path(self) -> Path:
@@ -152,7 +154,7 @@ def _check(key: str, value: Any, source: str) -> Any:
         if value not in choices:
             raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
         return value
-    if key in ("batch_size", "workers", "beam_size"):
+    if key in ("batch_size", "workers", "beam_size", "detector_size"):
         if isinstance(value, str) and source == "environment":
             try:
                 value = int(value)
@@ -163,6 +165,8 @@ def _check(key: str, value: Any, source: str) -> Any:
         minimum = 0 if key == "workers" else 1
         if value < minimum:
             raise ConfigError(f"{where}: must be at least {minimum}, got {value}")
+        if key == "detector_size" and (value % 32 or not 128 <= value <= 1024):
+            raise ConfigError(f"{where}: must be a multiple of 32 from 128 to 1024, got {value}")
         return value
     if key == "encoder_weights":
         if not isinstance(value, str | os.PathLike):
@@ -179,7 +183,7 @@ def _check(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a Ray address (host:port or ray://host:port), got {value!r}")
         return value or None
-    if key in ("follow_symlinks", "index_thumbnails", "ship_bytes"):
+    if key in ("follow_symlinks", "index_thumbnails", "ship_bytes", "detect"):
         if isinstance(value, str) and source == "environment":
             if value.lower() in _TRUE:
                 return True

@@ -37,7 +37,7 @@ from photocap.catalog.tags import confident
 from photocap.metadata.embed import CannotEmbed, MetadataError, embed_metadata, image_kind
 from photocap.metadata.formats import SIDECAR_ONLY_KINDS
 from photocap.metadata.xmp_write import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
-from photocap.model.tag_vocabulary import TagMapError, tag_map
+from photocap.model.tag_vocabulary import TagMapError, vocabulary
 
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
@@ -212,7 +212,7 @@ def _keyword_paths(words: set[str]) -> dict[str, str]:
     if not words:
         return {}
     try:
-        known = tag_map()
+        known = vocabulary()
     except TagMapError as error:
         raise ExportError(str(error)) from None
     paths = {}

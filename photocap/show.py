@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from photocap.catalog.detections import DetectionView
 from photocap.catalog.store import Catalog, CatalogError, PhotoRow, camera_name
 from photocap.catalog.tags import confident
+from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
 
 def photo_details(home: Path, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -22,11 +24,13 @@ def photo_details(home: Path, paths: list[Path]) -> tuple[list[dict[str, Any]], 
             if row is None:
                 unknown.append(absolute)
             else:
-                found.append(details_of(row))
+                found.append(details_of(row, catalog.detections_of([row["id"]]).get(row["id"], [])))
     return found, unknown
 
 
-def details_of(row: PhotoRow) -> dict[str, Any]:
+def details_of(row: PhotoRow, detections: list[DetectionView] | None = None) -> dict[str, Any]:
+    """What `show --json` says of a photo; `objects` are its detections from OBJECT_TAG_MIN_SCORE (label, tag
+    word, score, box as fractions of the upright image: x1, y1, x2, y2)."""
     return {
         "path": row["path"],
         "status": row["status"],
@@ -38,8 +42,13 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
         "caption_model": row["model_id"],
         "confidence": None if row["confidence"] is None else round(row["confidence"], 3),
         "method": row["method"],
-        "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"]}
+        "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"],
+                  **({"count": t["count"]} if "count" in t else {})}
                  for t in confident(row["tags"])],
+        "objects": [{"label": d["label"], "word": d["word"], "score": round(d["score"], 3),
+                     "box": [round(v, 4) for v in d["box"]]}
+                    for d in detections or [] if d["score"] >= OBJECT_TAG_MIN_SCORE],
+        "detector": row["detector_id"],
         "taken_at": row["taken_at"].isoformat(sep=" ") if row["taken_at"] else None,
         "date_source": row["date_source"] if row["taken_at"] else None,
         "camera": camera_name(row["camera_make"], row["camera_model"]),
@@ -51,12 +60,15 @@ def details_of(row: PhotoRow) -> dict[str, Any]:
     }
 
 
-_TAG_SOURCE_NOTES = {"user": " (yours)", "file": " (from the file)"}
+_TAG_SOURCE_NOTES = {"user": " (yours)", "file": " (from the file)", "detector": " (seen)"}
 
 
 def details_text(details: dict[str, Any]) -> str:
-    tags = ", ".join(f"{t['word']}" + ("" if t["source"] != "model" else f" {t['probability']:.2f}")
+    tags = ", ".join(f"{t['word']}" + (f" x{t['count']}" if t.get("count", 1) > 1 else "")
+                     + ("" if t["source"] not in ("model", "detector") else f" {t['probability']:.2f}")
                      + _TAG_SOURCE_NOTES.get(t["source"], "") for t in details["tags"])
+    objects = ", ".join(f"{o['label']} {o['score']:.2f} at ({', '.join(f'{v:.2f}' for v in o['box'])})"
+                        for o in details["objects"])
     by = {"user": "you", "file": f"from the file: {details['caption_origin']}"}.get(
         details["caption_source"], details["caption_model"] or "-")
     if details["caption_source"] == "model" and details["confidence"] is not None:
@@ -65,6 +77,7 @@ def details_text(details: dict[str, Any]) -> str:
         os.fsencode(details["path"]).decode("utf-8", "backslashreplace"),  # undecodable names as \\xNN
         f"  caption  {details['caption'] or '-'}" + (f"  [{by}]" if details["caption"] else ""),
         f"  tags     {tags or '-'}",
+        f"  objects  {objects or '-'}" + (f"  [{details['detector']}]" if details["detector"] else ""),
         f"  taken    {details['taken_at'] or '-'}" + (f" ({details['date_source']})" if details["taken_at"] else ""),
         f"  camera   {details['camera'] or '-'}",
         f"  size     {details['width'] or '?'}x{details['height'] or '?'} px, {details['size']} bytes",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from photocap.catalog.store import Catalog, ModelUse
-from photocap.model.installed import current_tagger
+from photocap.model.installed import current_detector, current_tagger
 from photocap.search.index import SearchIndex, SearchIndexError
 
 
@@ -26,6 +26,8 @@ class StatusReport(TypedDict):
     missing_photos: list[str]  # where each missing photo was last seen (`photocap prune` forgets them)
     tagger: str | None  # the installed tagger's id (None: no tagger)
     awaiting_tags: int  # captioned photos it has not tagged yet: the next `photocap index` tags them
+    detector: str | None  # the installed object detector's id (None: its weights are missing)
+    awaiting_detector: int  # captioned photos it has not looked at: `photocap index --recaption-older` looks
 
 
 def catalog_status(home: Path) -> StatusReport:
@@ -38,12 +40,14 @@ def catalog_status(home: Path) -> StatusReport:
         missing = catalog.missing_paths()
         tagger = current_tagger()
         awaiting = catalog.count_awaiting_tags(tagger[0]) if tagger else 0
+        detector = current_detector()
+        unseen = catalog.count_not_looked_at_by(detector) if detector else 0
     indexed, health = _index_health(home / "index", counts["unsynced"])
     return StatusReport(
         home=str(home), photos=counts["photos"], ok=counts["ok"], pending=counts["pending"],
         errors=counts["error"], missing=counts["missing"], model=models[0]["model_id"] if models else None,
         models=models, index=health, indexed=indexed, failed=failed, missing_photos=missing,
-        tagger=tagger[0] if tagger else None, awaiting_tags=awaiting,
+        tagger=tagger[0] if tagger else None, awaiting_tags=awaiting, detector=detector, awaiting_detector=unseen,
     )
 
 

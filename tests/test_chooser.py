@@ -3,7 +3,7 @@ contradicts a beam word, people on a photo that has none, a photo the tagger is 
 
 from __future__ import annotations
 
-from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
+from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
 
 CHOOSER = CaptionChooser()
 SHEEP = Evidence({"animal": 0.95, "sheep": 0.91, "ram": 0.9}, person=0.6)
@@ -85,3 +85,54 @@ def test_short_words_said_twice_are_not_a_stutter() -> None:
     caption = "a little boy in a blue shirt is sitting in a chair"  # "in a" twice: a sentence, not a stutter
     settled = CHOOSER.settle([], [(caption, -2.0)], Evidence({"furniture": 0.34, "chair": 0.31}, person=0.38))
     assert settled.text == caption and settled.method == "guided"
+
+
+# ---------------------------------------------------------------------------------------- with a detector
+
+def detected(evidence: Evidence, found: list[tuple[str, float]], area: float = 0.2) -> Evidence:
+    return with_detections(evidence, [(word, score, area) for word, score in found], CHOOSER.vocabulary,
+                           CHOOSER.settings)
+
+
+def test_a_detected_giraffe_overrules_the_taggers_dog() -> None:
+    # The ImageNet head has no giraffe: it calls the photo a brown dog. The detector finds two giraffes.
+    evidence = detected(Evidence({"animal": 0.9, "dog": 0.55, "pet": 0.5}, person=0.1),
+                        [("giraffe", 0.86), ("giraffe", 0.71)])
+    assert evidence.tags["giraffe"] == 0.86 and evidence.counts == {"giraffe": 2}
+    candidates = [("a brown dog is walking on a dirt path", -2.2)]
+    verdict = CHOOSER.judge(candidates, evidence)
+    assert isinstance(verdict, Guidance) and "dog" in verdict.forbid and "giraffe" in verdict.boost
+    settled = CHOOSER.settle(candidates, [("a brown dog runs on the dirt", -3.1)], evidence)
+    assert "dog" not in settled.text and "giraffe" in settled.text
+    # With nothing to replace from, the short caption counts what the detector counted.
+    assert CHOOSER.describe(evidence) == ChosenCaption("two giraffes", 0.86, "tags")
+
+
+def test_people_the_detector_does_not_find_are_not_said() -> None:
+    # Two planes, a sky: the tagger's co-occurrence guess gives people a chance; the detector finds none.
+    evidence = detected(Evidence({"vehicle": 0.9, "airliner": 0.8, "airplane": 0.85}, person=0.4),
+                        [("airplane", 0.82), ("airplane", 0.64)])
+    assert evidence.person < CHOOSER.settings.person_absent_below
+    settled = CHOOSER.settle([("a man is standing on a mountain", -2.0)],
+                             [("a man in a red jacket stands on a hill", -2.9)], evidence)
+    assert settled == ChosenCaption("two airplanes", 0.82, "tags")
+
+
+def test_people_the_detector_finds_are_said_and_a_sure_object_must_be_named() -> None:
+    # A man holding a pizza, captioned "a man is holding a baby": people are there, but the pizza is not named.
+    evidence = detected(Evidence({"food": 0.6, "pizza": 0.3}, person=0.3), [("person", 0.93), ("pizza", 0.88)])
+    assert evidence.person == 0.93
+    verdict = CHOOSER.judge([("a man is holding a baby", -1.9)], evidence)
+    assert isinstance(verdict, Guidance) and "person" not in verdict.forbid and verdict.boost["pizza"] == 0.88
+    kept = CHOOSER.judge([("a man is holding a pizza", -2.4)], evidence)
+    assert kept == ChosenCaption("a man is holding a pizza", 0.88, "beam")
+    assert CHOOSER.describe(detected(Evidence({}, person=0.2), [("person", 0.9), ("person", 0.8),
+                                                                 ("dog", 0.7)])) == ChosenCaption(
+        "two people with a dog", 0.7, "tags")
+
+
+def test_without_a_detector_objects_the_imagenet_head_cannot_see_are_not_judged() -> None:
+    # A surfboard is judged only where a detector looked; the tagger alone cannot vouch for or deny one.
+    caption = "a man rides a surfboard on a wave"
+    assert [m.tag for m in CHOOSER.mentions(caption)] == ["person"]
+    assert [m.tag for m in CHOOSER.mentions(caption, detected=True)] == ["person", "surfboard"]

@@ -276,3 +276,29 @@ def test_the_filters_narrow_the_results_as_cli_search_options_do(page, serve, ho
     page.press("input[name=tag]", "Enter")
     page.wait_for_url("**after=2999-01-01*")
     assert shown_results(page) == [] and "0 photos match" in page.inner_text(".summary")
+
+
+def test_the_objects_found_are_listed_and_their_boxes_drawn_over_the_photo_on_request(page, serve, home: Path,
+                                                                                      tmp_path: Path) -> None:
+    from photocap.catalog.store import Catalog
+
+    with Catalog.open(home) as catalog:
+        found = catalog.detections_of([photo["id"] for photo in catalog.photos_under(["/"])])
+    photo_id, objects = next((pid, shown) for pid, kept in sorted(found.items())
+                             if (shown := [d for d in kept if d["score"] >= 0.4]))
+    page.goto(f"{serve()}/photos/{photo_id}")
+    page.wait_for_load_state("load")
+    listed = page.text_content(".facts")
+    assert f"{objects[0]['word']} {objects[0]['score']:.2f}" in listed
+    drawing = page.locator("svg.objects")
+    boxes = page.locator("svg.objects g.box rect")
+    assert boxes.count() == len(objects) and not drawing.is_visible()  # drawn only when asked for
+    page.click("label[for=show-objects]")
+    assert drawing.is_visible() and not page.locator("#photo-image").is_visible()
+    whole, drawn = drawing.bounding_box(), boxes.first.bounding_box()
+    left, top, right, bottom = objects[0]["box"]
+    assert abs(drawn["x"] - (whole["x"] + left * whole["width"])) <= 3  # on the photo, in its pixels
+    assert abs(drawn["width"] - (right - left) * whole["width"]) <= 4
+    assert abs(drawn["y"] - (whole["y"] + top * whole["height"])) <= 3
+    assert whole["width"] > 400  # scaled to the page, as the photo itself is
+    page.screenshot(path=str(Path(os.environ.get("PHOTOCAP_SCREENSHOTS", tmp_path)) / "objects.png"), full_page=True)

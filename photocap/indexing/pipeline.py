@@ -84,7 +84,8 @@ class LazyCaptioner:
             from photocap.model.captioner import Captioner
 
             self._captioner = Captioner.load(self.settings.model, self.settings.device,
-                                             self.settings.encoder_weights, self.settings.precision)
+                                             self.settings.encoder_weights, self.settings.precision,
+                                             self.settings.detector_size if self.settings.detect else None)
         return self._captioner
 
 
@@ -151,6 +152,10 @@ def index_roots(
         report.model, report.precision = loaded.model_id, loaded.precision
         if recaption_older:
             work += catalog.photos_captioned_by_other_models(loaded.model_checksum, roots)
+            if loaded.detector_id is not None:
+                queued = {photo.id for photo in work}
+                work += [photo for photo in catalog.photos_not_looked_at_by(loaded.detector_id, roots)
+                         if photo.id not in queued]
         if work:
             on_batch = progress("captioning", len(work)) if progress else (lambda n: None)
             began = time.perf_counter()

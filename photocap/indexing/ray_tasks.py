@@ -71,20 +71,20 @@ def _read_file(path: str) -> ShippedFile:
         return ShippedFile(os.path.basename(path), file.read(), mtime_ns)
 
 
-def decode(batch: Batch) -> Batch:
+def decode(batch: Batch, detector_size: int | None = None) -> Batch:
     """Decode each photo of the batch (from its path, or from the bytes shipped with it) as photocap.indexing.worker
     does for the built-in engine; a photo that cannot be decoded travels on as its error message."""
     from photocap.indexing.worker import decode_for_index
 
     if "shipped" in batch:
-        decoded = [_decode_shipped(pickle.loads(shipped), os.fsdecode(path))
+        decoded = [_decode_shipped(pickle.loads(shipped), os.fsdecode(path), detector_size)
                    for shipped, path in zip(batch["shipped"], batch["path"], strict=True)]
     else:
-        decoded = [decode_for_index(os.fsdecode(path)) for path in batch["path"]]
+        decoded = [decode_for_index(os.fsdecode(path), detector_size=detector_size) for path in batch["path"]]
     return {"photo_id": batch["photo_id"], "decoded": _column([pickle.dumps(d) for d in decoded])}
 
 
-def _decode_shipped(shipped: ShippedPhoto | str, original: str) -> DecodedPhoto | str:
+def _decode_shipped(shipped: ShippedPhoto | str, original: str, detector_size: int | None) -> DecodedPhoto | str:
     """A shipped photo decoded from a private copy that keeps its name, its time and its sidecars beside it, so
     that it reads exactly as the original would."""
     from photocap.indexing.worker import decode_for_index
@@ -97,7 +97,7 @@ def _decode_shipped(shipped: ShippedPhoto | str, original: str) -> DecodedPhoto 
             copy.write_bytes(file.data)
             os.utime(copy, ns=(file.mtime_ns, file.mtime_ns))
         copy_path = os.path.join(folder, shipped.photo.name)
-        decoded = decode_for_index(copy_path)
+        decoded = decode_for_index(copy_path, detector_size=detector_size)
     return decoded.replace(copy_path, original) if isinstance(decoded, str) else decoded
 
 
@@ -106,7 +106,7 @@ class Captioning:
     carry the model's id and checksum, which the driver checks against its own."""
 
     def __init__(self, model: str | None, device: str, encoder_weights: str | None, precision: str,
-                 beam_size: int, threads: int | None) -> None:
+                 beam_size: int, threads: int | None, detector_size: int | None = None) -> None:
         import torch
 
         from photocap.model.captioner import Captioner
@@ -114,7 +114,7 @@ class Captioning:
         if threads:  # Ray pins a worker to one thread per CPU it reserved; on a CPU node, the actor has them all
             torch.set_num_threads(threads)
         self.captioner = Captioner.load(model, device, Path(encoder_weights) if encoder_weights else None,
-                                        precision)
+                                        precision, detector_size)
         self.beam_size = beam_size
 
     def __call__(self, batch: Batch) -> Batch:

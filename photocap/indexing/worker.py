@@ -36,23 +36,26 @@ class _DecodeJob(Dataset):
     """Work items (photo id, path) decoded in worker processes; failures travel back as messages. A photo
     with a place in `thumbnails` gets its thumbnail written there from the decoded image, in the worker."""
 
-    def __init__(self, work: list[tuple[int, str]], thumbnails: dict[int, Path] | None = None):
+    def __init__(self, work: list[tuple[int, str]], thumbnails: dict[int, Path] | None = None,
+                 detector_size: int | None = None):
         self.work = work
         self.thumbnails = thumbnails or {}
+        self.detector_size = detector_size
 
     def __len__(self) -> int:
         return len(self.work)
 
     def __getitem__(self, i: int) -> tuple[int, DecodedPhoto | str]:
         photo_id, path = self.work[i]
-        return photo_id, decode_for_index(path, self.thumbnails.get(photo_id))
+        return photo_id, decode_for_index(path, self.thumbnails.get(photo_id), self.detector_size)
 
 
-def decode_for_index(path: str, thumbnail: Path | None = None) -> DecodedPhoto | str:
-    """A photo decoded for indexing (with its metadata), or the reason it cannot be, as a message that can
-    travel between processes. With `thumbnail`, its thumbnail is written there from the decoded image."""
+def decode_for_index(path: str, thumbnail: Path | None = None, detector_size: int | None = None) -> DecodedPhoto | str:
+    """A photo decoded for indexing (with its metadata, and at `detector_size` for the detector), or the reason it
+    cannot be, as a message that can travel between processes. With `thumbnail`, its thumbnail is written there
+    from the decoded image."""
     try:
-        return decode_photo(path, read_metadata=True,
+        return decode_photo(path, read_metadata=True, detector_size=detector_size,
                             preview=partial(_write_thumbnail, thumbnail) if thumbnail else None)
     except PhotoDecodeError as error:
         return str(error)
@@ -105,8 +108,8 @@ def _die_with(parent_pid: int) -> None:
 
 
 def decoded_batches(work: list[tuple[int, str]], batch_size: int, workers: int,
-                    thumbnails: dict[int, Path] | None = None) -> Iterator[list]:
-    loader = DataLoader(_DecodeJob(work, thumbnails), batch_size=batch_size, num_workers=workers,
+                    thumbnails: dict[int, Path] | None = None, detector_size: int | None = None) -> Iterator[list]:
+    loader = DataLoader(_DecodeJob(work, thumbnails, detector_size), batch_size=batch_size, num_workers=workers,
                         collate_fn=_keep_as_list, prefetch_factor=4 if workers else None, persistent_workers=False,
                         worker_init_fn=partial(_start_decoder, os.getpid()) if workers else None)
     yield from loader
@@ -119,7 +122,11 @@ def draft_batch(captioner: Captioner, items: list[tuple[int, DecodedPhoto | str]
                 beam_size: int) -> tuple[list[PhotoResult], list[Drafted]]:
     """The error results of a batch's undecodable photos, and the drafts of the others."""
     decoded = [(photo_id, photo) for photo_id, photo in items if isinstance(photo, DecodedPhoto)]
-    drafts = captioner.draft_pixels(np.stack([p.pixels for _, p in decoded]), beam_size) if decoded else []
+    drafts = []
+    if decoded:
+        looked = captioner.detector is not None and all(p.detector_pixels is not None for _, p in decoded)
+        detector_pixels = np.stack([p.detector_pixels for _, p in decoded]) if looked else None
+        drafts = captioner.draft_pixels(np.stack([p.pixels for _, p in decoded]), beam_size, detector_pixels)
     errors = [PhotoResult(photo_id=photo_id, error=message) for photo_id, message in items
               if isinstance(message, str)]
     return errors, [(photo_id, photo, draft) for (photo_id, photo), draft in zip(decoded, drafts, strict=True)]
@@ -146,6 +153,8 @@ def finished_results(captioner: Captioner, drafted: list[Drafted], beam_size: in
             tagger_id=tagger.tagger_id if tagger else None,
             feature=caption.feature.tobytes() if caption.feature is not None else None,
             feature_encoder=tagger.feature_encoder if tagger else None, written=photo.written,
+            detections=[(d.label, d.score, d.box) for d in caption.detections or ()],
+            detector_id=captioner.detector_id if caption.detections is not None else None,
         )
         for (photo_id, photo, _), caption in zip(drafted, captions, strict=True)
     ]
@@ -182,7 +191,7 @@ def caption_photos(catalog: Catalog, search_index: SearchIndex, captioner: Capti
     held: list[Drafted] = []
     writer = ResultWriter(catalog, search_index, on_results)
     thumbnails = thumbnails_to_make(settings, catalog, work) if settings.index_thumbnails else {}
-    for items in decoded_batches(work, settings.batch_size, settings.workers, thumbnails):
+    for items in decoded_batches(work, settings.batch_size, settings.workers, thumbnails, captioner.detector_size):
         results, drafted = draft_batch(captioner, items, settings.beam_size)
         held += [d for d in drafted if d[2].waiting]
         ready = [d for d in drafted if not d[2].waiting]

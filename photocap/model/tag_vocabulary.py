@@ -14,6 +14,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from photocap.model.object_words import COCO_LABELS, MAP_WORDS, NEW_WORDS
+
 MAP_FORMAT = "photocap.imagenet-tags/1"
 # A tag is shown, exported and filtered on (--tag) from this probability on (the user's always):
 # train/tag_thresholds.py, vs 0.2, precision +8-12 points, recall -3.
@@ -23,6 +25,16 @@ TAG_MIN_PROBABILITY = 0.3
 # none (benchmarks.everyday: coco-dev object queries P@5 36 -> 57, no result 19 -> 8 of 62).
 SEARCH_TAG_MIN_PROBABILITY = 0.01
 TAGS_KEPT = 40
+# The detector's findings (photocap.model.detector): the catalog keeps each photo's detections from
+# DETECTIONS_KEPT_FROM, so thresholds can be changed without decoding again; an object is a tag shown,
+# exported and filtered on (and counted: "2 dogs") from OBJECT_TAG_MIN_SCORE; below, it only ranks search results.
+DETECTIONS_KEPT_FROM = 0.15
+OBJECT_TAG_MIN_SCORE = 0.4
+# On a photo the detector looked at, the tagger's probability for a word the detector speaks for
+# (covered_by_objects) counts for this share of itself: a hint that ranks search results, shown (from
+# OBJECT_TAG_MIN_SCORE) only where the tagger is very sure (0.89) of what the detector missed (two Dobermans
+# it calls horses), never where it is as unsure as on bears, giraffes and cows it calls dogs.
+TAGGER_WEIGHT_ON_OBJECTS = 0.45
 
 
 class TagMapError(RuntimeError):
@@ -136,6 +148,40 @@ def read_tag_map(path: Path) -> TagMap:
 def tag_map() -> TagMap:
     """The shipped tag map."""
     return read_tag_map(default_map_path())
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> TagMap:
+    """Every tag word photocap knows: the tag map's, and those of the COCO objects the detector finds that the
+    map lacks (photocap.model.object_words), appended after the map's own entries. What the caption chooser
+    judges, search expands to synonyms and exports place in a hierarchy; the tagger reads the map alone."""
+    base = tag_map()
+    extra = tuple(TagInfo(w.word, w.synonyms, w.path, w.kind, (), ()) for w in NEW_WORDS.values())
+    unknown = {w.kind for w in NEW_WORDS.values()} - set(base.kinds)
+    if unknown:
+        raise TagMapError(f"object words of unknown kinds: {', '.join(sorted(unknown))}")
+    digest = hashlib.sha256(base.sha256.encode() + repr(extra).encode()).hexdigest()
+    return TagMap(base.entries + extra, base.class_names, base.class_tags, base.kinds, digest)
+
+
+def object_tag(label: str) -> str:
+    """The tag word of a COCO label the detector gives: "tv" -> television, "giraffe" -> giraffe."""
+    if label in NEW_WORDS:
+        return NEW_WORDS[label].word
+    return MAP_WORDS.get(label, label)
+
+
+@lru_cache(maxsize=1)
+def object_tags() -> frozenset[str]:
+    """The tag words of the detector's 80 labels."""
+    return frozenset(object_tag(label) for label in COCO_LABELS)
+
+
+@lru_cache(maxsize=4096)
+def covered_by_objects(word: str) -> bool:
+    """Whether the detector speaks for `word`: one of its objects, or a word below one (a golden retriever is
+    a dog). For such words its detections are the evidence, and the ImageNet tagger's only a hint."""
+    return any(step in object_tags() for step in vocabulary().ancestry(word))
 
 
 def tagger_id(weights_sha256: str, tags: TagMap) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from photocap.catalog.schema import utcnow
 from photocap.catalog.store import Catalog, SearchRow
 from photocap.catalog.tags import confident
-from photocap.model.tag_vocabulary import tag_map
+from photocap.model.tag_vocabulary import vocabulary
 from photocap.search.index import SearchDoc, SearchIndex, SearchIndexOutdated
 
 
@@ -60,12 +60,14 @@ def _search_doc(row: SearchRow) -> SearchDoc:
 
 
 def tag_search_terms(tags: list[tuple[str, float, str]]) -> list[tuple[str, float]]:
-    """Each tag and the synonyms people search it by, with the tag's probability."""
+    """Each tag and the synonyms people search it by, with the tag's probability; a detected object also by the
+    words above it ("animal" finds a giraffe), as the tagger's own tags come with theirs."""
     if not tags:
         return []
-    vocabulary = tag_map()
+    words = vocabulary()
     terms: dict[str, float] = {}
-    for word, probability, _source in tags:
-        for term in (word, *vocabulary.synonyms(word)):
+    for word, probability, source in tags:
+        above = words.ancestry(word)[:-1] if source == "detector" else []
+        for term in (word, *words.synonyms(word), *above):
             terms[term] = max(terms.get(term, 0.0), probability)
     return list(terms.items())

@@ -54,7 +54,8 @@ class Library:
 
     def _view(self, row: PhotoRow) -> dict[str, Any]:
         history = self.catalog().edit_history(row["id"])
-        return {"id": row["id"], **details_of(row), "can_undo": bool(history), "edits": history}
+        detections = self.catalog().detections_of([row["id"]]).get(row["id"], [])
+        return {"id": row["id"], **details_of(row, detections), "can_undo": bool(history), "edits": history}
 
     def edit(self, photo_id: int, caption: str | None, tags: list[str] | None) -> tuple[dict[str, Any], list[str]]:
         """Make the photo's caption `caption` (None or blank: the model's again) and its tags `tags` (None:
