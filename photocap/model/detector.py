@@ -133,8 +133,9 @@ class Detector:
         if len(self.classes) != NUM_CLASSES:
             raise DetectorUnavailable(f"the detector's weights name {len(self.classes)} classes, not {NUM_CLASSES}")
         self._autocast = autocast_for(device, self.precision)
-        if self.precision != "fp32":
-            self.net.to(memory_format=torch.channels_last)
+        # Channels-last in every precision: oneDNN's depthwise convolutions, most of this network, are about a
+        # third faster so on a CPU (CPU time per photo at 512, fp32: 470 ms against 690 ms).
+        self.net.to(memory_format=torch.channels_last)
 
     @property
     def id(self) -> str:
@@ -148,9 +149,7 @@ class Detector:
         if images.dim() != 4 or images.shape[1] != 3 or tuple(images.shape[2:]) != (self.input_size,) * 2:
             raise ValueError(f"expected images (N, 3, {self.input_size}, {self.input_size}), "
                              f"got {tuple(images.shape)}")
-        batch = images.to(self.device, torch.float32)
-        if self.precision != "fp32":
-            batch = batch.contiguous(memory_format=torch.channels_last)
+        batch = images.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
         with self._autocast():
             heatmap, wh = self.net(batch)
         return heatmap.float(), wh.float()
