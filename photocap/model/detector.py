@@ -165,15 +165,22 @@ class Detector:
         found = []
         for image_scores, image_labels, image_boxes in zip(scores, labels, boxes, strict=True):
             kept = suppress(image_scores, image_boxes, NMS_IOU, score_floor)
-            found.append([Detection(self.classes[int(image_labels[i])], float(image_scores[i]),
-                                    tuple(float(v) for v in image_boxes[i].tolist()))  # type: ignore[arg-type]
-                          for i in kept])
+            found.append([self._detection(image_labels[i], image_scores[i], image_boxes[i]) for i in kept])
         return found
+
+    def _detection(self, label: torch.Tensor, score: torch.Tensor, box: torch.Tensor) -> Detection:
+        x1, y1, x2, y2 = box.tolist()
+        return Detection(self.classes[int(label)], float(score), (x1, y1, x2, y2))
 
 
 def prepare_image(image: Image.Image, input_size: int = INPUT_SIZE) -> torch.Tensor:
     """A photo as the detector's library feeds it: RGB, stretched to input_size x input_size with TF's legacy
-    bilinear resize (what tf.image.resizeBilinear does by default), values 0-255; float32 (3, S, S)."""
+    bilinear resize (what tf.image.resizeBilinear does by default), values 0-255; float32 (3, S, S).
+
+    `image` should be upright (EXIF orientation applied, as photocap.media's decoding does). No antialiasing, as
+    in the library: each output pixel reads 4 input pixels, so a photo much larger than the input is sampled,
+    not averaged (the library first shrinks photos over 3840 px; a decoder's JPEG draft mode may shrink them
+    too, which changes the detections a little)."""
     pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32))
     return resize_bilinear_tf(pixels.permute(2, 0, 1)[None], (input_size, input_size))[0]
 
