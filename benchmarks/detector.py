@@ -55,8 +55,11 @@ PER_CLASS_TOP = 20
 # Speed
 
 
-def photos_per_s(size: int, precision: str, batch: int, seconds: float, repeats: int) -> tuple[float, float]:
-    """Photos/s (wall clock) and CPU ms per photo (all threads: less sensitive to other work on the machine)."""
+def photos_per_s(size: int, precision: str, batch: int, seconds: float, repeats: int,
+                 threads: int = THREADS) -> tuple[float, float]:
+    """Photos/s (wall clock) and CPU ms per photo (all threads; on one thread, little changed by other work on the
+    machine, where two threads that wait for each other spin and burn CPU time)."""
+    torch.set_num_threads(threads)
     detector = load_detector(torch.device("cpu"), precision, size)
     rng = np.random.default_rng(0)
     images = torch.from_numpy(rng.integers(0, 256, (batch, 3, size, size), dtype=np.uint8))
@@ -81,6 +84,13 @@ def speed(sizes: Sequence[int], precisions: Sequence[str], seconds: float, repea
     for size in sizes:
         figures = [photos_per_s(size, p, b, seconds, repeats) for p, b in columns]
         print(f"| {size} | " + " | ".join(f"{rate:.1f} ({cpu:.0f})" for rate, cpu in figures) + " |", flush=True)
+    print(f"\nCPU ms per photo on 1 thread, batch {BATCHES[-1]} (2 threads on a quiet machine: about twice the rate)")
+    print("| input | " + " | ".join(precisions) + " |")
+    print("|---|" + "---|" * len(precisions))
+    for size in sizes:
+        cells = [f"{photos_per_s(size, p, BATCHES[-1], seconds, repeats, threads=1)[1]:.0f}" for p in precisions]
+        print(f"| {size} | " + " | ".join(cells) + " |", flush=True)
+    torch.set_num_threads(THREADS)
     photo = Image.fromarray(np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8))
     for size in (320, 512):
         start = time.perf_counter()

@@ -181,8 +181,8 @@ def prepare_image(image: Image.Image, input_size: int = INPUT_SIZE) -> torch.Ten
     in the library: each output pixel reads 4 input pixels, so a photo much larger than the input is sampled,
     not averaged (the library first shrinks photos over 3840 px; a decoder's JPEG draft mode may shrink them
     too, which changes the detections a little)."""
-    pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32))
-    return resize_bilinear_tf(pixels.permute(2, 0, 1)[None], (input_size, input_size))[0]
+    pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32))  # (H, W, 3)
+    return resize_bilinear_tf(pixels, (input_size, input_size), dims=(0, 1)).permute(2, 0, 1).contiguous()
 
 
 def prepare_images(images: Sequence[Image.Image], input_size: int = INPUT_SIZE) -> torch.Tensor:
