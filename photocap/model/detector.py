@@ -133,8 +133,9 @@ class Detector:
         if len(self.classes) != NUM_CLASSES:
             raise DetectorUnavailable(f"the detector's weights name {len(self.classes)} classes, not {NUM_CLASSES}")
         self._autocast = autocast_for(device, self.precision)
-        if self.precision != "fp32":
-            self.net.to(memory_format=torch.channels_last)
+        # Channels-last in every precision: oneDNN's depthwise convolutions, most of this network, are about a
+        # third faster so on a CPU (CPU time per photo at 512, fp32: 470 ms against 690 ms).
+        self.net.to(memory_format=torch.channels_last)
 
     @property
     def id(self) -> str:
@@ -148,9 +149,7 @@ class Detector:
         if images.dim() != 4 or images.shape[1] != 3 or tuple(images.shape[2:]) != (self.input_size,) * 2:
             raise ValueError(f"expected images (N, 3, {self.input_size}, {self.input_size}), "
                              f"got {tuple(images.shape)}")
-        batch = images.to(self.device, torch.float32)
-        if self.precision != "fp32":
-            batch = batch.contiguous(memory_format=torch.channels_last)
+        batch = images.to(self.device, torch.float32).contiguous(memory_format=torch.channels_last)
         with self._autocast():
             heatmap, wh = self.net(batch)
         return heatmap.float(), wh.float()
@@ -166,17 +165,24 @@ class Detector:
         found = []
         for image_scores, image_labels, image_boxes in zip(scores, labels, boxes, strict=True):
             kept = suppress(image_scores, image_boxes, NMS_IOU, score_floor)
-            found.append([Detection(self.classes[int(image_labels[i])], float(image_scores[i]),
-                                    tuple(float(v) for v in image_boxes[i].tolist()))  # type: ignore[arg-type]
-                          for i in kept])
+            found.append([self._detection(image_labels[i], image_scores[i], image_boxes[i]) for i in kept])
         return found
+
+    def _detection(self, label: torch.Tensor, score: torch.Tensor, box: torch.Tensor) -> Detection:
+        x1, y1, x2, y2 = box.tolist()
+        return Detection(self.classes[int(label)], float(score), (x1, y1, x2, y2))
 
 
 def prepare_image(image: Image.Image, input_size: int = INPUT_SIZE) -> torch.Tensor:
     """A photo as the detector's library feeds it: RGB, stretched to input_size x input_size with TF's legacy
-    bilinear resize (what tf.image.resizeBilinear does by default), values 0-255; float32 (3, S, S)."""
-    pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32))
-    return resize_bilinear_tf(pixels.permute(2, 0, 1)[None], (input_size, input_size))[0]
+    bilinear resize (what tf.image.resizeBilinear does by default), values 0-255; float32 (3, S, S).
+
+    `image` should be upright (EXIF orientation applied, as photocap.media's decoding does). No antialiasing, as
+    in the library: each output pixel reads 4 input pixels, so a photo much larger than the input is sampled,
+    not averaged (the library first shrinks photos over 3840 px; a decoder's JPEG draft mode may shrink them
+    too, which changes the detections a little)."""
+    pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32))  # (H, W, 3)
+    return resize_bilinear_tf(pixels, (input_size, input_size), dims=(0, 1)).permute(2, 0, 1).contiguous()
 
 
 def prepare_images(images: Sequence[Image.Image], input_size: int = INPUT_SIZE) -> torch.Tensor:

@@ -14,7 +14,8 @@ convolution here has the bias the graph adds. `original_names()` maps every para
 Where this differs from torch's defaults, it follows TensorFlow, so that outputs match the graph:
 - SAME padding: at stride 2, one row and column more after the image than before (`SameConv2d`);
 - hard-swish and hard-sigmoid divide by 6 as the graph does, multiplying by 1/6 rounded to fp16 (`SIXTH`);
-- the 2x upsampling is TF's legacy bilinear resize, without half-pixel centres (`resize_bilinear_tf`).
+- the 2x upsampling is TF's legacy bilinear resize, without half-pixel centres (`upsample2x_tf`: the graph
+  resizes to the lateral feature's size, exactly twice at any input size divisible by 32).
 """
 
 from __future__ import annotations
@@ -111,19 +112,32 @@ def depthwise(channels: int, kernel: int, stride: int = 1, bias: bool = True) ->
     return SameConv2d(channels, channels, kernel, stride, groups=channels, bias=bias)
 
 
-def resize_bilinear_tf(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resize_bilinear_tf(x: torch.Tensor, size: tuple[int, int], dims: tuple[int, int] = (-2, -1)) -> torch.Tensor:
     """TensorFlow's bilinear resize with align_corners=False and half_pixel_centers=False (its legacy default,
-    also tf.js's): output pixel i reads input position i * in/out, without antialiasing. (N, C, H, W)."""
+    also tf.js's): output pixel i reads input position i * in/out, without antialiasing. Resizes `dims` (height,
+    width) of `x`: (N, C, H, W) by default; (0, 1) for an (H, W, C) image, which is faster to resize so."""
 
-    def taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def along(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
+        n_in = x.shape[dim]
         position = torch.arange(n_out, device=x.device, dtype=torch.float32) * (n_in / n_out)
         low = position.floor().long().clamp(max=n_in - 1)
-        return low, (low + 1).clamp(max=n_in - 1), (position - low).to(x.dtype)
+        weight = (position - low).to(x.dtype).view([-1] + [1] * (x.dim() - 1 - dim % x.dim()))
+        near = x.index_select(dim, low)
+        return near + (x.index_select(dim, (low + 1).clamp(max=n_in - 1)) - near) * weight
 
-    top, bottom, y_weight = taps(x.shape[-2], size[0])
-    left, right, x_weight = taps(x.shape[-1], size[1])
-    rows = x[..., top, :] + (x[..., bottom, :] - x[..., top, :]) * y_weight[:, None]
-    return rows[..., left] + (rows[..., right] - rows[..., left]) * x_weight
+    return along(along(x, dims[0], size[0]), dims[1], size[1])
+
+
+def upsample2x_tf(x: torch.Tensor) -> torch.Tensor:
+    """resize_bilinear_tf to twice the height and width of (N, C, H, W), written for that case (several times
+    faster): even rows and columns are the input's, odd ones halfway to the next (the last one repeated)."""
+
+    def double(x: torch.Tensor, dim: int) -> torch.Tensor:
+        n = x.shape[dim]
+        following = torch.cat((x.narrow(dim, 1, n - 1), x.narrow(dim, n - 1, 1)), dim)
+        return torch.stack((x, x + (following - x) * 0.5), dim + 1).flatten(dim, dim + 1)
+
+    return double(double(x, 2), 3)
 
 
 class SqueezeExcite(nn.Module):
@@ -209,15 +223,15 @@ class Reverse(nn.Module):
 
 
 class Upsample(nn.Module):
-    """Two separable branches (3x3 and 5x5) added, then a 2x bilinear resize to the lateral feature's size."""
+    """Two separable branches (3x3 and 5x5) added, then a 2x bilinear resize (to the lateral feature's size)."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.branch_x = SeparableConv(in_channels, out_channels, 3)
         self.branch_y = SeparableConv(in_channels, out_channels, 5)
 
-    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return resize_bilinear_tf(self.branch_x(x) + self.branch_y(x), size)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upsample2x_tf(self.branch_x(x) + self.branch_y(x))
 
 
 class CenterNetHead(nn.Module):
@@ -237,12 +251,9 @@ class CenterNetHead(nn.Module):
 
     def forward(self, c2: torch.Tensor, c3: torch.Tensor, c4: torch.Tensor, c5: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        c4 = self.c4_reverse(c4)
-        x = F.relu(torch.cat((c4, self.c5_upsample(c5, c4.shape[-2:])), 1))
-        c3 = self.c3_reverse(c3)
-        x = F.relu(torch.cat((c3, self.c4_upsample(x, c3.shape[-2:])), 1))
-        c2 = self.c2_reverse(c2)
-        x = F.relu(torch.cat((c2, self.c3_upsample(x, c2.shape[-2:])), 1))
+        x = F.relu(torch.cat((self.c4_reverse(c4), self.c5_upsample(c5)), 1))
+        x = F.relu(torch.cat((self.c3_reverse(c3), self.c4_upsample(x)), 1))
+        x = F.relu(torch.cat((self.c2_reverse(c2), self.c3_upsample(x)), 1))
         x = x * torch.sigmoid(self.se_b(F.relu(self.se_a(x.mean((2, 3), keepdim=True)))))
         return torch.sigmoid(self.cls(x)), self.wh(x) * WH_SCALE
 
