@@ -59,6 +59,7 @@ class Lines:
 
     def __init__(self, pipe) -> None:
         self.seen: list[str] = []
+        self._claimed: set[int] = set()  # lines a wait_for returned already
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
 
@@ -68,6 +69,12 @@ class Lines:
         self._queue.put(None)
 
     def wait_for(self, wanted: Callable[[str], bool], timeout: float = WAIT_S) -> str:
+        """The first line, read already or still to come, that `wanted` accepts and no earlier wait returned:
+        photos of one batch are reported in whatever order their captions are finished."""
+        for index, line in enumerate(self.seen):
+            if index not in self._claimed and wanted(line):
+                self._claimed.add(index)
+                return line
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -78,6 +85,7 @@ class Lines:
                 raise AssertionError(f"the stream ended; lines: {self.seen}")
             self.seen.append(line)
             if wanted(line):
+                self._claimed.add(len(self.seen) - 1)
                 return line
 
     def rest(self) -> list[str]:
