@@ -344,7 +344,7 @@ def caption(ctx, images, user_caption, clear_path, device, precision, beam_size,
 
     try:
         captioner = Captioner.load(settings.model, settings.device, settings.encoder_weights, settings.precision,
-                                   settings.detector_size if settings.detect else None)
+                                   settings.detector_input)
     except _product_errors() as error:
         raise InputError(str(error)) from None
     failed = 0

@@ -52,6 +52,11 @@ class Settings:
     detector_size: int = 384  # its input, px a side (a multiple of 32)
 
     @property
+    def detector_input(self) -> int | None:
+        """The size the detector looks at photos at, or None with detection off."""
+        return self.detector_size if self.detect else None
+
+    @property
     def catalog_path(self) -> Path:
         return self.home / "catalog.db"
 

@@ -376,8 +376,7 @@ class Catalog:
                                 roots: Sequence[StrPath] | None = None) -> list[PhotoToCaption]:
         """Captioned photos (under `roots` if given) the detector `detector_id` has not looked at: none has, or
         another did. Only decoding them again finds their objects."""
-        stmt = select(photos.c.id, photos.c.path).where(
-            photos.c.status == "ok", or_(photos.c.detector_id.is_(None), photos.c.detector_id != detector_id))
+        stmt = _not_looked_at_by(select(photos.c.id, photos.c.path), detector_id)
         if roots is not None:
             stmt = stmt.where(_under(photos.c.path, roots))
         with self._read() as conn:
@@ -386,9 +385,7 @@ class Catalog:
 
     def count_not_looked_at_by(self, detector_id: str) -> int:
         with self._read() as conn:
-            return conn.scalar(select(func.count()).select_from(photos).where(
-                photos.c.status == "ok",
-                or_(photos.c.detector_id.is_(None), photos.c.detector_id != detector_id))) or 0
+            return conn.scalar(_not_looked_at_by(select(func.count()).select_from(photos), detector_id)) or 0
 
     def detections_of(self, photo_ids: Sequence[int]) -> dict[int, list[DetectionView]]:
         """Each photo's detections (from DETECTIONS_KEPT_FROM), most confident first."""
@@ -785,6 +782,12 @@ def _awaiting_tags(stmt: Any, tagger_id: str) -> Any:
     # NOT IN, not a correlated NOT EXISTS: SQLite answers the latter by looking each photo's feature row up.
     tagged = select(photo_features.c.photo_id).where(photo_features.c.tagger_id == tagger_id)
     return stmt.where(photos.c.status == "ok", photos.c.id.not_in(tagged))
+
+
+def _not_looked_at_by(stmt: Any, detector_id: str) -> Any:
+    """`stmt` (over photos) restricted to the captioned photos the detector `detector_id` has not looked at."""
+    return stmt.where(photos.c.status == "ok",
+                      or_(photos.c.detector_id.is_(None), photos.c.detector_id != detector_id))
 
 
 _Tagged = TypeVar("_Tagged", SearchRow, PhotoRow)

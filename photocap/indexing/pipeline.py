@@ -85,7 +85,7 @@ class LazyCaptioner:
 
             self._captioner = Captioner.load(self.settings.model, self.settings.device,
                                              self.settings.encoder_weights, self.settings.precision,
-                                             self.settings.detector_size if self.settings.detect else None)
+                                             self.settings.detector_input)
         return self._captioner
 
 

@@ -173,13 +173,13 @@ def results_dataset(ray: Any, work: Sequence[tuple[int, str]], settings: Setting
     # Half a CPU a decoding task: two decode beside each CPU's work, and, its resources differing from the
     # actors', Ray Data keeps decoding in tasks of its own instead of fusing it into the captioning actors.
     dataset = dataset.map_batches(ray_tasks.decode, batch_size=None, batch_format="numpy", num_cpus=0.5,
-                                  fn_kwargs={"detector_size": settings.detector_size if settings.detect else None})
+                                  fn_kwargs={"detector_size": settings.detector_input})
     return dataset.map_batches(
         ray_tasks.Captioning, batch_size=settings.batch_size, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=plan.actors), num_cpus=1, num_gpus=plan.gpus_each,
         fn_constructor_kwargs={
             "model": settings.model, "device": plan.device, "precision": settings.precision,
-            "detector_size": settings.detector_size if settings.detect else None,
+            "detector_size": settings.detector_input,
             "encoder_weights": os.fspath(settings.encoder_weights) if settings.encoder_weights else None,
             "beam_size": settings.beam_size, "threads": plan.threads})
 

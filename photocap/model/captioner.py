@@ -28,9 +28,9 @@ from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo, pi
 from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
-from photocap.model.detector import WEIGHTS_FILE as DETECTOR_WEIGHTS_FILE
 from photocap.model.detector import Detection, Detector, DetectorUnavailable, load_detector
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
+from photocap.model.installed import DETECTOR_WEIGHTS
 from photocap.model.precision import autocast_for, resolve_precision
 from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY, object_tag
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
@@ -83,7 +83,7 @@ def shipped_models() -> dict[str, Path]:
     """Captioning models shipped inside the package, by name (the object detector's weights are not one)."""
     assets = resources.files("photocap") / "assets"
     return {Path(str(p)).stem: Path(str(p)) for p in assets.iterdir()
-            if str(p).endswith(".pt") and Path(str(p)).name != DETECTOR_WEIGHTS_FILE}
+            if str(p).endswith(".pt") and Path(str(p)).name != DETECTOR_WEIGHTS}
 
 
 def resolve_model(model: str | Path | None) -> Path:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +34,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from photocap.model.detector_net import NUM_CLASSES, STRIDE, CenterNet, resize_bilinear_tf
-from photocap.model.installed import sha256_of
+from photocap.model.installed import DETECTOR_WEIGHTS, detector_id, detector_weights, sha256_of
 from photocap.model.precision import autocast_for, resolve_precision
 
-WEIGHTS_FILE = "centernet_mobilenetv3.pt"
+WEIGHTS_FILE = DETECTOR_WEIGHTS
 FORMAT = "photocap.detector/1"
 INPUT_SIZE = 512  # what the graph was exported for
 TOP_K = 100  # the graph's top-k over (cell, class) pairs
@@ -60,8 +59,7 @@ class Detection:
     box: tuple[float, float, float, float]
 
 
-def weights_path() -> Path:
-    return Path(str(resources.files("photocap") / "assets" / WEIGHTS_FILE))
+weights_path = detector_weights
 
 
 def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -140,7 +138,7 @@ class Detector:
     @property
     def id(self) -> str:
         """Which detector (and weights) found something, for the catalog: stable while the weights are."""
-        return f"centernet-mbv3-coco@{self.weights_sha256[:12]}"
+        return detector_id(self.weights_sha256)
 
     @torch.inference_mode()
     def maps(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
