@@ -31,7 +31,7 @@ from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guid
 from photocap.model.detector import Detection, Detector, DetectorUnavailable, load_detector
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
 from photocap.model.installed import DETECTOR_WEIGHTS
-from photocap.model.precision import autocast_for, resolve_precision
+from photocap.model.precision import autocast_for, forward_in_chunks, resolve_precision
 from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY, object_tag
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
 
@@ -186,7 +186,7 @@ class Captioner:
         if self.device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            return encoder.grid(batch).float()
+            return forward_in_chunks(lambda chunk: encoder.grid(chunk).float(), batch)
 
     @torch.inference_mode()
     def tag_features(self, pixels: torch.Tensor | np.ndarray, grid: torch.Tensor) -> torch.Tensor | None:

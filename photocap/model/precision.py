@@ -64,3 +64,16 @@ def autocast_for(device: torch.device, resolved: str) -> Callable[[], AbstractCo
     if resolved == "bf16":
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext
+
+
+# Convolutional networks on a CPU cost less per photo in small batches: a batch's activations then stay in the
+# caches. Measured on 2-core AMD EPYC (fp32, one thread, CPU ms per photo): the encoder 32 at batch 2, 43 at 4,
+# 80 at 32; the detector at 384 px 73 at batch 2, 79 at 4, 176 at 32. A GPU wants the whole batch.
+CPU_FORWARD_CHUNK = 4
+
+
+def forward_in_chunks(forward: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor) -> torch.Tensor:
+    """forward(batch), run on a CPU CPU_FORWARD_CHUNK photos at a time and concatenated (at once on a GPU)."""
+    if batch.device.type != "cpu" or batch.shape[0] <= CPU_FORWARD_CHUNK:
+        return forward(batch)
+    return torch.cat([forward(chunk) for chunk in batch.split(CPU_FORWARD_CHUNK)])
