@@ -20,6 +20,7 @@ from photocap.model.tag_vocabulary import (
     DETECTIONS_KEPT_FROM,
     OBJECT_TAG_MIN_SCORE,
     TAGGER_WEIGHT_ON_OBJECTS,
+    best_and_counts,
     covered_by_objects,
     object_tag,
 )
@@ -94,13 +95,7 @@ def detected_photos(conn: Connection, photo_ids: Sequence[int]) -> set[int]:
 def object_tags(found: Sequence[DetectionView]) -> list[TagView]:
     """The tags a photo's detections make: one per object word, with its best score and, where it is shown, how
     many were found at OBJECT_TAG_MIN_SCORE ("2 dogs"), most confident first."""
-    best: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for detection in found:
-        word = detection["word"]
-        best[word] = max(best.get(word, 0.0), detection["score"])
-        if detection["score"] >= OBJECT_TAG_MIN_SCORE:
-            counts[word] = counts.get(word, 0) + 1
+    best, counts = best_and_counts(((d["word"], d["score"], 1.0) for d in found), OBJECT_TAG_MIN_SCORE)
     tags: list[TagView] = [{"word": word, "probability": score, "source": "detector"} for word, score in best.items()]
     for tag in tags:
         if tag["word"] in counts:

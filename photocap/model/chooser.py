@@ -43,7 +43,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from photocap.model.tag_vocabulary import TagMap, covered_by_objects, object_tags
+from photocap.model.tag_vocabulary import TagMap, best_and_counts, covered_by_objects, object_tags
 from photocap.model.tag_vocabulary import vocabulary as tag_vocabulary
 
 PERSON = "person"
@@ -450,12 +450,7 @@ def with_detections(evidence: Evidence, found: Sequence[tuple[str, float, float]
     object (animal) is at least as probable as the object. `found` is (tag word, score, share of the photo its
     box covers); objects are counted ("two giraffes") from count_above, if large enough to be a subject."""
     s = settings or ChooserSettings()
-    best: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for word, score, area in found:
-        best[word] = max(best.get(word, 0.0), score)
-        if score >= s.count_above and area >= s.subject_area:
-            counts[word] = counts.get(word, 0) + 1
+    best, counts = best_and_counts(found, s.count_above, s.subject_area)
     objects = object_tags()
     tags = dict(evidence.tags)
     for word in best.keys() | {w for w in tags if covered_by_objects(w)}:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -175,6 +176,19 @@ def object_tag(label: str) -> str:
 def object_tags() -> frozenset[str]:
     """The tag words of the detector's 80 labels."""
     return frozenset(object_tag(label) for label in COCO_LABELS)
+
+
+def best_and_counts(found: Iterable[tuple[str, float, float]], count_from: float, subject_area: float = 0.0
+                    ) -> tuple[dict[str, float], dict[str, int]]:
+    """Of detections (tag word, score, share of the photo its box covers): each word's best score, and how many
+    of it scored at least `count_from` with a box of at least `subject_area` ("2 dogs")."""
+    best: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for word, score, area in found:
+        best[word] = max(best.get(word, 0.0), score)
+        if score >= count_from and area >= subject_area:
+            counts[word] = counts.get(word, 0) + 1
+    return best, counts
 
 
 @lru_cache(maxsize=4096)
