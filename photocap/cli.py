@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from photocap.config import ConfigError, Settings, load_settings
+from photocap.wording import counted
 
 EXIT_NOTHING_FOUND, EXIT_INPUT_ERROR, EXIT_PARTIAL_FAILURE = 1, 2, 3
 SEARCH_LIMIT = 20  # results of `search`, and photos `export --query` writes, unless --limit says otherwise
@@ -162,12 +163,22 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
         raise InputError("--ray-address and --ship-bytes go with --engine ray")
     _check_engine(settings)
     _prepare_home(settings.home)
-    from photocap.indexing.pipeline import run_index
+    import threading
 
+    from photocap.indexing.pipeline import run_index
+    from photocap.indexing.signals import EXIT_INTERRUPTED, stop_on_signals
+
+    stopping = threading.Event()
     try:
-        report = run_index(settings, list(paths), recaption_older=recaption_older, progress=_progress)
+        with stop_on_signals(stopping.set):
+            report = run_index(settings, list(paths), recaption_older=recaption_older, progress=_progress,
+                               should_stop=stopping.is_set)
     except _product_errors() as error:
         raise InputError(str(error)) from None
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, in the middle of a batch
+        click.echo("interrupted: the photos captioned so far are kept; run the same command again to go on",
+                   err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     if as_json:
         click.echo(json.dumps(report.as_json(), default=str))
     else:
@@ -175,8 +186,13 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
         for failure in report.new_failed:
             click.echo(f"error: {_printable(failure['path'])}: {failure['error']}", err=True)
         if report.errors > report.new_errors:
-            click.echo(f"{report.errors - report.new_errors} photos failed before and still do; "
+            click.echo(f"{counted(report.errors - report.new_errors, 'photo')} failed before and still do; "
                        "`photocap status` lists them", err=True)
+    if report.interrupted:
+        click.echo(f"interrupted: {report.captioned} of {counted(report.to_caption, 'photo')} captioned; run the "
+                   "same command again to go on" if report.to_caption else
+                   "interrupted while looking for photos; run the same command again to go on", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     if report.new_errors:
         ctx.exit(EXIT_PARTIAL_FAILURE)
 
@@ -225,7 +241,8 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
         if event.get("error"):
             line += f": {event['error']}"
         if event["action"] == "held":
-            line += f": {event['gone']} of {event['photos']} photos vanished at once; kept until they come back"
+            line += (f": {event['gone']} of {counted(event['photos'], 'photo')} vanished at once; kept until they "
+                     "come back")
         click.echo(line)
 
     try:
@@ -532,12 +549,14 @@ def status(ctx, as_json):
     click.echo(f"index    {report['index']}")
     tags = report["tagger"] or "none (the EfficientNet-Lite0 weights are not installed)"
     if report["awaiting_tags"]:
-        tags += f"; {report['awaiting_tags']} photos await tags: run `photocap index` on their folders"
+        waiting = report["awaiting_tags"]
+        verb = "awaits" if waiting == 1 else "await"
+        tags += f"; {counted(waiting, 'photo')} {verb} tags: run `photocap index` on their folders"
     click.echo(f"tagger   {tags}")
     objects = report["detector"] or "none (its weights are missing from photocap's assets)"
     if report["awaiting_detector"]:
-        objects += (f"; {report['awaiting_detector']} photos not looked at: `photocap index --recaption-older` "
-                    "on their folders looks (it decodes them again)")
+        objects += (f"; {counted(report['awaiting_detector'], 'photo')} not looked at: "
+                    "`photocap index --recaption-older` on their folders looks (it decodes them again)")
     click.echo(f"detector {objects}")
     index_unusable = report["indexed"] is None
     for failure in report["failed"]:
@@ -645,7 +664,7 @@ def rebuild_index(ctx):
             count = rebuild_search_index(catalog, search_index)
     except _product_errors() as error:
         raise InputError(str(error)) from None
-    click.echo(f"search index rebuilt: {count} photos", err=True)
+    click.echo(f"search index rebuilt: {counted(count, 'photo')}", err=True)
 
 
 if __name__ == "__main__":

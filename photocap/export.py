@@ -38,6 +38,7 @@ from photocap.metadata.embed import CannotEmbed, MetadataError, embed_metadata, 
 from photocap.metadata.formats import SIDECAR_ONLY_KINDS
 from photocap.metadata.xmp_write import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
 from photocap.model.tag_vocabulary import TagMapError, vocabulary
+from photocap.wording import counted
 
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
@@ -458,7 +459,7 @@ def _html_page(rows: list[ManifestRow]) -> str:
             f'<figcaption><span aria-hidden="true">{alt}</span>{_tag_list(row["tags"])}'
             f'<span class="file">{html.escape(_printable(file))} · {html.escape(by)}</span></figcaption></figure>'
         )
-    count = f"{len(rows)} photo{'s' if len(rows) != 1 else ''}"
+    count = counted(len(rows), "photo")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>photocap export: {count}</title>\n<style>\n{_PAGE_STYLE}\n</style>\n</head>\n<body>\n"

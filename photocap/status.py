@@ -9,6 +9,7 @@ from typing import TypedDict
 from photocap.catalog.store import Catalog, ModelUse
 from photocap.model.installed import current_detector, current_tagger
 from photocap.search.index import SearchIndex, SearchIndexError
+from photocap.wording import counted
 
 
 class StatusReport(TypedDict):
@@ -58,6 +59,7 @@ def _index_health(index_dir: Path, unsynced: int) -> tuple[int | None, str]:
     except SearchIndexError as error:
         return None, str(error)
     if unsynced:
-        return indexed, f"{unsynced} photos changed since the index last took them; the next index run syncs them"
+        return indexed, (f"{counted(unsynced, 'photo')} changed since the index last took them; the next index run "
+                         "syncs them")
     return indexed, "ok"
 

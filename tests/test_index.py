@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -263,6 +264,59 @@ def test_an_indexer_killed_mid_run_and_run_again_indexes_every_photo_once(
     with Catalog.open(tmp_home) as catalog, catalog.session() as session:
         assert catalog.status_counts()["ok"] == 6
         assert session.scalar(select(func.count()).select_from(captions)) == 6  # one caption per photo
+    ids = indexed_ids(tmp_home)
+    assert len(ids) == len(set(ids)) == 6
+
+
+# A real `photocap index` process whose third batch is slow to write, so that Ctrl-C lands in it.
+INTERRUPTIBLE_INDEXER = """
+import sys, time
+import photocap.indexing.worker as target
+real = target.finished_results
+calls = 0
+def slowed(*args, **kwargs):
+    global calls
+    calls += 1
+    result = real(*args, **kwargs)
+    if calls == 3:
+        print("in flight", flush=True); time.sleep(float(sys.argv[3]))
+    return result
+target.finished_results = slowed
+from photocap.cli import main
+main(["--home", sys.argv[1], "index", sys.argv[2], "--batch-size", "1", "--workers", "2"])
+"""
+
+
+@pytest.mark.parametrize("presses", [1, 2], ids=["once", "twice"])
+def test_ctrl_c_during_index_keeps_what_was_captioned_says_so_and_exits_130(
+    tmp_home: Path, library: Path, presses: int
+) -> None:
+    # Ctrl-C in a terminal signals the whole process group: the indexer and its decoding processes.
+    indexer = subprocess.Popen([sys.executable, "-c", INTERRUPTIBLE_INDEXER, str(tmp_home), str(library), "3"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        assert indexer.stdout.readline().strip() == "in flight"
+        for _ in range(presses):
+            os.killpg(indexer.pid, signal.SIGINT)
+            time.sleep(0.2)
+        _out, err = indexer.communicate(timeout=120)
+    finally:
+        indexer.kill()
+        indexer.wait()
+    assert indexer.returncode == 130, err
+    assert "Aborted" not in err and "Traceback" not in err
+    with Catalog.open(tmp_home) as catalog:
+        kept = catalog.status_counts()["ok"]
+    if presses == 1:  # the batch in flight is finished and written, then the run stops
+        assert f"interrupted: {kept} of 6 photos captioned; run the same command again to go on" in err
+        assert kept == 3
+    else:
+        assert "interrupted: the photos captioned so far are kept; run the same command again to go on" in err
+        assert 0 < kept < 6
+
+    summary = json.loads(photocap(tmp_home, "index", str(library), "--json").stdout)
+    assert summary["captioned"] == 6 - kept and not summary["interrupted"]
     ids = indexed_ids(tmp_home)
     assert len(ids) == len(set(ids)) == 6
 

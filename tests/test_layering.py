@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "photocap"
-BASE = ("config", "lock", "atomic")
+BASE = ("config", "lock", "atomic", "wording")
 BELOW_COMMANDS = ("search", "catalog", "model", "media", "metadata", *BASE)
 TOP_LEVEL_MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "cli": ("*",),
@@ -26,6 +26,7 @@ TOP_LEVEL_MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "config": (),
     "lock": (),
     "atomic": (),
+    "wording": (),
 }
 
 

@@ -43,6 +43,8 @@ class IndexReport:
     unchanged: int = 0
     unreadable: int = 0  # files this run found but could not use as photos (empty, not an image, no permission)
     captioned: int = 0
+    to_caption: int = 0  # photos this run set out to caption
+    interrupted: bool = False  # stopped early (Ctrl-C): the rest waits, pending, for the next run
     undecodable: int = 0  # photos this run could not decode
     retagged: int = 0  # photos tagged again from their kept features (a new tag map or threshold)
     metadata_read: int = 0  # captioned photos whose captions, keywords and dates were read again (sidecar changed)
@@ -64,6 +66,8 @@ class IndexReport:
         found = [f"{self.new} new", f"{self.changed} changed", f"{self.moved} moved", f"{self.restored} back",
                  f"{self.unchanged} unchanged", f"{self.unreadable} unreadable", f"{self.missing} missing"]
         done = [f"{self.captioned} captioned", f"{self.undecodable} could not be decoded"]
+        if self.interrupted and self.to_caption > self.captioned + self.undecodable:
+            done.append(f"{self.to_caption - self.captioned - self.undecodable} left for the next run")
         if self.retagged:
             done.append(f"{self.retagged} tagged again")
         if self.metadata_read:
@@ -94,8 +98,9 @@ class IndexStopped(Exception):
 
 
 def run_index(settings: Settings, roots: list[Path], *, recaption_older: bool = False,
-              progress: Progress | None = None) -> IndexReport:
-    """`photocap index`: bring the catalog and search index up to date with `roots`."""
+              progress: Progress | None = None, should_stop: Callable[[], bool] = lambda: False) -> IndexReport:
+    """`photocap index`: bring the catalog and search index up to date with `roots` (see index_roots for
+    `should_stop`)."""
     started = time.perf_counter()
     roots = [Path(root).resolve() for root in roots]
     with ExitStack() as stack:
@@ -103,7 +108,7 @@ def run_index(settings: Settings, roots: list[Path], *, recaption_older: bool = 
         catalog = stack.enter_context(Catalog.open(settings.home))
         search_index = stack.enter_context(open_for_writing(catalog, settings.home / "index"))
         report = index_roots(catalog, search_index, settings, roots, LazyCaptioner(settings),
-                             recaption_older=recaption_older, progress=progress)
+                             recaption_older=recaption_older, progress=progress, should_stop=should_stop)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -134,6 +139,7 @@ def index_roots(
                             on_progress=_raise_if(should_stop))
     except IndexStopped:
         sync_search_index(catalog, search_index)  # the chunks the scan committed before it stopped
+        report.interrupted = True
         report.seconds = time.perf_counter() - started
         return report
     sync_search_index(catalog, search_index)
@@ -156,6 +162,7 @@ def index_roots(
                 queued = {photo.id for photo in work}
                 work += [photo for photo in catalog.photos_not_looked_at_by(loaded.detector_id, roots)
                          if photo.id not in queued]
+        report.to_caption = len(work)
         if work:
             on_batch = progress("captioning", len(work)) if progress else (lambda n: None)
             began = time.perf_counter()
@@ -166,6 +173,7 @@ def index_roots(
             report.photos_per_s = len(work) / (time.perf_counter() - began)
         if to_retag and loaded.tagger is not None and not should_stop():
             report.retagged = tag_from_features(catalog, search_index, loaded.tagger, to_retag)
+    report.interrupted = should_stop()
     report.failed = [{"path": path, "error": error} for path, error in catalog.errors_under(roots)]
     report.errors = len(report.failed)
     report.new_failed = [failure for failure in report.failed if failure["path"] in failed_now]

@@ -20,12 +20,11 @@ from __future__ import annotations
 import os
 import random
 import re
-import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +39,11 @@ from photocap.catalog.tags import confident
 from photocap.config import Settings
 from photocap.indexing.pipeline import LazyCaptioner, Progress, index_roots
 from photocap.indexing.scan import ScanError, is_within
+from photocap.indexing.signals import stop_on_signals
 from photocap.lock import exclusive_writer
 from photocap.search.index import SearchIndex
 from photocap.search.sync import open_for_writing, sync_search_index
+from photocap.wording import counted
 
 DEFAULT_DEBOUNCE_S = 1.5  # quiet time after the last event before the changed folders are scanned
 POLL_INTERVAL_S = 2.0  # between two snapshots of a polled folder
@@ -245,35 +246,6 @@ def _root_of(path: str, roots: Sequence[str]) -> str | None:
     return max(holding, key=len) if holding else None
 
 
-# ------------------------------------------------------------------------------------------ signals
-
-
-@contextmanager
-def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM call `stop` (the batch in flight is finished); a second one stops at once.
-
-    Only the main thread can handle signals: elsewhere (tests running a watch in a thread) this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, _frame: object) -> None:
-        stop()
-        # A raw write: the interrupted main thread may be half way through writing to stderr itself.
-        name = signal.Signals(signum).name
-        os.write(2, f"{name}: stopping after the batch in flight (again to stop at once)\n".encode())
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 # -------------------------------------------------------------------------------------- the watcher
 
 Catalogued = dict[int, tuple[str, KnownFile]]  # photo id: (path, what the catalog holds of it)
@@ -433,8 +405,8 @@ class Watcher:
         if root in self._held:
             return
         self._held.add(root)
-        self.log(f"{root}: {gone} of {photos} photos vanished at once (a mount dropping?); not taken as deleted "
-                 f"until they come back, or `photocap index {root}` confirms it")
+        self.log(f"{root}: {gone} of {counted(photos, 'photo')} vanished at once (a mount dropping?); not taken as "
+                 f"deleted until they come back, or `photocap index {root}` confirms it")
         self._emit(root, "held", None, gone=gone, photos=photos)
 
     def _release_if_back(self, root: str) -> bool:
