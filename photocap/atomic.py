@@ -20,7 +20,10 @@ def write_atomically(path: str, data: bytes, *, replace: bool, times_ns: tuple[i
     if nothing is there yet (an existing file raises FileExistsError). A replaced file keeps its mode."""
     folder = os.path.dirname(path) or "."
     temp = _temp_path(path)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask, like any new file
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask, like any new file
+    except OSError as error:  # the temp file's name means nothing to the user: name the folder
+        raise type(error)(error.errno, error.strerror, folder) from None
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)

@@ -186,8 +186,14 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
         for failure in report.new_failed:
             click.echo(f"error: {_printable(failure['path'])}: {failure['error']}", err=True)
         if report.errors > report.new_errors:
-            click.echo(f"{counted(report.errors - report.new_errors, 'photo')} failed before and still do; "
+            earlier = report.errors - report.new_errors
+            click.echo(f"{counted(earlier, 'photo')} failed before and still {'does' if earlier == 1 else 'do'}; "
                        "`photocap status` lists them", err=True)
+    if report.without_photos:
+        from photocap.metadata.formats import SUPPORTED_TYPES
+
+        for root in report.without_photos:
+            click.echo(f"no photos found under {_printable(root)} (photocap reads {SUPPORTED_TYPES})", err=True)
     if report.interrupted:
         click.echo(f"interrupted: {report.captioned} of {counted(report.to_caption, 'photo')} captioned; run the "
                    "same command again to go on" if report.to_caption else
@@ -447,12 +453,27 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
             click.echo(f"{_printable(item.path or item.source)}: {item.alt_text}")
     for source, note in report.unembedded:
         click.echo(f"note: {_printable(source)}: {note}", err=True)
-    for path, reason in report.failed:
-        click.echo(f"error: {_printable(path)}: {_printable(reason)}", err=True)
+    for line in _failure_lines(report.failed):
+        click.echo(line, err=True)
     if report.manifest:
         click.echo(f"manifest: {_printable(report.manifest)}", err=True)
     if report.failed:
         ctx.exit(EXIT_INPUT_ERROR if not report.exported else EXIT_PARTIAL_FAILURE)
+
+
+def _failure_lines(failed: list[tuple[str, str]]) -> list[str]:
+    """One line per failed photo; photos failing for the same folder ("cannot write in DIR: ...") share one."""
+    by_folder: dict[str, list[str]] = {}
+    lines = []
+    for path, reason in failed:
+        if reason.startswith("cannot write in "):
+            if reason not in by_folder:
+                lines.append(reason)
+            by_folder.setdefault(reason, []).append(path)
+        else:
+            lines.append(f"{_printable(path)}: {_printable(reason)}")
+    return [f"error: {_printable(line)}" + (f" ({counted(len(by_folder[line]), 'photo')} not exported)"
+                                             if line in by_folder else "") for line in lines]
 
 
 @main.command()
@@ -479,8 +500,10 @@ def show(ctx, paths, as_json):
             click.echo(json.dumps(details))
         else:
             click.echo(details_text(details))
+    from photocap.edits import not_catalogued
+
     for path in unknown:
-        click.echo(f"error: not in the catalog: {_printable(path)} (run `photocap index` on its folder)", err=True)
+        click.echo(f"error: {_printable(not_catalogued(path))}", err=True)
     if unknown:
         ctx.exit(EXIT_INPUT_ERROR)
 

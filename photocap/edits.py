@@ -73,7 +73,7 @@ def undo_last_edit(home: Path, path: Path, warn: Callable[[str], None]) -> EditV
     with _editing(home, warn) as catalog:
         row = catalog.photo_by_path(photo)
         if row is None:
-            raise EditError(f"not in the catalog: {photo}")
+            raise EditError(not_catalogued(photo))
         undone = catalog.undo_last_edit(row["id"])
         if undone is None:
             raise EditError("nothing to undo for this photo")
@@ -102,12 +102,19 @@ def _must_be_searchable(catalog: Catalog, path: str) -> None:
     """Refuse edits search could never show: of files not catalogued, unreadable or gone."""
     photo = catalog.photo_by_path(path)
     if photo is None:
-        raise EditError(f"not in the catalog: {path} (run `photocap index` on its folder first)")
+        raise EditError(not_catalogued(path))
     if photo["status"] == "error":
         raise EditError(f"{path} could not be read when it was indexed ({photo['error']}); fix or replace it, "
                         "then run `photocap index`")
     if photo["status"] == "missing":
         raise EditError(f"{path} is missing from disk since the last index run")
+
+
+def not_catalogued(path: str) -> str:
+    """Why a path the catalog does not hold cannot be used: no such file, or not indexed yet."""
+    if not os.path.lexists(path):
+        return f"no such file: {path}"
+    return f"not in the catalog: {path} (run `photocap index` on its folder first)"
 
 
 def _has_control_characters(text: str) -> bool:

@@ -403,6 +403,8 @@ def _write_sidecar(target: str, metadata: PhotoMetadata) -> None:
 def _reason(error: Exception, about: str) -> str:
     """One line for a failure reported against the path `about`."""
     if isinstance(error, OSError) and error.strerror:
+        if error.filename and error.filename != about and os.path.isdir(error.filename):
+            return f"cannot write in {error.filename}: {error.strerror}"
         if error.filename and error.filename != about:
             return f"{error.filename}: {error.strerror}"
         return error.strerror

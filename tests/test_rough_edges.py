@@ -3,6 +3,11 @@ with colons and dashes, --folder outside the library, edits of photos search cou
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -166,3 +171,67 @@ def test_a_photo_still_being_written_is_not_recorded_as_broken(tmp_home: Path, t
     growing.write_bytes(whole)
     summary = json_lines(photocap(tmp_home, "index", str(library), "--json").stdout)[0]
     assert (summary["changed"], summary["captioned"], summary["new_errors"]) == (1, 1, 0)
+
+
+# --------------------------------------------------------------------------- rough edges of issue 20
+
+
+def test_a_folder_without_photos_is_said_with_the_types_photocap_reads(tmp_home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "notes"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no photos here")
+    run = photocap(tmp_home, "index", str(empty))
+    assert run.exit_code == 0
+    assert f"no photos found under {empty} (photocap reads JPEG, PNG" in run.stderr
+    assert "HEIC/HEIF" in run.stderr and "camera RAW" in run.stderr
+
+
+def test_a_path_that_does_not_exist_is_no_such_file_not_uncatalogued(
+    tmp_home: Path, indexed: Path, tmp_path: Path
+) -> None:
+    nowhere = tmp_path / "nowhere.jpg"
+    for args in (("tag", str(nowhere), "--add", "cat"), ("caption", "--set", str(nowhere), "my cat"),
+                 ("show", str(nowhere))):
+        run = photocap(tmp_home, *args)
+        assert run.exit_code == 2 and f"no such file: {nowhere}" in run.stderr, (args, run.output)
+    stranger = tmp_path / "stranger.png"
+    draw_photo(stranger)
+    run = photocap(tmp_home, "tag", str(stranger), "--add", "cat")
+    assert run.exit_code == 2 and "not in the catalog" in run.stderr
+
+
+def test_counts_of_one_read_as_one(tmp_home: Path, indexed: Path) -> None:
+    run = photocap(tmp_home, "index", str(indexed))
+    assert "1 photo failed before and still does" in run.stderr
+    assert "1 photos" not in run.output
+    run = photocap(tmp_home, "rebuild-index")
+    assert run.exit_code == 0 and "search index rebuilt: 3 photos" in run.stderr
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """`folder` unwritable, even for root (which ignores permissions): immutable where chattr works."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
+        pytest.skip("running as root, and chattr +i does not work here: no way to make a folder read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_sidecars_into_a_read_only_folder_fail_in_one_line_naming_it(tmp_home: Path, indexed: Path) -> None:
+    garden = indexed / "garden"
+    with read_only(garden):
+        run = photocap(tmp_home, "export", str(garden), "--sidecar")
+    assert run.exit_code == 2, run.output
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: cannot write in {garden}: Operation not permitted (3 photos not exported)"] or \
+        errors == [f"error: cannot write in {garden}: Permission denied (3 photos not exported)"], run.stderr
+    assert "photocap-tmp" not in run.stderr and not list(garden.glob("*.xmp"))

@@ -638,6 +638,14 @@ class Catalog:
                 _photo_select().where(_under(photos.c.path, roots)))])
         return sorted(rows, key=lambda row: row["path"])
 
+    def roots_without_photos(self, roots: Sequence[StrPath]) -> list[str]:
+        """Those of `roots` under which the catalog holds no photo that is there now (an empty folder, or one of
+        other files only)."""
+        with self._read() as conn:
+            return [os.fspath(root) for root in roots if conn.execute(
+                select(photos.c.id).where(_under(photos.c.path, [root]), photos.c.status != "missing").limit(1)
+            ).first() is None]
+
     def photo_folders(self) -> list[str]:
         """Every folder holding a photo that is not missing, by path."""
         with self._read() as conn:

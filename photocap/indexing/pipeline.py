@@ -45,6 +45,7 @@ class IndexReport:
     captioned: int = 0
     to_caption: int = 0  # photos this run set out to caption
     interrupted: bool = False  # stopped early (Ctrl-C): the rest waits, pending, for the next run
+    without_photos: list[str] = field(default_factory=list)  # folders given in which no photo was found
     undecodable: int = 0  # photos this run could not decode
     retagged: int = 0  # photos tagged again from their kept features (a new tag map or threshold)
     metadata_read: int = 0  # captioned photos whose captions, keywords and dates were read again (sidecar changed)
@@ -148,6 +149,7 @@ def index_roots(
     report.restored, report.unreadable = scan.restored, scan.unreadable
     report.metadata_read = scan.metadata_read
     failed_now = {path for path, _error in scan.errors}
+    report.without_photos = catalog.roots_without_photos(roots)
 
     work = catalog.pending_photos(roots)
     to_retag = _photos_to_tag_again(catalog, roots, work)
