@@ -164,6 +164,26 @@ def test_off_loopback_a_token_is_needed_once_then_a_cookie_carries_it(home: Path
     assert ok.status_code == 200
 
 
+def test_off_loopback_the_machines_own_addresses_are_accepted_and_printed(home: Path) -> None:
+    from photocap.web.options import interface_addresses
+
+    options = checked_options(home, "0.0.0.0", 8765, False, None, generate_token=False)
+    addresses = sorted(address for address in interface_addresses() if address not in ("127.0.0.1", "::1"))
+    if not addresses:
+        pytest.skip("this machine has no network address but loopback")
+    urls = options.urls()
+    web = client(home, host="0.0.0.0", token=options.token)
+    assert web.get("/", params={"token": options.token}).status_code == 303  # the cookie is set
+    for address in addresses:
+        host = f"[{address}]" if ":" in address else address
+        assert f"http://{host}:8765/?token={options.token}" in urls
+        assert web.get("/", params={"q": "dog"}, headers={"Host": f"{host}:8765"}).status_code == 200, address
+    for stranger in ("203.0.113.77:8765", "[2001:db8::77]:8765"):  # addresses of no interface here
+        assert web.get("/", params={"q": "dog"}, headers={"Host": stranger}).status_code == 421
+    served_on_one = checked_options(home, addresses[0], 8765, False, None, generate_token=False)
+    assert len(served_on_one.urls()) == 1
+
+
 def test_errors_are_pages_or_json_never_tracebacks(home: Path) -> None:
     web = client(home)
     for url, status in (("/photos/999999", 404), ("/photos/abc", 400), ("/nowhere", 404),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
 import socket
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +45,24 @@ class ServeOptions:
         host = self.host.lower().strip("[]")
         if host not in WILDCARD_HOSTS:
             return frozenset({*LOOPBACK_NAMES, host})
-        return frozenset({*LOOPBACK_NAMES, *machine_names()})
+        return frozenset({*LOOPBACK_NAMES, *machine_names(), *interface_addresses()})
 
     def url(self) -> str:
+        """The address to open on this machine (on every address: by this machine's name)."""
+        return self.urls()[0]
+
+    def urls(self) -> list[str]:
+        """The addresses the server answers on: the one asked for; on every address, this machine's name, then
+        each of its network addresses (for a phone on the home network that cannot resolve the name)."""
         host = self.host.strip("[]")
+        hosts = [host]
         if host in WILDCARD_HOSTS:
-            host = socket.gethostname()
+            hosts = [socket.gethostname()] + sorted(
+                (address for address in interface_addresses() if not is_loopback(address)),
+                key=lambda address: (":" in address, address))  # IPv4 first: what people type
+        return [self._url(name) for name in hosts]
+
+    def _url(self, host: str) -> str:
         host = f"[{host}]" if ":" in host else host
         base = f"http://{host}:{self.port}/"
         return f"{base}?token={self.token}" if self.token else base
@@ -63,6 +77,40 @@ def checked_options(home: Path, host: str, port: int, read_only: bool, token: st
     if token is None and (generate_token or not is_loopback(host)):
         token = new_secret()
     return ServeOptions(home=home, host=host, port=port, read_only=read_only, token=token)
+
+
+SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
+IF_INET6 = Path("/proc/net/if_inet6")
+
+
+def interface_addresses() -> set[str]:
+    """The IP addresses of this machine's network interfaces (Linux; elsewhere what its name resolves to). A Host
+    header that is one of them was typed as an address, so it cannot come from DNS rebinding."""
+    addresses: set[str] = set()
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return {address for address in machine_names() if _is_address(address)}
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _index, name in socket.if_nameindex():
+            request = struct.pack("256s", name.encode()[:15])
+            with contextlib.suppress(OSError):
+                addresses.add(socket.inet_ntoa(fcntl.ioctl(probe.fileno(), SIOCGIFADDR, request)[20:24]))
+    with contextlib.suppress(OSError):
+        for line in IF_INET6.read_text().splitlines():
+            digits = line.split()[0]
+            address = ipaddress.IPv6Address(int(digits, 16))
+            if not address.is_link_local:  # fe80:: needs a zone index, which a Host header cannot carry
+                addresses.add(str(address))
+    return addresses
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def machine_names() -> set[str]:

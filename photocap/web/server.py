@@ -22,7 +22,10 @@ def serve(options: ServeOptions, open_browser: bool = False) -> None:
                             server_header=False)
     server = uvicorn.Server(config)
     mode = " (read-only)" if options.read_only else ""
-    print(f"photocap serving {options.home}{mode} at {options.url()}  (Ctrl-C stops)", file=sys.stderr, flush=True)
+    urls = options.urls()
+    print(f"photocap serving {options.home}{mode} at {urls[0]}  (Ctrl-C stops)", file=sys.stderr, flush=True)
+    for url in urls[1:]:
+        print(f"  also at {url}", file=sys.stderr, flush=True)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(options.url(),)).start()
     server.run()
