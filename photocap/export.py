@@ -19,6 +19,7 @@ next export into the same folder.
 
 from __future__ import annotations
 
+import base64
 import csv
 import errno
 import html
@@ -34,6 +35,7 @@ from urllib.parse import quote
 from photocap.atomic import remove_stale_temp_files, write_atomically
 from photocap.catalog.store import Catalog, PhotoRow
 from photocap.catalog.tags import confident
+from photocap.media.thumbnails import ThumbnailError, browser_shows, preview_bytes
 from photocap.metadata.embed import CannotEmbed, MetadataError, embed_metadata, image_kind
 from photocap.metadata.formats import SIDECAR_ONLY_KINDS
 from photocap.metadata.xmp_write import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
@@ -434,7 +436,7 @@ def render_manifest(exported: Sequence[Exported], form: str | None, manifest: st
         writer.writerows({**row, "tags": TAG_SEPARATOR.join(row["tags"])} for row in rows)
         return buffer.getvalue().encode("utf-8", "surrogateescape")  # file names byte for byte as on disk
     if form == "html":
-        return _html_page(rows).encode("utf-8")
+        return _html_page(rows, [_preview_of(item.source) for item in exported]).encode("utf-8")
     raise ValueError(f"unknown manifest format {form!r}")
 
 
@@ -447,11 +449,24 @@ figcaption{font-size:.85rem;overflow-wrap:anywhere}
 .file{color:#555}"""
 
 
-def _html_page(rows: list[ManifestRow]) -> str:
+def _preview_of(source: str) -> str | None:
+    """For a photo a browser cannot show (HEIC, TIFF, RAW), a small WebP of it as a data: URL, so that the page
+    shows it with no file beside it; None for the others (and when it cannot be read)."""
+    if browser_shows(source):
+        return None
+    try:
+        return "data:image/webp;base64," + base64.b64encode(preview_bytes(source)).decode("ascii")
+    except ThumbnailError:
+        return None
+
+
+def _html_page(rows: list[ManifestRow], previews: Sequence[str | None]) -> str:
     figures = []
-    for row in rows:
+    for row, preview in zip(rows, previews, strict=True):
         file = row["file"] or ""
-        src = quote(os.fsencode(file), safe="/")  # percent-encoded bytes: any file name, relative, offline
+        # The file itself, as percent-encoded bytes (any file name, relative, offline); a preview where a browser
+        # cannot show it.
+        src = preview or quote(os.fsencode(file), safe="/")
         alt = html.escape(row["alt_text"] or "")
         by = {"user": "your caption", "file": "caption from the file"}.get(
             row["caption_source"], f"model {row['model'] or 'unknown'}")

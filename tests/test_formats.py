@@ -5,7 +5,10 @@ the embedded-preview path of RAW decoding have no real sample file here: see pho
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +18,7 @@ import numpy as np
 from click.testing import CliRunner, Result
 from conftest import REPO, draw_photo
 from PIL import Image
+from test_export import images_in_page
 
 from photocap.cli import main
 from photocap.media.decode import decode_photo
@@ -168,6 +172,16 @@ def test_heic_avif_and_dng_are_indexed_searched_shown_and_exported_with_sidecars
         assert shown[str(path)]["caption"] in (out / (path.name + ".xmp")).read_text()
     assert "never rewritten" in run.stderr
     assert {path: path.read_bytes() for path in before} == before
+
+    # The HTML manifest shows every photo: a HEIC as a small preview inside the page, an AVIF as itself.
+    page = tmp_path / "page.html"
+    run = photocap(tmp_home, "export", str(heic), str(avif), "--manifest", "html", "--manifest-file", str(page))
+    assert run.exit_code == 0, run.output
+    previews = [src for src, _alt in images_in_page(page) if src.startswith("data:image/webp;base64,")]
+    files = [src for src, _alt in images_in_page(page) if not src.startswith("data:")]
+    assert files == [os.path.relpath(avif, tmp_path)] and len(previews) == 1
+    with Image.open(io.BytesIO(base64.b64decode(previews[0].split(",", 1)[1]))) as preview:
+        assert preview.format == "WEBP" and max(preview.size) <= 320 and preview.width > preview.height
 
     # The round trip: the copies, indexed, are found by the text exported beside them.
     run = photocap(tmp_home, "index", str(out), "--json")

@@ -24,6 +24,7 @@ DISPLAY_QUALITY = 85
 WEBP_QUALITY = 75
 WEBP_METHOD = 0  # encoder effort 0-6: 0 takes a third of the time of Pillow's default 4, for files ~20% larger
 FOLDER = "thumbnails"
+BROWSER_SHOWS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".avif"})  # by file extension
 _CONTENT_HASH = re.compile(r"^[0-9a-f]{16,128}$")
 
 
@@ -102,6 +103,17 @@ def cached_thumbnail(home: Path, content_hash: str, source: str) -> Path:
     if is_whole(path):
         return path
     return save_thumbnail(home, content_hash, thumbnail_bytes(_open_upright(source, LONG_SIDE)))
+
+
+def browser_shows(path: str) -> bool:
+    """Whether a web browser shows the photo at `path` itself (not HEIC, TIFF or camera RAW)."""
+    return os.path.splitext(path)[1].lower() in BROWSER_SHOWS
+
+
+def preview_bytes(source: str) -> bytes:
+    """A thumbnail-sized WebP of the photo at `source`, not cached: for a page that must show a photo a browser
+    cannot (raises ThumbnailError)."""
+    return thumbnail_bytes(_open_upright(source, LONG_SIDE))
 
 
 def display_path(home: Path, content_hash: str) -> Path:

@@ -7,14 +7,20 @@ import os
 from pathlib import Path
 
 from photocap.catalog.store import PhotoRow
-from photocap.media.thumbnails import ThumbnailError, cached_display, cached_thumbnail, is_whole, thumbnail_path
+from photocap.media.thumbnails import (
+    ThumbnailError,
+    browser_shows,
+    cached_display,
+    cached_thumbnail,
+    is_whole,
+    thumbnail_path,
+)
 from photocap.web.library import Library
 
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
                ".gif": "image/gif", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff",
                ".avif": "image/avif", ".heic": "image/heic", ".heif": "image/heif"}
 # What browsers show themselves; the others (HEIC, TIFF, RAW) are shown from a WebP rendition.
-BROWSER_SHOWS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".avif"})
 
 
 class Refused(PermissionError):
@@ -49,7 +55,7 @@ def shown_file(library: Library, row: PhotoRow) -> tuple[str, str]:
     """What the photo page shows of a photo, and its media type: the file itself when browsers show its type,
     else a cached WebP rendition of it."""
     path = servable_path(library, row)
-    if os.path.splitext(path)[1].lower() in BROWSER_SHOWS or not row["content_hash"]:
+    if browser_shows(path) or not row["content_hash"]:
         return path, media_type(path)
     try:
         return str(cached_display(library.home, row["content_hash"], path)), "image/webp"
