@@ -137,7 +137,7 @@ def model_output(model: str, images: Sequence[Flickr8kImage], root: Path, beam_s
 
 def documents(images: Sequence[Flickr8kImage], output: dict[str, dict[str, Any]]) -> list[SearchDoc]:
     """The search documents `photocap index` writes for these captions, words and tags (all as the model's)."""
-    from photocap.search.query import tag_search_terms
+    from photocap.search.sync import tag_search_terms
 
     docs = []
     for photo_id, image in enumerate(images):

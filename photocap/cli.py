@@ -288,7 +288,6 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         photocap search "kids playing in snow" -0 | xargs -0 open
     """
     from photocap.search.library import SearchFilters, SearchRequestError, parse_day, search_library
-    from photocap.search.query import matched_text
 
     settings = _settings(ctx)
     try:
@@ -312,11 +311,19 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         else:
             click.echo(f"{hit.score:7.2f}  {hit.path}\n         {hit.caption}")
             if hit.matched:
-                click.echo(f"         matched {matched_text(hit.matched, hit.tags)}")
+                click.echo(f"         matched {_matched_text(hit.matched)}")
     if not hits:
         if not (as_json or paths_only or null_separated):
             click.echo("no photo matches", err=True)
         ctx.exit(EXIT_NOTHING_FOUND)
+
+
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
+
+
+def _matched_text(matched: dict[str, list[str]]) -> str:
+    return "; ".join(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}"
+                     for field, words in matched.items())
 
 
 @main.command()

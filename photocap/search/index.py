@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 from photocap.search.query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
-    evidence_query,
     filter_query,
     folder_spellings,
     looks_like_whoosh_syntax,
@@ -35,7 +34,6 @@ from photocap.search.query import (
 )
 from photocap.search.schema import (
     DEFAULT_RANKING,
-    MATCHING_FIELDS,
     QUERYABLE_FIELDS,
     REBUILD_HINT,
     SEARCHED_FIELDS,
@@ -248,7 +246,6 @@ class SearchIndex:
                 folder: str | os.PathLike[str] | None, after: date | None, before: date | None,
                 camera: str | None, tags: Sequence[str], syntax: bool | None, ranking: Ranking,
                 explain: bool) -> HitPage:
-        from whoosh import query as whoosh_query
         from whoosh.scoring import BM25F
 
         parsed = parse_query(query, syntax=syntax, ranking=ranking)
@@ -264,10 +261,6 @@ class SearchIndex:
                              matched_words(scored.matched[docnum], words_of_term) if explain else None)
                         for score, docnum in scored.ranked[offset:]]
                 return HitPage(hits, scored.total)
-            # Whoosh scores the whole query; only photos with evidence in MATCHING_FIELDS may be results.
-            evidence = evidence_query(parsed)
-            if evidence is not None:
-                restriction = evidence if restriction is None else whoosh_query.And([restriction, evidence])
             results = searcher.search(parsed, limit=top, filter=restriction, terms=explain)
             hits = [_hit(hit.fields(), float(hit.score),
                          matched_words(hit.matched_terms() or [], words_of_term) if explain else None)
@@ -280,11 +273,11 @@ class SearchIndex:
             return HitPage(hits, len(results))
 
     def unknown_words(self, query: str) -> list[str]:
-        """The query's words that no caption, shown tag or file name in the index contains, as typed."""
+        """The query's words that no caption, tag or concept word in the index contains, as typed."""
         words = query_words_by_term(query)
         with self._reader() as reader:
             known = {term for term in words
-                     if any(reader.doc_frequency(field, term) for field in MATCHING_FIELDS)}
+                     if any(reader.doc_frequency(field, term) for field in SEARCHED_FIELDS)}
         return sorted({word for term, typed in words.items() if term not in known for word in typed})
 
     def close(self) -> None:

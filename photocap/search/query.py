@@ -9,10 +9,9 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from photocap.model.tag_vocabulary import normalize_tag, vocabulary
+from photocap.model.tag_vocabulary import normalize_tag
 from photocap.search.schema import (
     DEFAULT_RANKING,
-    MATCHING_FIELDS,
     QUERYABLE_FIELDS,
     SEARCHED_FIELDS,
     Ranking,
@@ -57,29 +56,8 @@ def looks_like_whoosh_syntax(text: str) -> bool:
     return _SYNTAX_CHARACTERS.search(text.strip()) is not None
 
 
-def evidence_query(query: Query) -> Query | None:
-    """What a photo must match to be a result of `query`: one of its terms, prefixes or phrases (not a negated
-    one) in MATCHING_FIELDS; the other fields only rank the photos this lets through. None when the query names
-    no matching field at all (`words:dog`): then what it asks for is the evidence."""
-    from whoosh import query as whoosh_query
-
-    leaves: list[Query] = []
-
-    def collect(node: Query) -> None:
-        if isinstance(node, whoosh_query.Not):
-            return
-        if not node.is_leaf():
-            for child in node.children():
-                collect(child)
-        elif getattr(node, "fieldname", None) in MATCHING_FIELDS:
-            leaves.append(node)
-
-    collect(query)
-    return whoosh_query.Or(leaves) if leaves else None
-
-
 def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEFAULT_RANKING) -> Query:
-    """Parse `text` into a Whoosh query over SEARCHED_FIELDS (see evidence_query for MATCHING_FIELDS).
+    """Parse `text` into a Whoosh query over the caption, tags and words fields.
 
     `syntax=False` treats `text` as plain words, `True` as Whoosh syntax (checked strictly), and `None`
     decides by `looks_like_whoosh_syntax`. Raises `SearchQueryError` for a malformed or empty query.
@@ -163,7 +141,7 @@ def _parser(ranking: Ranking) -> QueryParser:
         list(SEARCHED_FIELDS),
         schema(),
         fieldboosts={"caption": ranking.caption_boost, "words": ranking.words_boost, "tags": ranking.tags_boost,
-                     "hints": ranking.hints_boost, "names": ranking.names_boost},
+                     "names": ranking.names_boost},
         group=_or_group(ranking.or_factor) if ranking.or_factor else qparser.OrGroup,
     )
 
@@ -362,7 +340,7 @@ def matched_words(terms: Iterable[tuple[str, str | bytes]],
     order."""
     matched: dict[str, list[str]] = {}
     for field, term in terms:
-        if field not in MATCHING_FIELDS:
+        if field not in SEARCHED_FIELDS:
             continue
         text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
         for word in words_of_term.get(text, [text]):
@@ -371,47 +349,6 @@ def matched_words(terms: Iterable[tuple[str, str | bytes]],
     in_query = {word: position for position, word in enumerate(word for typed in words_of_term.values()
                                                                 for word in typed)}
     return {field: sorted(matched[field], key=lambda word: in_query.get(word, len(in_query)))
-            for field in MATCHING_FIELDS if field in matched}
+            for field in SEARCHED_FIELDS if field in matched}
 
 
-
-
-MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "names": "file name"}
-_TAG_SOURCES = {"user": "yours", "file": "from the file", "detector": "seen"}
-
-
-def matched_text(matched: dict[str, list[str]], shown_tags: Sequence[tuple[str, float, str]]) -> str:
-    """What a hit matched, as `search` and the web app say it: "caption: dog; tags: kitten (cat 0.62, seen)".
-    A tag is cited as `show` shows it, with its strength, under the query word that found it (a synonym)."""
-    parts = []
-    for field, words in matched.items():
-        if field == "tags":
-            words = [_with_tag(word, shown_tags) for word in words]
-        parts.append(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}")
-    return "; ".join(parts)
-
-
-def _with_tag(word: str, shown_tags: Sequence[tuple[str, float, str]]) -> str:
-    analyzer = schema()["caption"].analyzer
-    wanted = {token.text for token in analyzer(word)}
-    for tag, probability, source in shown_tags:
-        terms = {token.text for term, _p in tag_search_terms([(tag, probability, source)]) for token in analyzer(term)}
-        if wanted & terms:
-            strength = _TAG_SOURCES.get(source, "") if source in ("user", "file") else \
-                f"{probability:.2f}" + (", seen" if source == "detector" else "")
-            return f"{word} ({strength})" if tag == word else f"{word} ({tag} {strength})"
-    return word
-
-
-def tag_search_terms(tags: list[tuple[str, float, str]]) -> list[tuple[str, float]]:
-    """Each tag and the synonyms people search it by, with the tag's probability; a detected object also by the
-    words above it ("animal" finds a giraffe), as the tagger's own tags come with theirs."""
-    if not tags:
-        return []
-    words = vocabulary()
-    terms: dict[str, float] = {}
-    for word, probability, source in tags:
-        above = words.ancestry(word)[:-1] if source == "detector" else []
-        for term in (word, *words.synonyms(word), *above):
-            terms[term] = max(terms.get(term, 0.0), probability)
-    return list(terms.items())

@@ -18,11 +18,7 @@ MIN_WEIGHT = 0.01
 MIN_LIKELY_WORD_PROBABILITY = 0.1
 _WORD = re.compile(r"\w+(?:\.?\w+)*")
 QUERYABLE_FIELDS = ("caption", "tags", "words", "names", "camera")  # what `field:` may name in Whoosh syntax
-SEARCHED_FIELDS = ("caption", "tags", "words", "hints", "names")  # where plain words are looked for
-# The evidence that puts a photo in the results: what its caption says, the tags `show` shows (the user's, the
-# file's, the model's and detector's from their shown thresholds), its file and folder names. The captioner's
-# likely words and the tags too weak to show (hints) only rank photos that such evidence put there.
-MATCHING_FIELDS = ("caption", "tags", "names")
+SEARCHED_FIELDS = ("caption", "tags", "words", "names")  # where plain words are looked for
 NAME_FOLDERS = 3  # the file's own name and its 3 nearest folders' names are searchable
 
 
@@ -44,11 +40,10 @@ class SearchDoc(TypedDict):
     folder: str
     caption: str
     words: Sequence[tuple[str, float]]  # concept words and their probabilities; may be empty
-    # (tag, probability, source) shown with the photo, and the words that find it: each shown tag with the
-    # synonyms people search with, and their probabilities.
+    # (tag, probability, source) shown with the photo, and the words that find it: each likely tag (shown
+    # or not) with the synonyms people search with, and their probabilities.
     tags: NotRequired[Sequence[tuple[str, float, str]]]
     tag_terms: NotRequired[Sequence[tuple[str, float]]]
-    hint_terms: NotRequired[Sequence[tuple[str, float]]]  # the same for the tags too weak to show
     filter_tags: NotRequired[Sequence[str]]  # what --tag matches: the shown tags and their synonyms
     taken_at: datetime | None
     camera: str | None  # "make model"
@@ -72,7 +67,6 @@ class Ranking:
     names_boost: float = 0.5  # file and folder names count, below what the photo shows
     words_boost: float = 2.0
     tags_boost: float = 2.0
-    hints_boost: float = 2.0  # the weights are probabilities, as the shown tags' are
     # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
     # one matching a single word 1 times (see `coordinated_or_class`); 0 means a plain OR.
     or_factor: float = 0.5
@@ -119,7 +113,6 @@ def schema() -> Any:
         names=fields.TEXT(analyzer=stemmed, phrase=False),
         words=fields.TEXT(analyzer=weighted, phrase=False),
         tags=fields.TEXT(analyzer=weighted, phrase=False),
-        hints=fields.TEXT(analyzer=weighted, phrase=False),
         # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
         tag=fields.KEYWORD(commas=True, lowercase=True),
         tags_shown=fields.STORED(),
@@ -141,7 +134,6 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         # round(5p) times, they are left out.
         "words": weighted_words((word, p) for word, p in doc["words"] if p >= MIN_LIKELY_WORD_PROBABILITY),
         "tags": weighted_words(doc.get("tag_terms", ())),
-        "hints": weighted_words(doc.get("hint_terms", ())),
         "tag": ",".join(sorted({indexable(term.lower()) for term in doc.get("filter_tags", ()) if "," not in term})),
         "tags_shown": [[tag, round(p, 4), source] for tag, p, source in doc.get("tags", ())],
     }

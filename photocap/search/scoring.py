@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from photocap.search.schema import MATCHING_FIELDS, Ranking
+from photocap.search.schema import Ranking
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,7 +101,6 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             continue
         scores = np.zeros(doc_count)
         matched_texts = np.zeros((len(row_of_text), doc_count), dtype=bool)
-        evidence = np.zeros(doc_count, dtype=bool)  # matched in a field that may add the photo to the results
         lengths: dict[str, np.ndarray] = {}
         segment_postings = []
         for term in plain.terms:
@@ -116,11 +115,8 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             length_ratio = lengths[term.field][ids] / average_length
             scores[ids] += idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * length_ratio)) * term.boost
             matched_texts[row_of_text[term.text], ids] = True
-            if term.field in MATCHING_FIELDS:
-                evidence[ids] = True
             segment_postings.append((term, ids))
         words_matched = matched_texts.sum(axis=0)
-        words_matched[~evidence] = 0
         allowed = _allowed(leaf, reader, restriction, doc_count)
         if allowed is not None:
             words_matched[~allowed] = 0

@@ -7,8 +7,8 @@ from pathlib import Path
 from photocap.catalog.schema import utcnow
 from photocap.catalog.store import Catalog, SearchRow
 from photocap.catalog.tags import confident
+from photocap.model.tag_vocabulary import vocabulary
 from photocap.search.index import SearchDoc, SearchIndex, SearchIndexOutdated
-from photocap.search.query import tag_search_terms
 
 
 def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: bool = True) -> int:
@@ -51,11 +51,23 @@ def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
 
 
 def _search_doc(row: SearchRow) -> SearchDoc:
+    likely = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]]
     shown = [(tag["word"], tag["probability"], tag["source"]) for tag in confident(row["tags"])]
-    weak = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]
-            if (tag["word"], tag["probability"], tag["source"]) not in shown]
     return SearchDoc(photo_id=row["id"], path=row["path"], folder=row["folder"], caption=row["caption"] or "",
-                     words=row["words"], tags=shown, tag_terms=tag_search_terms(shown),
-                     hint_terms=tag_search_terms(weak),
+                     words=row["words"], tags=shown, tag_terms=tag_search_terms(likely),
                      filter_tags=[term for term, _p in tag_search_terms(shown)],
                      taken_at=row["taken_at"], camera=row["camera"])
+
+
+def tag_search_terms(tags: list[tuple[str, float, str]]) -> list[tuple[str, float]]:
+    """Each tag and the synonyms people search it by, with the tag's probability; a detected object also by the
+    words above it ("animal" finds a giraffe), as the tagger's own tags come with theirs."""
+    if not tags:
+        return []
+    words = vocabulary()
+    terms: dict[str, float] = {}
+    for word, probability, source in tags:
+        above = words.ancestry(word)[:-1] if source == "detector" else []
+        for term in (word, *words.synonyms(word), *above):
+            terms[term] = max(terms.get(term, 0.0), probability)
+    return list(terms.items())

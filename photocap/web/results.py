@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from photocap.search.library import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
-from photocap.search.query import matched_text
+
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,13 @@ class ResultPage:
     def cards(self) -> list[dict[str, Any]]:
         return [{"id": hit.photo_id, "rank": self.first_rank + i, "path": hit.path, "caption": hit.caption,
                  "score": round(hit.score, 4), "tags": [tag for tag, _p, _source in hit.tags],
-                 "matched": hit.matched or {}, "matched_text": matched_text(hit.matched or {}, hit.tags)}
+                 "matched": hit.matched or {}, "matched_text": matched_text(hit.matched or {})}
                 for i, hit in enumerate(self.results.hits)]
+
+
+def matched_text(matched: dict[str, list[str]]) -> str:
+    return "; ".join(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}"
+                     for field, words in matched.items())
 
 
 def search_page(home: Path, form: SearchForm, page_size: int) -> ResultPage:
