@@ -565,6 +565,7 @@ def prune(ctx, as_json):
     from photocap.lock import exclusive_writer
     from photocap.media.thumbnails import prune_thumbnails
     from photocap.search.sync import open_for_writing
+    from photocap.similar.vector_index import keep_in_step
 
     settings = _settings(ctx)
     if not (settings.home / "catalog.db").is_file():
@@ -576,6 +577,7 @@ def prune(ctx, as_json):
             with open_for_writing(catalog, settings.home / "index") as search_index:
                 search_index.delete(ids)
             prune_thumbnails(settings.home, keep=catalog.content_hashes())
+            keep_in_step(catalog, settings.home)
     except _product_errors() as error:
         raise InputError(str(error)) from None
     if as_json:
@@ -584,6 +586,38 @@ def prune(ctx, as_json):
         for path in paths:
             click.echo(f"forgot: {_printable(path)}")
         click.echo(f"{len(ids)} missing photos forgotten", err=True)
+
+
+@main.command()
+@click.argument("photo", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
+              help="How many photos to list.")
+@json_option
+@click.pass_context
+def similar(ctx, photo, limit, as_json):
+    """The catalogued photos that look most like PHOTO (a catalogued photo), most alike first, by the cosine
+    similarity of the image features kept when they were captioned. With --json, one object per line:
+    {"path", "score", "caption", "tags"}.
+
+    \b
+    Example:
+        photocap similar ~/Pictures/beach.jpg --limit 5
+    """
+    from photocap.similar.neighbours import SimilarError, similar_photos
+
+    try:
+        found = similar_photos(_settings(ctx).home, photo, limit)
+    except (SimilarError, *_product_errors()) as error:
+        raise InputError(str(error)) from None
+    for item in found:
+        if as_json:
+            click.echo(json.dumps({"path": item["path"], "score": item["score"], "caption": item["caption"],
+                                   "tags": item["tags"]}))
+        else:
+            click.echo(f"{item['score']:.3f}  {_printable(item['path'])}  {item['caption'] or ''}")
+    if not found:
+        click.echo("no other photo to compare with", err=True)
+        ctx.exit(EXIT_NOTHING_FOUND)
 
 
 @main.command()

@@ -218,6 +218,17 @@ class Edit(Base):
     tags_before: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
+class VectorChange(Base):
+    """A photo whose kept feature, or whose place in `photocap similar`, may have changed: written by triggers
+    (migration 0007) on photo_features and photos, read and cleared by the vector index (photocap.similar)."""
+
+    __tablename__ = "vector_changes"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(Integer)
+
+
 photos = Photo.__table__
 captions = Caption.__table__
 tags = Tag.__table__
@@ -225,4 +236,5 @@ photo_features = PhotoFeature.__table__
 written_metadata = WrittenText.__table__
 edits = Edit.__table__
 detections = Detection.__table__
+vector_changes = VectorChange.__table__
 
