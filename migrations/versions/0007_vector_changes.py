@@ -1,5 +1,6 @@
 """A log of the photos whose kept feature changed (table vector_changes), written by triggers, so that the
-vector index of `photocap similar` (photocap.similar) knows what to update, whoever changed the catalog.
+vector index of `photocap similar` (photocap.similar) knows what to update, whoever changed the catalog; and the
+perceptual hashes `photocap duplicates` computes, by content hash (table perceptual_hashes).
 
 Revision ID: 0007
 Revises: 0006
@@ -44,9 +45,16 @@ def upgrade() -> None:
     )
     for name, body in TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
+    op.create_table(
+        "perceptual_hashes",
+        sa.Column("content_hash", sa.Text(), nullable=False),
+        sa.Column("phash", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("content_hash", name="pk_perceptual_hashes"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("perceptual_hashes")
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("vector_changes")

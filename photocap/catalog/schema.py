@@ -229,6 +229,16 @@ class VectorChange(Base):
     photo_id: Mapped[int] = mapped_column(Integer)
 
 
+class PerceptualHash(Base):
+    """A picture's 64-bit DCT perceptual hash (photocap.similar.phash), by the content hash of its file: computed
+    once by `photocap duplicates`, shared by exact copies, and kept while the file's bytes stay the same."""
+
+    __tablename__ = "perceptual_hashes"
+
+    content_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    phash: Mapped[int] = mapped_column(Integer)  # the 64 bits as a signed integer
+
+
 photos = Photo.__table__
 captions = Caption.__table__
 tags = Tag.__table__
@@ -237,4 +247,5 @@ written_metadata = WrittenText.__table__
 edits = Edit.__table__
 detections = Detection.__table__
 vector_changes = VectorChange.__table__
+perceptual_hashes = PerceptualHash.__table__
 
