@@ -596,8 +596,8 @@ def prune(ctx, as_json):
 @click.pass_context
 def similar(ctx, photo, limit, as_json):
     """The catalogued photos that look most like PHOTO (a catalogued photo), most alike first, by the cosine
-    similarity of the image features kept when they were captioned. With --json, one object per line:
-    {"path", "score", "caption", "tags"}.
+    similarity of the image features kept when they were captioned (1: the same picture). With --json, one
+    object per line: {"path", "score", "caption"}.
 
     \b
     Example:
@@ -611,8 +611,7 @@ def similar(ctx, photo, limit, as_json):
         raise InputError(str(error)) from None
     for item in found:
         if as_json:
-            click.echo(json.dumps({"path": item["path"], "score": item["score"], "caption": item["caption"],
-                                   "tags": item["tags"]}))
+            click.echo(json.dumps({"path": item["path"], "score": item["score"], "caption": item["caption"]}))
         else:
             click.echo(f"{item['score']:.3f}  {_printable(item['path'])}  {item['caption'] or ''}")
     if not found:

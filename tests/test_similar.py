@@ -17,7 +17,7 @@ from similar_support import CHILD, DOGS_ON_BEACH, FLICKR, half_size_copy, json_l
 from test_watch import WAIT_S, Events, Lines
 
 from photocap.catalog.store import Catalog
-from photocap.similar.vector_index import REDUCED_DIMS, index_path, load
+from photocap.similar.vectors import REDUCED_DIMS, index_path, load
 
 
 def similar(home: Path, photo: Path, *extra: str) -> list[dict]:
@@ -35,7 +35,7 @@ def test_the_altered_copies_come_first_and_the_photo_itself_never(similar_librar
     assert len(found) == len(FLICKR) - 1 + 3  # every other photo, the best first
     scores = [item["score"] for item in found]
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[2] + 0.1
-    assert set(found[0]) >= {"path", "score", "caption", "tags"} and found[0]["caption"]
+    assert set(found[0]) >= {"path", "score", "caption"} and found[0]["caption"]
     # A byte-for-byte copy has the same feature: cosine 1.
     copy = similar(home, library / CHILD, "--limit", "1")
     assert [item["path"] for item in copy] == [str(library / "copies" / "child_copy.jpg")]
@@ -52,6 +52,14 @@ def test_text_output_and_bad_input(similar_library: tuple[Path, Path], tmp_path:
     assert len(unknown.stderr.strip().splitlines()) == 1
     empty = photocap(tmp_path / "empty-home", "similar", str(library / DOGS_ON_BEACH))
     assert empty.exit_code == 2 and "no catalog" in empty.stderr
+
+
+def test_the_command_line_path_never_loads_sqlalchemy_or_torch() -> None:
+    # `photocap similar` answers in a fraction of a second because it reads the catalog with sqlite3 alone.
+    code = ("import sys, photocap.cli, photocap.similar.neighbours, photocap.similar.quick; "
+            "print('sqlalchemy' in sys.modules, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["False", "False"]
 
 
 def test_the_vector_index_is_made_by_index_and_remade_when_missing_or_damaged(home_copy: Path,

@@ -4,29 +4,15 @@ catalog in chunks; and the log of photos whose feature changed (table vector_cha
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from photocap.catalog.schema import chunks, photo_features, photos, vector_changes
+from photocap.similar.vectors import FeatureRows, unit_rows
 
 READ_CHUNK = 20_000  # features a query reads at once: 20,000 x 2.5 KB
-
-
-class FeatureRows(NamedTuple):
-    ids: np.ndarray  # int64, one per row
-    vectors: np.ndarray  # float32 (rows, dims), each row of length 1 (an all-zero feature stays zero)
-
-
-def unit_rows(blobs: Sequence[bytes]) -> np.ndarray:
-    """fp16 feature bytes, one per row, as float32 rows of length 1 (cosine similarity is then a dot product)."""
-    if not blobs:
-        return np.zeros((0, 0), np.float32)
-    matrix = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
 
 
 def main_encoder(conn: Connection) -> str | None:

@@ -14,17 +14,12 @@ library has more than doubled since the projection was fitted.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from photocap.atomic import open_atomically
 from photocap.catalog.schema import photo_features, photos
 from photocap.catalog.store import Catalog
 from photocap.similar.features import (
@@ -36,100 +31,11 @@ from photocap.similar.features import (
     last_change,
     main_encoder,
 )
+from photocap.similar.vectors import REDUCED_DIMS, VectorIndex, index_path, load_if_usable, save
 
-FILE_NAME = "vectors.bin"
-MAGIC = b"photocap vectors\n"
-VERSION = 1
-REDUCED_DIMS = 64
 FIT_SAMPLE = 50_000  # features the projection is fitted on
-ALIGN = 64
-HEADER_MAX = 1 << 16
-HEADER_KEYS = {"version", "encoder", "last_seq", "fitted_on", "count", "feature_dims", "dims"}
 REWRITE_BELOW = 200_000  # photos: a smaller index takes every change at once (rewriting it is cheap)
 PENDING_MAX = 2_000  # changes a larger index leaves to be scored from the catalog before it is rewritten
-
-
-class VectorIndexError(Exception):
-    """The index file cannot be used (damaged, or of another version); it is rebuilt."""
-
-
-@dataclass
-class VectorIndex:
-    encoder: str
-    last_seq: int  # the change log's newest entry the file has taken
-    fitted_on: int  # photos in the library when the projection was fitted
-    projection: np.ndarray  # float32 (feature dims, REDUCED_DIMS)
-    ids: np.ndarray  # int64 (photos,), ascending
-    vectors: np.ndarray  # float32 (photos, REDUCED_DIMS): unit features times projection
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def reduce(self, unit_features: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(unit_features @ self.projection, dtype=np.float32)
-
-    def scores(self, reduced_query: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
-        """Approximate cosine of every photo with the query; photos in `leave_out` (ids) get -inf."""
-        scores = self.vectors @ reduced_query
-        if leave_out is not None and len(leave_out) and len(self.ids):
-            positions = np.searchsorted(self.ids, leave_out)
-            inside = positions < len(self.ids)
-            positions, wanted = positions[inside], leave_out[inside]
-            scores[positions[self.ids[positions] == wanted]] = -np.inf
-        return scores
-
-
-def index_path(home: Path) -> Path:
-    return Path(home) / FILE_NAME
-
-
-# --------------------------------------------------------------------------------------------- the file
-
-
-def save(index: VectorIndex, path: Path, *, only_if_absent: bool = False) -> bool:
-    """Write the index atomically. `only_if_absent`: leave a file someone else wrote meanwhile (returns False)."""
-    header = json.dumps({"version": VERSION, "encoder": index.encoder, "last_seq": index.last_seq,
-                         "fitted_on": index.fitted_on, "count": len(index), "feature_dims": index.projection.shape[0],
-                         "dims": index.projection.shape[1]}).encode()
-    if only_if_absent and path.exists():
-        return False
-    with open_atomically(str(path)) as file:
-        file.write(MAGIC + struct.pack("<Q", len(header)) + header)
-        for array in (index.projection, index.ids, index.vectors):
-            file.write(b"\0" * (-file.tell() % ALIGN))
-            file.write(np.ascontiguousarray(array).tobytes())
-    return True
-
-
-def load(path: Path) -> VectorIndex:
-    """The index in `path`, its arrays memory-mapped. FileNotFoundError when there is none; VectorIndexError
-    when it cannot be used."""
-    with open(path, "rb") as file:
-        start = file.read(len(MAGIC) + 8)
-        if len(start) < len(MAGIC) + 8 or not start.startswith(MAGIC):
-            raise VectorIndexError(f"{path} is not a photocap vector index")
-        (length,) = struct.unpack("<Q", start[len(MAGIC):])
-        try:
-            header = json.loads(file.read(length)) if length < HEADER_MAX else None
-        except ValueError:
-            header = None
-    if not isinstance(header, dict) or not set(header) >= HEADER_KEYS:
-        raise VectorIndexError(f"{path} is damaged")
-    if header["version"] != VERSION:
-        raise VectorIndexError(f"{path} was written by another photocap version")
-    size = os.path.getsize(path)
-    offset = len(MAGIC) + 8 + length
-    arrays = []
-    for dtype, shape in ((np.float32, (header["feature_dims"], header["dims"])), (np.int64, (header["count"],)),
-                         (np.float32, (header["count"], header["dims"]))):
-        offset += -offset % ALIGN
-        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        if offset + nbytes > size:
-            raise VectorIndexError(f"{path} is cut short")
-        arrays.append(np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape) if nbytes
-                      else np.zeros(shape, dtype))
-        offset += nbytes
-    return VectorIndex(header["encoder"], header["last_seq"], header["fitted_on"], *arrays)
 
 
 # ------------------------------------------------------------------------------------ building, updating
@@ -192,18 +98,11 @@ def _outgrown(index: VectorIndex) -> bool:
     return len(index) > 2 * max(index.fitted_on, 1000)
 
 
-def _load_if_usable(path: Path) -> VectorIndex | None:
-    try:
-        return load(path)
-    except (FileNotFoundError, VectorIndexError):
-        return None
-
-
 def open_current(catalog: Catalog, home: Path) -> tuple[VectorIndex | None, set[int]]:
     """For a query: the index (built when missing or unusable, and then saved unless another process saved one
     meanwhile) and the photos changed since it was written, which the caller scores from the catalog."""
     path = index_path(home)
-    index = _load_if_usable(path)
+    index = load_if_usable(path)
     with catalog.reading() as conn:
         if index is None:
             index = build(conn)
@@ -221,7 +120,7 @@ def keep_in_step(catalog: Catalog, home: Path) -> VectorIndex | None:
     a small index and for a large one once PENDING_MAX have gathered. The log then forgets what the file has.
     With no change logged it reads only the file's header and the log's tail."""
     path = index_path(home)
-    index = _load_if_usable(path)
+    index = load_if_usable(path)
     with catalog.reading() as conn:
         if index is not None:
             pending = count_changed_since(conn, index.last_seq)
