@@ -30,11 +30,12 @@ from photocap.similar.pairs import close_pairs
 from photocap.similar.phash import ensure_hashes, hamming, known_hashes
 from photocap.similar.vector_index import open_current
 
-NEAR_COPY_COSINE = 0.90  # features alone (a crop); measured on the duplicates benchmark (docs/SIMILAR.md)
+NEAR_COPY_COSINE = 0.80  # features alone (a crop moves the hash); chosen on the duplicates benchmark (docs/SIMILAR.md)
 PHASH_BITS = 10  # perceptual hashes this close, with features at least PHASH_MIN_COSINE alike: the same picture
 PHASH_MIN_COSINE = 0.5
 CANDIDATE_MARGIN = 0.04  # reduced vectors lose a little: candidates are taken this much below the threshold
 BUCKET_MAX = 5_000
+VERIFY_CHUNK = 20_000  # candidate pairs whose full features are compared at once (2 x 100 MB)
 BURST_SECONDS = 5
 BURST_COSINE = 0.75
 KINDS = ("exact copies", "near copies", "burst")
@@ -122,23 +123,40 @@ def _reduced_vectors(catalog: Catalog, home: Path, ids: list[int]) -> tuple[np.n
     return row_ids, np.ascontiguousarray(vectors / norms), index.encoder
 
 
-def _hash_pairs(ids: np.ndarray, hashes: np.ndarray) -> set[tuple[int, int]]:
-    """Pairs of photos whose perceptual hashes differ in at most PHASH_BITS bits and agree on one of four 16-bit
-    bands (every pair within 3 bits does, and most within PHASH_BITS); buckets larger than BUCKET_MAX (blank or
-    uniform pictures) are left out."""
-    found: set[tuple[int, int]] = set()
+def _hash_pairs(ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """Pairs (k, 2) of photo ids whose perceptual hashes differ in at most PHASH_BITS bits and agree on one of four
+    16-bit bands (every pair within 3 bits does, and most within PHASH_BITS); buckets larger than BUCKET_MAX (blank
+    or uniform pictures) are left out."""
+    found = [np.zeros((0, 2), np.int64)]
     unsigned = hashes.view(np.uint64)
     for band in range(4):
         keys = (unsigned >> np.uint64(16 * band)) & np.uint64(0xFFFF)
         order = np.argsort(keys, kind="stable")
         bounds = np.flatnonzero(np.diff(keys[order])) + 1
-        for bucket in np.split(order, bounds):
-            if not 2 <= len(bucket) <= BUCKET_MAX:
+        starts, ends = np.concatenate([[0], bounds]), np.concatenate([bounds, [len(order)]])
+        for first, last in zip(starts[ends - starts >= 2], ends[ends - starts >= 2], strict=True):
+            bucket = order[first:last]
+            if len(bucket) > BUCKET_MAX:
                 continue
             distance = hamming(hashes[bucket][:, None], hashes[bucket][None, :])
             i, j = np.nonzero(np.triu(distance <= PHASH_BITS, 1))
-            found.update(zip(ids[bucket[i]].tolist(), ids[bucket[j]].tolist(), strict=True))
-    return {(min(a, b), max(a, b)) for a, b in found}
+            found.append(np.stack([ids[bucket[i]], ids[bucket[j]]], axis=1))
+    return np.concatenate(found)
+
+
+def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """Each pair once, smaller id first."""
+    if not len(pairs):
+        return pairs.reshape(0, 2)
+    ordered = np.sort(pairs, axis=1)
+    return np.unique(ordered, axis=0)
+
+
+def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the position of each of `wanted` among the sorted `keys`, whether it is there)."""
+    positions = np.searchsorted(keys, wanted).clip(0, max(len(keys) - 1, 0))
+    present = keys[positions] == wanted if len(keys) else np.zeros(len(wanted), bool)
+    return positions, present
 
 
 def _near_pairs(catalog: Catalog, home: Path, rows: dict[int, dict], phashes: dict[int, int],
@@ -148,23 +166,29 @@ def _near_pairs(catalog: Catalog, home: Path, rows: dict[int, dict], phashes: di
     Candidates come from the reduced vectors' close pairs and the hashes' bands, and are confirmed on the full
     features."""
     row_ids, vectors, encoder = _reduced_vectors(catalog, home, list(rows))
-    pairs, _scores = close_pairs(vectors, NEAR_COPY_COSINE - CANDIDATE_MARGIN) if len(row_ids) else ([], None)
-    candidates = {(int(row_ids[i]), int(row_ids[j])) for i, j in pairs}
+    close, _scores = close_pairs(vectors, NEAR_COPY_COSINE - CANDIDATE_MARGIN) if len(row_ids) else (
+        np.zeros((0, 2), np.int64), None)
     hashed = np.array(sorted(phashes), np.int64)
-    candidates |= _hash_pairs(hashed, np.array([phashes[i] for i in hashed.tolist()], np.int64))
-    if not candidates:
+    hash_values = np.array([phashes[i] for i in hashed.tolist()], np.int64)
+    candidates = _unique_pairs(np.concatenate([row_ids[close].reshape(-1, 2), _hash_pairs(hashed, hash_values)]))
+    if not len(candidates):
         return []
     with catalog.reading() as conn:
-        full = features_of(conn, sorted({i for pair in candidates for i in pair}), encoder)
-    row_of = {int(photo_id): row for row, photo_id in enumerate(full.ids)}
-    confirmed = []
-    for a, b in sorted(candidates):
-        if a not in row_of or b not in row_of:
-            continue
-        cosine = float(full.vectors[row_of[a]] @ full.vectors[row_of[b]])
-        bits = int(hamming(np.int64(phashes[a]), np.int64(phashes[b]))) if a in phashes and b in phashes else None
-        if cosine >= NEAR_COPY_COSINE or (bits is not None and bits <= PHASH_BITS and cosine >= PHASH_MIN_COSINE):
-            confirmed.append((a, b, cosine, bits))
+        full = features_of(conn, np.unique(candidates).tolist(), encoder)
+    order = np.argsort(full.ids)
+    feature_ids, feature_rows = full.ids[order], full.vectors[order]
+    confirmed: list[tuple[int, int, float, int | None]] = []
+    for start in range(0, len(candidates), VERIFY_CHUNK):
+        pairs = candidates[start:start + VERIFY_CHUNK]
+        (ra, has_a), (rb, has_b) = _lookup(feature_ids, pairs[:, 0]), _lookup(feature_ids, pairs[:, 1])
+        cosine = np.einsum("ij,ij->i", feature_rows[ra], feature_rows[rb]) if len(feature_ids) else np.zeros(len(pairs))
+        (ha, hashed_a), (hb, hashed_b) = _lookup(hashed, pairs[:, 0]), _lookup(hashed, pairs[:, 1])
+        both_hashed = hashed_a & hashed_b
+        bits = np.where(both_hashed, hamming(hash_values[ha], hash_values[hb]) if len(hashed) else 64, 64)
+        same = has_a & has_b & ((cosine >= NEAR_COPY_COSINE) | ((bits <= PHASH_BITS) & (cosine >= PHASH_MIN_COSINE)))
+        for (a, b), value, distance, known in zip(pairs[same].tolist(), cosine[same].tolist(), bits[same].tolist(),
+                                                  both_hashed[same].tolist(), strict=True):
+            confirmed.append((a, b, value, int(distance) if known else None))
     return confirmed
 
 
