@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
-from sqlalchemy import select, union
+from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.engine import Connection
 
-from photocap.catalog.schema import captions, chunks, photos, tags
+from photocap.catalog.schema import captions, chunks, perceptual_hashes, photos, tags
 from photocap.catalog.store import Catalog
 from photocap.similar.features import features_of
 from photocap.similar.keeper import Candidate, choose_keeper
 from photocap.similar.pairs import close_pairs
-from photocap.similar.phash import ensure_hashes, hamming, known_hashes
+from photocap.similar.phash import ensure_hashes, hamming
 from photocap.similar.vector_index import open_current
 
 NEAR_COPY_COSINE = 0.80  # features alone (a crop moves the hash); chosen on the duplicates benchmark (docs/SIMILAR.md)
@@ -58,15 +58,57 @@ class Group(TypedDict):
     photos: list[Member]  # the one to keep first, then by path
 
 
-def _in_scope(conn: Connection, roots: Sequence[str] | None) -> list[dict]:
-    stmt = select(photos.c.id, photos.c.path, photos.c.content_hash, photos.c.width, photos.c.height,
-                  photos.c.taken_at, photos.c.date_source, photos.c.camera_make, photos.c.camera_model,
-                  photos.c.mtime_ns).where(photos.c.status == "ok")
-    rows = [dict(row._mapping) for row in conn.execute(stmt)]
+def _in_scope(stmt: Select, roots: Sequence[str] | None) -> Select:
+    """`stmt` narrowed to shown photos (status ok) under `roots` (absolute folders; None: all)."""
+    stmt = stmt.where(photos.c.status == "ok")
     if roots:
-        prefixes = tuple(root.rstrip(os.sep) + os.sep for root in roots)
-        rows = [row for row in rows if row["path"].startswith(prefixes) or row["path"] in roots]
-    return rows
+        # Paths under a folder sort between "folder/" and "folder0" ("0" follows "/"); an index range each.
+        stmt = stmt.where(or_(*(and_(photos.c.path > root.rstrip(os.sep) + os.sep,
+                                     photos.c.path < root.rstrip(os.sep) + chr(ord(os.sep) + 1)) for root in roots)))
+    return stmt
+
+
+def _column(conn: Connection, stmt: Select, dtype: type = np.int64) -> np.ndarray:
+    return np.fromiter(conn.scalars(stmt), dtype)
+
+
+def _details(conn: Connection, ids: Sequence[int]) -> dict[int, dict]:
+    """What the keeper rules and the report need of these photos."""
+    found: dict[int, dict] = {}
+    for chunk in chunks(ids):
+        stmt = select(photos.c.id, photos.c.path, photos.c.content_hash, photos.c.width, photos.c.height,
+                      photos.c.taken_at, photos.c.mtime_ns).where(photos.c.id.in_(chunk))
+        found.update((row.id, dict(row._mapping)) for row in conn.execute(stmt))
+    return found
+
+
+def _exact_copies(conn: Connection, roots: Sequence[str] | None) -> list[list[int]]:
+    shared = _in_scope(select(photos.c.content_hash), roots).where(photos.c.content_hash.is_not(None)).group_by(
+        photos.c.content_hash).having(func.count() > 1)
+    stmt = _in_scope(select(photos.c.content_hash, photos.c.id), roots).where(
+        photos.c.content_hash.in_(shared.scalar_subquery()))
+    groups: dict[str, list[int]] = {}
+    for row in conn.execute(stmt):
+        groups.setdefault(row.content_hash, []).append(row.id)
+    return list(groups.values())
+
+
+def _perceptual_hashes(catalog: Catalog, roots: Sequence[str] | None,
+                       progress: Callable[[str, int], Callable[[int], None]] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(photo ids, their perceptual hashes), sorted by id; hashes missing are computed first (decoding once)."""
+    with catalog.reading() as conn:
+        missing = dict(conn.execute(_in_scope(
+            select(photos.c.content_hash, func.min(photos.c.path)).select_from(photos.outerjoin(
+                perceptual_hashes, perceptual_hashes.c.content_hash == photos.c.content_hash)), roots).where(
+            photos.c.content_hash.is_not(None), perceptual_hashes.c.phash.is_(None)).group_by(photos.c.content_hash)
+        ).all())
+    if missing:
+        ensure_hashes(catalog, missing, progress("hashing", len(missing)) if progress else None)
+    with catalog.reading() as conn:
+        rows = conn.execute(_in_scope(select(photos.c.id, perceptual_hashes.c.phash).select_from(photos.join(
+            perceptual_hashes, perceptual_hashes.c.content_hash == photos.c.content_hash)), roots).order_by(
+            photos.c.id)).all()
+    return np.array([row[0] for row in rows], np.int64), np.array([row[1] for row in rows], np.int64)
 
 
 def _with_users_edits(conn: Connection, ids: Sequence[int]) -> set[int]:
@@ -94,6 +136,8 @@ class _Groups:
         return root
 
     def join(self, a: int, b: int) -> None:
+        self.parent.setdefault(a, a)
+        self.parent.setdefault(b, b)
         self.parent[self.find(a)] = self.find(b)
 
     def groups(self) -> list[list[int]]:
@@ -103,19 +147,22 @@ class _Groups:
         return [members for members in by_root.values() if len(members) > 1]
 
 
-def _reduced_vectors(catalog: Catalog, home: Path, ids: list[int]) -> tuple[np.ndarray, np.ndarray, str]:
-    """(photo ids, their reduced unit vectors from the vector index, the encoder) for the photos among `ids`."""
+def _reduced_vectors(catalog: Catalog, home: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """(photo ids, their reduced unit vectors from the vector index, the encoder) for the photos among `ids`
+    (sorted)."""
     index, changed = open_current(catalog, home)
-    if index is None or not ids:
+    if index is None or not len(ids):
         return np.zeros(0, np.int64), np.zeros((0, 1), np.float32), ""
-    wanted = np.array(sorted(set(ids) - changed), np.int64)
+    changed_ids = np.array(sorted(changed), np.int64)
+    wanted = ids[~np.isin(ids, changed_ids)]
+    changed = set(changed_ids[np.isin(changed_ids, ids)].tolist())
     positions = np.searchsorted(index.ids, wanted)
     inside = positions < len(index.ids)
     positions = positions[inside][index.ids[positions[inside]] == wanted[inside]]
     row_ids, vectors = np.asarray(index.ids)[positions], np.asarray(index.vectors)[positions]
-    if changed & set(ids):
+    if changed:
         with catalog.reading() as conn:
-            fresh = features_of(conn, sorted(changed & set(ids)), index.encoder)
+            fresh = features_of(conn, sorted(changed), index.encoder)
         if len(fresh.ids):
             row_ids = np.concatenate([row_ids, fresh.ids])
             vectors = np.concatenate([vectors, index.reduce(fresh.vectors)])
@@ -159,17 +206,15 @@ def _lookup(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return positions, present
 
 
-def _near_pairs(catalog: Catalog, home: Path, rows: dict[int, dict], phashes: dict[int, int],
+def _near_pairs(catalog: Catalog, home: Path, ids: np.ndarray, hashed: np.ndarray, hash_values: np.ndarray,
                 ) -> list[tuple[int, int, float, int | None]]:
     """(id, id, cosine, hash bits apart) of the photos that are the same picture: features with a cosine of at
     least NEAR_COPY_COSINE, or perceptual hashes at most PHASH_BITS apart and features at least PHASH_MIN_COSINE.
     Candidates come from the reduced vectors' close pairs and the hashes' bands, and are confirmed on the full
     features."""
-    row_ids, vectors, encoder = _reduced_vectors(catalog, home, list(rows))
+    row_ids, vectors, encoder = _reduced_vectors(catalog, home, ids)
     close, _scores = close_pairs(vectors, NEAR_COPY_COSINE - CANDIDATE_MARGIN) if len(row_ids) else (
         np.zeros((0, 2), np.int64), None)
-    hashed = np.array(sorted(phashes), np.int64)
-    hash_values = np.array([phashes[i] for i in hashed.tolist()], np.int64)
     candidates = _unique_pairs(np.concatenate([row_ids[close].reshape(-1, 2), _hash_pairs(hashed, hash_values)]))
     if not len(candidates):
         return []
@@ -192,36 +237,42 @@ def _near_pairs(catalog: Catalog, home: Path, rows: dict[int, dict], phashes: di
     return confirmed
 
 
-def _bursts(rows: dict[int, dict], keepers: set[int], grouped: set[int], catalog: Catalog,
-            encoder: str) -> list[list[int]]:
-    """Runs of photos from one camera taken at most BURST_SECONDS apart, each alike enough to the one before."""
-    dated = sorted((row for row in rows.values() if row["taken_at"] is not None and row["date_source"] != "file time"
-                    and (row["id"] in keepers or row["id"] not in grouped)),
-                   key=lambda row: (row["camera_make"] or "", row["camera_model"] or "", row["taken_at"]))
-    runs: list[list[dict]] = []
-    for row in dated:
-        last = runs[-1][-1] if runs else None
-        same_camera = last is not None and (last["camera_make"], last["camera_model"]) == (
-            row["camera_make"], row["camera_model"])
-        if same_camera and (row["taken_at"] - last["taken_at"]).total_seconds() <= BURST_SECONDS:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    runs = [run for run in runs if len(run) > 1]
+def _bursts(catalog: Catalog, roots: Sequence[str] | None, left_out: set[int], encoder: str) -> list[list[int]]:
+    """Runs of photos from one camera taken at most BURST_SECONDS apart (by a date the camera or the file says,
+    not the file's time), each alike enough to the one before; photos in `left_out` take no part."""
+    stmt = _in_scope(select(photos.c.id, photos.c.camera_make, photos.c.camera_model, photos.c.taken_at), roots).where(
+        photos.c.taken_at.is_not(None), photos.c.date_source != "file time").order_by(
+        photos.c.camera_make, photos.c.camera_model, photos.c.taken_at)
+    runs: list[list[int]] = []
     with catalog.reading() as conn:
-        found = features_of(conn, [row["id"] for run in runs for row in run], encoder)
+        current: list[int] = []
+        last = None
+        for row in conn.execute(stmt):
+            if row.id in left_out:
+                continue
+            if last is not None and (last.camera_make, last.camera_model) == (row.camera_make, row.camera_model) \
+                    and (row.taken_at - last.taken_at).total_seconds() <= BURST_SECONDS:
+                current.append(row.id)
+            else:
+                if len(current) > 1:
+                    runs.append(current)
+                current = [row.id]
+            last = row
+        if len(current) > 1:
+            runs.append(current)
+        found = features_of(conn, [i for run in runs for i in run], encoder)
     vector_of = {int(photo_id): found.vectors[row] for row, photo_id in enumerate(found.ids)}
     bursts = []
     for run in runs:
-        current: list[int] = []
-        for row in run:
-            alike = current and row["id"] in vector_of and current[-1] in vector_of and \
-                float(vector_of[row["id"]] @ vector_of[current[-1]]) >= BURST_COSINE
-            if not alike and len(current) > 1:
-                bursts.append(current)
-            current = current + [row["id"]] if alike else [row["id"]]
-        if len(current) > 1:
-            bursts.append(current)
+        alike_run: list[int] = []
+        for photo_id in run:
+            alike = bool(alike_run) and photo_id in vector_of and alike_run[-1] in vector_of and \
+                float(vector_of[photo_id] @ vector_of[alike_run[-1]]) >= BURST_COSINE
+            if not alike and len(alike_run) > 1:
+                bursts.append(alike_run)
+            alike_run = alike_run + [photo_id] if alike else [photo_id]
+        if len(alike_run) > 1:
+            bursts.append(alike_run)
     return bursts
 
 
@@ -230,39 +281,36 @@ def find_duplicates(catalog: Catalog, home: Path, roots: Sequence[str] | None = 
     """Every group of duplicates among the photos under `roots` (all photos when None), copies first, larger
     groups first. Photos without a perceptual hash are decoded once to make one (`progress("hashing", n)`)."""
     with catalog.reading() as conn:
-        rows = {row["id"]: row for row in _in_scope(conn, roots)}
-    files = {row["content_hash"]: row["path"] for row in rows.values() if row["content_hash"]}
-    with catalog.reading() as conn:
-        missing = len(set(files) - set(known_hashes(conn, files)))
-    by_content = ensure_hashes(catalog, files, progress("hashing", missing) if progress and missing else None)
-    phashes = {i: by_content[row["content_hash"]] for i, row in rows.items() if row["content_hash"] in by_content}
+        ids = _column(conn, _in_scope(select(photos.c.id), roots).order_by(photos.c.id))
+        exact = _exact_copies(conn, roots)
+    hashed, hash_values = _perceptual_hashes(catalog, roots, progress)
     copies = _Groups()
-    by_hash: dict[str, int] = {}
-    for row in rows.values():
-        if row["content_hash"]:
-            copies.join(row["id"], by_hash.setdefault(row["content_hash"], row["id"]))
-    near = _near_pairs(catalog, home, rows, phashes)
-    closest: dict[int, float] = {}
+    for members in exact:
+        for other in members[1:]:
+            copies.join(other, members[0])
+    near = _near_pairs(catalog, home, ids, hashed, hash_values)
     for a, b, _cosine, _bits in near:
         copies.join(a, b)
     copy_groups = copies.groups()
+    closest: dict[int, float] = {}
     farthest: dict[int, int] = {}
     for a, _b, cosine, bits in near:
         root = copies.find(a)
         closest[root] = min(closest.get(root, 1.0), cosine)
         if bits is not None:
             farthest[root] = max(farthest.get(root, 0), bits)
-    groups = [(members, _copy_reason(members, rows, closest.get(copies.find(members[0])),
-                                     farthest.get(copies.find(members[0])))) for members in copy_groups]
     with catalog.reading() as conn:
-        edited = _with_users_edits(conn, [i for members, _ in groups for i in members])
-    result = [_group(members, kind, reason, rows, edited) for members, (kind, reason) in groups]
+        rows = _details(conn, [i for members in copy_groups for i in members])
+        edited = _with_users_edits(conn, list(rows))
+    result = [_group(members, *_copy_reason(members, rows, closest.get(copies.find(members[0])),
+                                            farthest.get(copies.find(members[0]))), rows, edited)
+              for members in copy_groups]
     if bursts:
         index, _changed = open_current(catalog, home)
-        keepers = {next(m["id"] for m in group["photos"] if m["keep"]) for group in result}
-        grouped = {i for members in copy_groups for i in members}
-        for run in _bursts(rows, keepers, grouped, catalog, index.encoder if index else ""):
+        extras = {member["id"] for group in result for member in group["photos"] if not member["keep"]}
+        for run in _bursts(catalog, roots, extras, index.encoder if index else ""):
             with catalog.reading() as conn:
+                rows.update(_details(conn, run))
                 edited |= _with_users_edits(conn, run)
             seconds = (rows[run[-1]]["taken_at"] - rows[run[0]]["taken_at"]).total_seconds()
             result.append(_group(run, "burst", f"{len(run)} shots from one camera within {seconds:g} s, alike",
