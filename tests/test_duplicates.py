@@ -122,3 +122,34 @@ def test_keeper_rules_in_order() -> None:
     assert choose_keeper([photo("/a/1.jpg"), photo("/a/2.jpg", users=True, day=3)])[0]["path"] == "/a/2.jpg"
     keep, why = choose_keeper([photo("/a/1.jpg", day=5), photo("/a/2.jpg", day=3)])
     assert keep["path"] == "/a/2.jpg" and why.startswith("the oldest (2024-01-03")
+
+
+def with_camera_exif(source: Path, target: Path, taken: str, model: str = "EOS R6") -> Path:
+    """A copy of the JPEG `source` with an EXIF block (camera, date taken) spliced in; the pixels are untouched."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", model
+    exif.get_ifd(0x8769)[0x9003] = taken
+    block = exif.tobytes()
+    data = source.read_bytes()
+    assert data[:2] == b"\xff\xd8"
+    target.write_bytes(data[:2] + b"\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block + data[2:])
+    return target
+
+
+def test_a_burst_is_its_own_kind(tmp_home: Path, tmp_path: Path, flickr_dir: Path) -> None:
+    # Two motocross riders on dirt tracks: alike (feature cosine about 0.8) but not the same picture. Shot two
+    # seconds apart by one camera, they are a burst; a third photo of something else a second later is not in it.
+    images, photos = flickr_dir / "Images", tmp_path / "photos"
+    photos.mkdir()
+    with_camera_exif(images / "2891617125_f939f604c7.jpg", photos / "ride1.jpg", "2024:05:01 10:00:00")
+    with_camera_exif(images / "3437147889_4cf26dd525.jpg", photos / "ride2.jpg", "2024:05:01 10:00:02")
+    with_camera_exif(images / CHILD, photos / "child.jpg", "2024:05:01 10:00:03")
+    with_camera_exif(images / DOGS_ON_BEACH, photos / "other_camera.jpg", "2024:05:01 10:00:01", model="EOS R5")
+    assert photocap(tmp_home, "index", str(photos), "--workers", "0").exit_code == 0
+    groups = groups_of(tmp_home, str(photos))
+    assert [group["kind"] for group in groups] == ["burst"]
+    assert [member["path"] for member in groups[0]["photos"]] == [str(photos / "ride1.jpg"), str(photos / "ride2.jpg")]
+    assert groups[0]["reason"].startswith("2 shots from one camera within 2 s")
+    assert groups_of(tmp_home, str(photos), "--no-bursts") == []
