@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--seed-home", type=Path, default=SEED_HOME)
     parser.add_argument("--queries", type=int, default=20, help="`photocap similar` runs timed")
     parser.add_argument("--recall-queries", type=int, default=100)
+    parser.add_argument("--steps", default="index,similar,recall,duplicates",
+                        help="what to measure (a kept DIR is reused): index,similar,recall,duplicates")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     root = args.dir.absolute()
@@ -149,43 +151,71 @@ def main() -> None:
     figures["build_catalog_s"] = round(build_catalog(home, library, args.photos, FILES, texts, synthetic.blobs), 1)
     plant_hashes(home, args.photos)
 
+    steps = set(args.steps.split(","))
     build = ("from pathlib import Path; from photocap.catalog.store import Catalog; "
              "from photocap.similar.vector_index import keep_in_step; "
              f"home = Path({str(home)!r}); catalog = Catalog.open(home); print(len(keep_in_step(catalog, home)))")
-    (home / "vectors.bin").unlink(missing_ok=True)
-    seconds, peak, result = python_measured(build)
-    if result.returncode:
-        raise SystemExit(result.stderr)
-    figures.update(index_build_s=round(seconds, 1), index_build_peak_mb=round(peak),
-                   index_photos=int(result.stdout), index_file_mb=round((home / "vectors.bin").stat().st_size / 1e6))
-    print(f"  vector index: {seconds:.1f} s, {peak:.0f} MB", file=sys.stderr, flush=True)
+    if "index" in steps or not (home / "vectors.bin").exists():
+        (home / "vectors.bin").unlink(missing_ok=True)
+        seconds, peak, result = python_measured(build)
+        if result.returncode:
+            raise SystemExit(result.stderr)
+        figures.update(index_build_s=round(seconds, 1), index_build_peak_mb=round(peak),
+                       index_photos=int(result.stdout),
+                       index_file_mb=round((home / "vectors.bin").stat().st_size / 1e6))
+        print(f"  vector index: {seconds:.1f} s, {peak:.0f} MB", file=sys.stderr, flush=True)
 
     rng = random.Random(3)
     paths = sqlite3.connect(f"file:{home / 'catalog.db'}?mode=ro", uri=True)
     ids = rng.sample(range(1, args.photos + 1), args.queries)
-    times, peaks = [], []
-    for photo_id in ids:
+    times, cpu, peaks = [], [], []
+    for photo_id in ids if "similar" in steps else []:
         path = paths.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()[0]
-        took, peak, run = measured(["--home", str(home), "similar", path, "--limit", "10", "--json"])
+        took, used, peak, run = cli_measured(["--home", str(home), "similar", path, "--limit", "10", "--json"])
         if run.returncode:
             raise SystemExit(f"similar failed: {run.stderr}")
         times.append(took)
+        cpu.append(used)
         peaks.append(peak)
-    times.sort()
-    figures.update(similar_median_s=round(statistics.median(times), 3),
-                   similar_p95_s=round(times[int(0.95 * (len(times) - 1))], 3), similar_peak_mb=round(max(peaks)))
-    print(f"  similar: median {statistics.median(times):.3f} s, peak {max(peaks):.0f} MB", file=sys.stderr)
+    if times:
+        times.sort()
+        figures.update(similar_median_s=round(statistics.median(times), 3),
+                       similar_p95_s=round(times[int(0.95 * (len(times) - 1))], 3),
+                       similar_cpu_median_s=round(statistics.median(cpu), 3), similar_peak_mb=round(max(peaks)),
+                       load_average=round(os.getloadavg()[0], 1))
+        print(f"  similar: median {statistics.median(times):.3f} s, peak {max(peaks):.0f} MB", file=sys.stderr)
 
     from photocap.catalog.store import Catalog
     from photocap.similar.neighbours import similar_to_id
 
     queries = rng.sample(range(1, args.photos + 1), args.recall_queries)
-    exact = exact_top10(home, queries)
-    with Catalog.open(home) as catalog:
-        found = {q: {item["id"] for item in similar_to_id(catalog, home, q, 10)} for q in queries}
-    figures["recall_at_10"] = round(statistics.mean(len(found[q] & exact[q]) / 10 for q in queries), 3)
-    print(f"  recall@10 {figures['recall_at_10']}", file=sys.stderr, flush=True)
+    if "recall" in steps:
+        exact = exact_top10(home, queries)
+        with Catalog.open(home) as catalog:
+            found = {q: {item["id"] for item in similar_to_id(catalog, home, q, 10)} for q in queries}
+        figures["recall_at_10"] = round(statistics.mean(len(found[q] & exact[q]) / 10 for q in queries), 3)
+        print(f"  recall@10 {figures['recall_at_10']}", file=sys.stderr, flush=True)
+    if "duplicates" in steps:
+        measure_duplicates(home, args.photos, figures)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(figures, indent=1))
+    for key, value in figures.items():
+        print(f"{key:22} {value}")
+    print("targets                similar < 0.3 s whole process and < 1000 MB; duplicates in minutes")
 
+
+def cli_measured(arguments: list[str]) -> tuple[float, float, float, subprocess.CompletedProcess]:
+    """(seconds, CPU seconds, peak MB, result) of `photocap ARGUMENTS` in a process of its own."""
+    command = [sys.executable, "-m", "photocap.cli", *arguments]
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
+    _pid, status, usage = os.wait4(process.pid, 0)
+    result = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status), stdout.decode(), stderr.decode())
+    return time.perf_counter() - began, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, result
+
+
+def measure_duplicates(home: Path, photos: int, figures: dict[str, object]) -> None:
     seconds, peak, run = measured(["--home", str(home), "duplicates", "--json"])
     if run.returncode:
         raise SystemExit(f"duplicates failed: {run.stderr}")
@@ -196,15 +226,10 @@ def main() -> None:
         if group["kind"] != "burst":
             members = sorted(id_of[m["path"]] for m in group["photos"])
             together |= {(a, b) for a in members for b in members if a < b}
-    planted = [(i - 1, i) for i in range(PLANT_EVERY, args.photos + 1, PLANT_EVERY)]
+    planted = [(i - 1, i) for i in range(PLANT_EVERY, photos + 1, PLANT_EVERY)]
     figures.update(duplicates_s=round(seconds, 1), duplicates_peak_mb=round(peak), duplicate_groups=len(groups),
                    bursts=sum(group["kind"] == "burst" for group in groups),
                    planted_pairs=len(planted), planted_found=sum(pair in together for pair in planted))
-    if args.json_out:
-        args.json_out.write_text(json.dumps(figures, indent=1))
-    for key, value in figures.items():
-        print(f"{key:22} {value}")
-    print("targets                similar < 0.3 s whole process and < 1000 MB; duplicates in minutes")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from photocap.similar.features import (
 from photocap.similar.vectors import REDUCED_DIMS, VectorIndex, index_path, load_if_usable, save
 
 FIT_SAMPLE = 50_000  # features the projection is fitted on
+SAMPLE_CHUNK = 5_000
 REWRITE_BELOW = 200_000  # photos: a smaller index takes every change at once (rewriting it is cheap)
 PENDING_MAX = 2_000  # changes a larger index leaves to be scored from the catalog before it is rewritten
 
@@ -41,21 +42,26 @@ PENDING_MAX = 2_000  # changes a larger index leaves to be scored from the catal
 # ------------------------------------------------------------------------------------ building, updating
 
 
-def fit_projection(sample: np.ndarray, dims: int = REDUCED_DIMS) -> np.ndarray:
-    """The `dims` leading principal directions of unit features (uncentred, so dot products carry over)."""
-    if len(sample) == 0:
-        raise ValueError("no features to fit the vector index on")
-    second_moment = (sample.T @ sample).astype(np.float64)
+def fit_projection(second_moment: np.ndarray, dims: int = REDUCED_DIMS) -> np.ndarray:
+    """The `dims` leading principal directions of unit features, from their (uncentred, so that dot products carry
+    over) second moment."""
     _values, vectors = np.linalg.eigh(second_moment)
     return np.ascontiguousarray(vectors[:, ::-1][:, :dims], dtype=np.float32)
 
 
-def _sample(conn: Connection, encoder: str, count: int) -> np.ndarray:
+def _second_moment(conn: Connection, encoder: str, count: int) -> np.ndarray | None:
+    """The second moment of about FIT_SAMPLE features spread over the library, read SAMPLE_CHUNK at a time."""
     stride = max(1, count // FIT_SAMPLE)
     stmt = (select(photo_features.c.photo_id).join(photos, photos.c.id == photo_features.c.photo_id)
             .where(photo_features.c.encoder == encoder, photos.c.status == "ok"))
     ids = list(conn.scalars(stmt))[::stride]
-    return features_of(conn, ids, encoder).vectors
+    moment = None
+    for start in range(0, len(ids), SAMPLE_CHUNK):
+        rows = features_of(conn, ids[start:start + SAMPLE_CHUNK], encoder).vectors
+        if len(rows):
+            part = (rows.T @ rows).astype(np.float64)
+            moment = part if moment is None else moment + part
+    return moment
 
 
 def build(conn: Connection) -> VectorIndex | None:
@@ -66,10 +72,10 @@ def build(conn: Connection) -> VectorIndex | None:
     seq = last_change(conn)
     count = conn.scalar(select(func.count()).select_from(photo_features.join(photos))
                         .where(photo_features.c.encoder == encoder, photos.c.status == "ok")) or 0
-    sample = _sample(conn, encoder, count)
-    if len(sample) == 0:
+    moment = _second_moment(conn, encoder, count)
+    if moment is None:
         return None
-    projection = fit_projection(sample)
+    projection = fit_projection(moment)
     ids = np.zeros(count, np.int64)
     vectors = np.zeros((count, projection.shape[1]), np.float32)
     filled = 0
