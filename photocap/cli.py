@@ -660,13 +660,13 @@ def duplicates(ctx, paths, move_to, undo_manifest, bursts, as_json):
                 if undo_manifest:
                     report = undo_moves(catalog, undo_manifest)
                 else:
-                    found = find_duplicates(catalog, settings.home, roots, bursts=bursts)
+                    found = find_duplicates(catalog, settings.home, roots, bursts=bursts, progress=_progress)
                     report = move_extras(catalog, found, move_to)
                 with open_for_writing(catalog, settings.home / "index") as search_index:
                     sync_search_index(catalog, search_index)  # search shows the new paths at once
         else:
             with Catalog.open(settings.home) as catalog:
-                found = find_duplicates(catalog, settings.home, roots, bursts=bursts)
+                found = find_duplicates(catalog, settings.home, roots, bursts=bursts, progress=_progress)
     except (ManifestError, *_product_errors()) as error:
         raise InputError(str(error)) from None
     if undo_manifest or move_to:

@@ -96,15 +96,17 @@ def _exact_copies(conn: Connection, roots: Sequence[str] | None) -> list[list[in
 
 
 def _perceptual_hashes(catalog: Catalog, roots: Sequence[str] | None,
-                       progress: Callable[[str, int], Callable[[int], None]] | None) -> tuple[np.ndarray, np.ndarray]:
-    """(photo ids, their perceptual hashes), sorted by id; hashes missing are computed first (decoding once)."""
+                       progress: Callable[[str, int], Callable[[int], None]] | None,
+                       compute: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(photo ids, their perceptual hashes), sorted by id; with `compute`, hashes missing are computed first
+    (decoding each photo once) and kept."""
     with catalog.reading() as conn:
         missing = dict(conn.execute(_in_scope(
             select(photos.c.content_hash, func.min(photos.c.path)).select_from(photos.outerjoin(
                 perceptual_hashes, perceptual_hashes.c.content_hash == photos.c.content_hash)), roots).where(
             photos.c.content_hash.is_not(None), perceptual_hashes.c.phash.is_(None)).group_by(photos.c.content_hash)
         ).all())
-    if missing:
+    if missing and compute:
         ensure_hashes(catalog, missing, progress("hashing", len(missing)) if progress else None)
     with catalog.reading() as conn:
         rows = conn.execute(_in_scope(select(photos.c.id, perceptual_hashes.c.phash).select_from(photos.join(
@@ -279,13 +281,15 @@ def _bursts(catalog: Catalog, roots: Sequence[str] | None, left_out: set[int], e
 
 
 def find_duplicates(catalog: Catalog, home: Path, roots: Sequence[str] | None = None, bursts: bool = True,
-                    progress: Callable[[str, int], Callable[[int], None]] | None = None) -> list[Group]:
+                    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+                    compute_hashes: bool = True) -> list[Group]:
     """Every group of duplicates among the photos under `roots` (all photos when None), copies first, larger
-    groups first. Photos without a perceptual hash are decoded once to make one (`progress("hashing", n)`)."""
+    groups first. Photos without a perceptual hash are decoded once to make one (`progress("hashing", n)`), unless
+    not `compute_hashes` (a read-only caller: they are compared by their features alone)."""
     with catalog.reading() as conn:
         ids = _column(conn, _in_scope(select(photos.c.id), roots).order_by(photos.c.id))
         exact = _exact_copies(conn, roots)
-    hashed, hash_values = _perceptual_hashes(catalog, roots, progress)
+    hashed, hash_values = _perceptual_hashes(catalog, roots, progress, compute_hashes)
     copies = _Groups()
     for members in exact:
         for other in members[1:]:

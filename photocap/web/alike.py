@@ -33,8 +33,10 @@ def similar_cards(library: Library, photo_id: int, limit: int) -> list[dict[str,
             for item in found]
 
 
-def duplicate_groups(library: Library) -> list[Group]:
-    return find_duplicates(library.catalog(), library.home)
+def duplicate_groups(library: Library, read_only: bool) -> list[Group]:
+    """The groups `photocap duplicates` finds. Read-only, photos without a perceptual hash yet (never looked at by
+    `photocap duplicates` or a writable server) are compared by their features alone."""
+    return find_duplicates(library.catalog(), library.home, compute_hashes=not read_only)
 
 
 def router(options: ServeOptions, library: Library) -> APIRouter:
@@ -52,7 +54,7 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
 
     @pages.get("/duplicates")
     def duplicates_page(request: Request) -> Response:
-        groups = duplicate_groups(library)
+        groups = duplicate_groups(library, options.read_only)
         return render(request, "duplicates.html", {
             "groups": groups[:GROUPS_SHOWN], "total": len(groups),
             "extras": sum(len(group["photos"]) - 1 for group in groups)})
@@ -69,7 +71,7 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
              responses=documented(503))
     def duplicates_json() -> dict[str, Any]:
         """Exact copies, near copies and bursts, each with the photo to keep (first) and why."""
-        return {"groups": duplicate_groups(library)}
+        return {"groups": duplicate_groups(library, options.read_only)}
 
     routes = APIRouter()
     routes.include_router(pages)
