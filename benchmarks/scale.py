@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -61,8 +62,10 @@ def caption_texts(flickr: Path) -> list[str]:
     return [text for text in texts if text]
 
 
-def build_catalog(home: Path, library: Path, photos: int, files: int, texts: list[str]) -> float:
-    """The synthetic catalog; returns the seconds it took (0 if it was there already)."""
+def build_catalog(home: Path, library: Path, photos: int, files: int, texts: list[str],
+                  features: Callable[[int, int], list[bytes]] | None = None) -> float:
+    """The synthetic catalog; returns the seconds it took (0 if it was there already). `features(first, count)`
+    gives the kept features of photos first..first+count-1 (default: all zeros, as search does not read them)."""
     if (home / "catalog.db").exists():
         return 0.0
     started = time.perf_counter()
@@ -79,7 +82,9 @@ def build_catalog(home: Path, library: Path, photos: int, files: int, texts: lis
     now = datetime.utcnow().isoformat(sep=" ")
     for start in range(0, photos, ROWS_PER_COMMIT):
         photo_rows, caption_rows, tag_rows, feature_rows = [], [], [], []
-        for photo_id in range(start + 1, min(photos, start + ROWS_PER_COMMIT) + 1):
+        end = min(photos, start + ROWS_PER_COMMIT)
+        vectors = features(start + 1, end - start) if features else [FEATURE] * (end - start)
+        for photo_id in range(start + 1, end + 1):
             if photo_id <= len(real):
                 path = real[photo_id - 1]
                 st = os.stat(path)
@@ -96,7 +101,7 @@ def build_catalog(home: Path, library: Path, photos: int, files: int, texts: lis
             for word in rng.sample(words, 6):
                 probability = rng.uniform(0.3, 0.95) if len(tag_rows) % 6 < 3 else rng.uniform(0.01, 0.3)
                 tag_rows.append((photo_id, "model", word, round(probability, 4), tagger_id, 0, now))
-            feature_rows.append((photo_id, feature_encoder, FEATURE, tagger_id))
+            feature_rows.append((photo_id, feature_encoder, vectors[photo_id - start - 1], tagger_id))
         db.executemany("INSERT INTO photos (id, path, folder, size, mtime_ns, content_hash, width, height, taken_at,"
                        " date_source, camera_make, camera_model, status, seen, search_synced, created_at, updated_at,"
                        " metadata_stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",

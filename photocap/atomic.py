@@ -9,6 +9,9 @@ import errno
 import os
 import re
 import secrets
+import shutil
+from collections.abc import Iterator
+from typing import BinaryIO
 
 _TEMP_NAME = re.compile(r"\..*\.photocap-(\d+)-[0-9a-f]{8}\.tmp", re.DOTALL)
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
@@ -42,6 +45,48 @@ def write_atomically(path: str, data: bytes, *, replace: bool, times_ns: tuple[i
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
     _fsync_folder(folder)
+
+
+@contextlib.contextmanager
+def open_atomically(path: str) -> Iterator[BinaryIO]:
+    """A file to write `path` through, for data too large to hold in memory at once: a temp file in the same
+    folder, renamed over `path` once the block ends without an exception (removed if it raises)."""
+    temp = _temp_path(path)
+    try:
+        with open(temp, "xb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    _fsync_folder(os.path.dirname(path) or ".")
+
+
+def move_atomically(source: str, target: str) -> None:
+    """Move the file `source` to `target`, which must not exist: a rename on the same file system, else a copy
+    published whole (never seen half written) and only then the original removed. Keeps times and mode."""
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "already exists", target)
+    try:
+        os.link(source, target)  # fails if `target` appeared meanwhile; then drop the old name
+        os.unlink(source)
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        temp = _temp_path(target)
+        try:
+            shutil.copy2(source, temp)
+            with open(temp, "rb") as file:
+                os.fsync(file.fileno())
+            _publish_new(temp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        os.unlink(source)
+    _fsync_folder(os.path.dirname(target) or ".")
+    _fsync_folder(os.path.dirname(source) or ".")
 
 
 def _publish_new(temp: str, path: str) -> None:

@@ -607,6 +607,7 @@ def prune(ctx, as_json):
     from photocap.lock import exclusive_writer
     from photocap.media.thumbnails import prune_thumbnails
     from photocap.search.sync import open_for_writing
+    from photocap.similar.vector_index import keep_in_step
 
     settings = _settings(ctx)
     if not (settings.home / "catalog.db").is_file():
@@ -618,6 +619,7 @@ def prune(ctx, as_json):
             with open_for_writing(catalog, settings.home / "index") as search_index:
                 search_index.delete(ids)
             prune_thumbnails(settings.home, keep=catalog.content_hashes())
+            keep_in_step(catalog, settings.home)
     except _product_errors() as error:
         raise InputError(str(error)) from None
     if as_json:
@@ -626,6 +628,115 @@ def prune(ctx, as_json):
         for path in paths:
             click.echo(f"forgot: {_printable(path)}")
         click.echo(f"{len(ids)} missing photos forgotten", err=True)
+
+
+@main.command()
+@click.argument("photo", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
+              help="How many photos to list.")
+@json_option
+@click.pass_context
+def similar(ctx, photo, limit, as_json):
+    """The catalogued photos that look most like PHOTO (a catalogued photo), most alike first, by the cosine
+    similarity of the image features kept when they were captioned (1: the same picture). With --json, one
+    object per line: {"path", "score", "caption"}.
+
+    \b
+    Example:
+        photocap similar ~/Pictures/beach.jpg --limit 5
+    """
+    from photocap.similar.neighbours import SimilarError, similar_photos
+
+    try:
+        found = similar_photos(_settings(ctx).home, photo, limit)
+    except (SimilarError, *_product_errors()) as error:
+        raise InputError(str(error)) from None
+    for item in found:
+        if as_json:
+            click.echo(json.dumps({"path": item["path"], "score": item["score"], "caption": item["caption"]}))
+        else:
+            click.echo(f"{item['score']:.3f}  {_printable(item['path'])}  {item['caption'] or ''}")
+    if not found:
+        click.echo("no other photo to compare with", err=True)
+        ctx.exit(EXIT_NOTHING_FOUND)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--move-extras-to", "move_to", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Move every photo a group does not keep into DIR (under its own path), writing a manifest there.")
+@click.option("--undo", "undo_manifest", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              metavar="MANIFEST", help="Put back the photos a --move-extras-to run moved, as its manifest lists.")
+@click.option("--bursts/--no-bursts", default=True, show_default=True,
+              help="Also list bursts: shots from one camera seconds apart, alike (never mixed with copies).")
+@json_option
+@click.pass_context
+def duplicates(ctx, paths, move_to, undo_manifest, bursts, as_json):
+    """Groups of the same picture among the catalogued photos (under PATHS, or all): exact copies, near copies
+    (re-encoded, resized, slightly cropped, converted, metadata stripped) and bursts, each with the photo to keep
+    and why: the largest, then the original format over a derived JPEG, then the one with your caption or tags,
+    then the oldest. Nothing is deleted. With --json, one object per group:
+    {"kind", "reason", "keep", "why", "photos": [{"path", "keep", ...}]}.
+
+    \b
+    Examples:
+        photocap duplicates ~/Pictures
+        photocap duplicates ~/Pictures --move-extras-to ~/duplicates      # then look, and if wrong:
+        photocap duplicates --undo ~/duplicates/photocap-duplicates-20261203T180000000000Z.json
+    """
+    from photocap.catalog.store import Catalog
+    from photocap.lock import exclusive_writer
+    from photocap.search.sync import open_for_writing, sync_search_index
+    from photocap.similar.duplicates import find_duplicates
+    from photocap.similar.moves import ManifestError, move_extras, undo_moves
+
+    settings = _settings(ctx)
+    if undo_manifest and (move_to or paths):
+        raise InputError("--undo takes only the manifest, no PATHS and no --move-extras-to")
+    if not (settings.home / "catalog.db").is_file():
+        raise InputError(f"no catalog in {settings.home}; run `photocap index FOLDER` first")
+    roots = [os.path.abspath(path) for path in paths] or None
+    try:
+        if undo_manifest or move_to:
+            with exclusive_writer(settings.home), Catalog.open(settings.home) as catalog:
+                if undo_manifest:
+                    report = undo_moves(catalog, undo_manifest)
+                else:
+                    found = find_duplicates(catalog, settings.home, roots, bursts=bursts, progress=_progress)
+                    report = move_extras(catalog, found, move_to)
+                with open_for_writing(catalog, settings.home / "index") as search_index:
+                    sync_search_index(catalog, search_index)  # search shows the new paths at once
+        else:
+            with Catalog.open(settings.home) as catalog:
+                found = find_duplicates(catalog, settings.home, roots, bursts=bursts, progress=_progress)
+    except (ManifestError, *_product_errors()) as error:
+        raise InputError(str(error)) from None
+    if undo_manifest or move_to:
+        verb = "put back" if undo_manifest else "moved"
+        if as_json:
+            click.echo(json.dumps(report))
+        else:
+            for move in report["moved"]:
+                shown = (move["target"], move["source"]) if undo_manifest else (move["source"], move["target"])
+                click.echo(f"{verb}: {_printable(shown[0])} -> {_printable(shown[1])}")
+        for skipped in report["skipped"]:
+            click.echo(f"skipped: {_printable(skipped['path'])}: {skipped['reason']}", err=True)
+        click.echo(f"{len(report['moved'])} photos {verb}; manifest {report['manifest']}", err=True)
+        if report["skipped"]:
+            ctx.exit(EXIT_PARTIAL_FAILURE)
+        return
+    for group in found:
+        if as_json:
+            click.echo(json.dumps(group))
+            continue
+        click.echo(f"{group['kind']}: {group['reason']}")
+        for member in group["photos"]:
+            if member["keep"]:
+                click.echo(f"  keep   {_printable(member['path'])}  ({group['why']})")
+            else:
+                click.echo(f"  extra  {_printable(member['path'])}")
+    extras = sum(len(group["photos"]) - 1 for group in found)
+    click.echo(f"{len(found)} groups, {extras} photos to spare (--move-extras-to DIR moves them aside)", err=True)
 
 
 @main.command()

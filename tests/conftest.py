@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["web_support"]  # the web app's fixtures: an indexed library of real photos, a client
+pytest_plugins = ["web_support", "similar_support"]  # the web app's and similar's fixtures: indexed real photos
 
 
 @pytest.fixture

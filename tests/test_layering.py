@@ -119,7 +119,8 @@ def test_every_package_says_what_it_is_for() -> None:
 
 
 @pytest.mark.parametrize("module", ["photocap.catalog.store", "photocap.search.library", "photocap.search.sync",
-                                    "photocap.show", "photocap.status", "photocap.metadata.read"])
+                                    "photocap.show", "photocap.status", "photocap.metadata.read",
+                                    "photocap.similar.neighbours"])
 def test_reading_rooms_never_load_torch(module: str) -> None:
     # search, show and status answer in a fraction of a second because they never pay torch's start-up.
     code = f"import sys, {module}; print('torch' in sys.modules)"

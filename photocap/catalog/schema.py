@@ -218,6 +218,27 @@ class Edit(Base):
     tags_before: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
+class VectorChange(Base):
+    """A photo whose kept feature, or whose place in `photocap similar`, may have changed: written by triggers
+    (migration 0007) on photo_features and photos, read and cleared by the vector index (photocap.similar)."""
+
+    __tablename__ = "vector_changes"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(Integer)
+
+
+class PerceptualHash(Base):
+    """A picture's 64-bit DCT perceptual hash (photocap.similar.phash), by the content hash of its file: computed
+    once by `photocap duplicates`, shared by exact copies, and kept while the file's bytes stay the same."""
+
+    __tablename__ = "perceptual_hashes"
+
+    content_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    phash: Mapped[int] = mapped_column(Integer)  # the 64 bits as a signed integer
+
+
 photos = Photo.__table__
 captions = Caption.__table__
 tags = Tag.__table__
@@ -225,4 +246,6 @@ photo_features = PhotoFeature.__table__
 written_metadata = WrittenText.__table__
 edits = Edit.__table__
 detections = Detection.__table__
+vector_changes = VectorChange.__table__
+perceptual_hashes = PerceptualHash.__table__
 

@@ -78,7 +78,7 @@ from photocap.catalog.tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -173,6 +173,18 @@ class Catalog:
             conn.execution_options(photocap_begin="DEFERRED")
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """One read transaction, for a room above the catalog that keeps its own queries (photocap.similar)."""
+        with self._read() as conn:
+            yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One write transaction, for a room above the catalog that keeps its own queries (photocap.similar)."""
+        with self._write() as conn:
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -7,4 +7,4 @@ commands (cli), the web app and the top-level command modules (export, show, sta
 except through cli.
 """
 
-MAY_IMPORT = ("search", "catalog", "model", "media", "metadata", "config", "lock", "atomic", "wording")
+MAY_IMPORT = ("similar", "search", "catalog", "model", "media", "metadata", "config", "lock", "atomic", "wording")

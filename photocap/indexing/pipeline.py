@@ -26,6 +26,7 @@ from photocap.lock import exclusive_writer
 from photocap.model.installed import current_tagger
 from photocap.search.index import SearchIndex
 from photocap.search.sync import open_for_writing, sync_search_index
+from photocap.similar.vector_index import keep_in_step
 
 if TYPE_CHECKING:
     from photocap.model.captioner import Captioner
@@ -175,6 +176,7 @@ def index_roots(
             report.photos_per_s = len(work) / (time.perf_counter() - began)
         if to_retag and loaded.tagger is not None and not should_stop():
             report.retagged = tag_from_features(catalog, search_index, loaded.tagger, to_retag)
+    keep_in_step(catalog, settings.home)  # the vector index of `photocap similar` and `duplicates`
     report.interrupted = should_stop()
     report.failed = [{"path": path, "error": error} for path, error in catalog.errors_under(roots)]
     report.errors = len(report.failed)

@@ -8,5 +8,5 @@ uvicorn.
 It reads and edits through the same rooms as the commands, never indexes (no indexing/) and never imports cli.
 """
 
-MAY_IMPORT = ("edits", "export", "show", "status", "search", "catalog", "model", "media", "metadata", "config",
-              "lock", "atomic")
+MAY_IMPORT = ("edits", "export", "show", "status", "similar", "search", "catalog", "model", "media", "metadata",
+              "config", "lock", "atomic")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from photocap.search.library import SearchRequestError
+from photocap.web.alike import ON_PHOTO_PAGE, similar_cards
 from photocap.web.downloads import exported_copy, results_manifest
 from photocap.web.files import media_type, shown_file, thumbnail_of
 from photocap.web.library import Library
@@ -68,6 +69,7 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
         return render(request, "photo.html", {
             "photo": library.photo(photo_id), "form": form, "rank": rank, "previous": previous,
             "next": following, "notes": request.query_params.getlist("note"),
+            "similar": similar_cards(library, photo_id, ON_PHOTO_PAGE),
             "back": form.query_string(page=rank // options.page_size + 1) if rank >= 0 else form.query_string()})
 
     @routes.post("/photos/{photo_id}/edit")

@@ -1,0 +1,82 @@
+"""The catalog read as `photocap similar` needs it on the command line, with the standard library's sqlite3
+(read-only; no SQLAlchemy, whose import alone takes longer than the whole query). Used only when the catalog has
+the change log (schema 0007 on) and the vector index's file is there; otherwise the caller takes the full path
+(photocap.catalog.store), which migrates the catalog and builds the file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from photocap.similar.vectors import FeatureRows, unit_rows
+
+BUSY_TIMEOUT_MS = 30_000
+CHUNK = 500
+
+
+class NeedsFullPath(Exception):
+    """The catalog must be opened the full way (it needs a migration, say)."""
+
+
+def connect(home: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(f"file:{Path(home) / 'catalog.db'}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vector_changes'").fetchone()
+    except sqlite3.Error as error:
+        raise NeedsFullPath(str(error)) from None
+    if found is None:
+        conn.close()
+        raise NeedsFullPath("the catalog predates the vector index")
+    return conn
+
+
+def _as_stored(path: str) -> str | bytes:
+    """A path as the catalog stores it: TEXT when valid UTF-8, else its bytes (photocap.catalog.schema.FsPath)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def photo_id(conn: sqlite3.Connection, path: str) -> int | None:
+    row = conn.execute("SELECT id FROM photos WHERE path = ?", (_as_stored(path),)).fetchone()
+    return row[0] if row else None
+
+
+def features_of(conn: sqlite3.Connection, photo_ids: Sequence[int], encoder: str) -> FeatureRows:
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    for start in range(0, len(photo_ids), CHUNK):
+        chunk = list(photo_ids[start:start + CHUNK])
+        rows = conn.execute(
+            "SELECT f.photo_id, f.vector FROM photo_features f JOIN photos p ON p.id = f.photo_id "
+            f"WHERE p.status = 'ok' AND f.encoder = ? AND f.photo_id IN ({','.join('?' * len(chunk))})",
+            (encoder, *chunk))
+        for photo, vector in rows:
+            ids.append(photo)
+            blobs.append(vector)
+    return FeatureRows(np.array(ids, np.int64), unit_rows(blobs))
+
+
+def changed_since(conn: sqlite3.Connection, seq: int) -> set[int]:
+    return {row[0] for row in conn.execute("SELECT photo_id FROM vector_changes WHERE seq > ?", (seq,))}
+
+
+def shown(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """{id: (path, caption)}: the caption the user wrote, else the one the files carry, else the model's."""
+    found = {}
+    for start in range(0, len(photo_ids), CHUNK):
+        chunk = list(photo_ids[start:start + CHUNK])
+        rows = conn.execute(
+            "SELECT p.id, p.path, (SELECT text FROM captions WHERE photo_id = p.id AND source = 'user'), "
+            "(SELECT text FROM written_metadata WHERE photo_id = p.id AND field = 'caption' LIMIT 1), "
+            "(SELECT text FROM captions WHERE photo_id = p.id AND source = 'model') "
+            f"FROM photos p WHERE p.id IN ({','.join('?' * len(chunk))})", chunk)
+        for photo, path, user, written, model in rows:
+            found[photo] = (os.fsdecode(path) if isinstance(path, bytes) else path, user or written or model)
+    return found

@@ -1,0 +1,145 @@
+"""The vector index: every shown photo's kept feature, reduced to REDUCED_DIMS values by a projection fitted to
+the library (the leading principal directions of the unit features), in one file beside the catalog
+(`<home>/vectors.bin`), read through a memory map.
+
+A query scores every photo in the reduced space (one matrix-vector product: 64 floats a photo, 256 MB at a
+million photos) and re-ranks the best few hundred by their full kept features from the catalog
+(photocap.similar.neighbours). The file records the last entry of the catalog's change log it has taken
+(photocap.similar.features); photos changed since are left out of the file's scores and scored from the catalog
+instead, so the answers are current even before the file is brought up to date. `index`, `watch` and `prune`
+bring it up to date (`keep_in_step`); it is rebuilt when missing, unreadable, of another encoder, or when the
+library has more than doubled since the projection was fitted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from photocap.catalog.schema import photo_features, photos
+from photocap.catalog.store import Catalog
+from photocap.similar.features import (
+    all_features,
+    changed_since,
+    count_changed_since,
+    features_of,
+    forget_changes_up_to,
+    last_change,
+    main_encoder,
+)
+from photocap.similar.vectors import REDUCED_DIMS, VectorIndex, index_path, load_if_usable, save
+
+FIT_SAMPLE = 50_000  # features the projection is fitted on
+SAMPLE_CHUNK = 5_000
+REWRITE_BELOW = 200_000  # photos: a smaller index takes every change at once (rewriting it is cheap)
+PENDING_MAX = 2_000  # changes a larger index leaves to be scored from the catalog before it is rewritten
+
+
+# ------------------------------------------------------------------------------------ building, updating
+
+
+def fit_projection(second_moment: np.ndarray, dims: int = REDUCED_DIMS) -> np.ndarray:
+    """The `dims` leading principal directions of unit features, from their (uncentred, so that dot products carry
+    over) second moment."""
+    _values, vectors = np.linalg.eigh(second_moment)
+    return np.ascontiguousarray(vectors[:, ::-1][:, :dims], dtype=np.float32)
+
+
+def _second_moment(conn: Connection, encoder: str, count: int) -> np.ndarray | None:
+    """The second moment of about FIT_SAMPLE features spread over the library, read SAMPLE_CHUNK at a time."""
+    stride = max(1, count // FIT_SAMPLE)
+    stmt = (select(photo_features.c.photo_id).join(photos, photos.c.id == photo_features.c.photo_id)
+            .where(photo_features.c.encoder == encoder, photos.c.status == "ok"))
+    ids = list(conn.scalars(stmt))[::stride]
+    moment = None
+    for start in range(0, len(ids), SAMPLE_CHUNK):
+        rows = features_of(conn, ids[start:start + SAMPLE_CHUNK], encoder).vectors
+        if len(rows):
+            part = (rows.T @ rows).astype(np.float64)
+            moment = part if moment is None else moment + part
+    return moment
+
+
+def build(conn: Connection) -> VectorIndex | None:
+    """A new index of every shown photo's feature, as one read transaction sees the catalog (None: no features)."""
+    encoder = main_encoder(conn)
+    if encoder is None:
+        return None
+    seq = last_change(conn)
+    count = conn.scalar(select(func.count()).select_from(photo_features.join(photos))
+                        .where(photo_features.c.encoder == encoder, photos.c.status == "ok")) or 0
+    moment = _second_moment(conn, encoder, count)
+    if moment is None:
+        return None
+    projection = fit_projection(moment)
+    ids = np.zeros(count, np.int64)
+    vectors = np.zeros((count, projection.shape[1]), np.float32)
+    filled = 0
+    for rows in all_features(conn, encoder):
+        n = min(len(rows.ids), count - filled)
+        ids[filled:filled + n] = rows.ids[:n]
+        vectors[filled:filled + n] = rows.vectors[:n] @ projection
+        filled += n
+    return VectorIndex(encoder, seq, count, projection, ids[:filled], vectors[:filled])
+
+
+def with_changes(index: VectorIndex, conn: Connection, changed: set[int], newest: int) -> VectorIndex:
+    """The index with the photos in `changed` read again from the catalog (dropped if gone or not shown)."""
+    gone = np.fromiter(changed, np.int64, len(changed))
+    keep = ~np.isin(index.ids, gone)
+    fresh = features_of(conn, sorted(changed), index.encoder)
+    ids = np.concatenate([np.asarray(index.ids)[keep], fresh.ids])
+    vectors = np.concatenate([np.asarray(index.vectors)[keep], index.reduce(fresh.vectors)
+                              if len(fresh.ids) else np.zeros((0, index.projection.shape[1]), np.float32)])
+    order = np.argsort(ids, kind="stable")
+    return VectorIndex(index.encoder, newest, index.fitted_on, index.projection, ids[order],
+                       np.ascontiguousarray(vectors[order]))
+
+
+def _outgrown(index: VectorIndex) -> bool:
+    return len(index) > 2 * max(index.fitted_on, 1000)
+
+
+def open_current(catalog: Catalog, home: Path) -> tuple[VectorIndex | None, set[int]]:
+    """For a query: the index (built when missing or unusable, and then saved unless another process saved one
+    meanwhile) and the photos changed since it was written, which the caller scores from the catalog."""
+    path = index_path(home)
+    index = load_if_usable(path)
+    with catalog.reading() as conn:
+        if index is None:
+            index = build(conn)
+            if index is not None:
+                with contextlib.suppress(OSError):  # a read-only home still answers, from the index in memory
+                    save(index, path, only_if_absent=True)
+            return index, set()
+        changed, _newest = changed_since(conn, index.last_seq)
+    return index, changed
+
+
+def keep_in_step(catalog: Catalog, home: Path) -> VectorIndex | None:
+    """Bring the index file up to date with the catalog (the caller holds the writer's lock): built when missing,
+    unusable, of another encoder or outgrown; else the changes logged since it was written taken in, at once for
+    a small index and for a large one once PENDING_MAX have gathered. The log then forgets what the file has.
+    With no change logged it reads only the file's header and the log's tail."""
+    path = index_path(home)
+    index = load_if_usable(path)
+    with catalog.reading() as conn:
+        if index is not None:
+            pending = count_changed_since(conn, index.last_seq)
+            if pending == 0 or (len(index) >= REWRITE_BELOW and pending < PENDING_MAX):
+                return index
+        if index is None or _outgrown(index) or index.encoder != main_encoder(conn):
+            index = build(conn)
+            if index is None:
+                return None
+        else:
+            changed, newest = changed_since(conn, index.last_seq)
+            index = with_changes(index, conn, changed, newest)
+    save(index, path)
+    with catalog.writing() as conn:
+        forget_changes_up_to(conn, index.last_seq)
+    return index

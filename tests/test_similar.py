@@ -1,0 +1,148 @@
+"""`photocap similar` end to end: real Flickr8k photos and altered copies, the shipped model, a real catalog, the
+vector index file; and `photocap watch` keeping the answers current as photos come, change and go."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from similar_support import CHILD, DOGS_ON_BEACH, FLICKR, half_size_copy, json_lines, photocap
+from test_watch import WAIT_S, Events, Lines
+
+from photocap.catalog.store import Catalog
+from photocap.similar.vectors import REDUCED_DIMS, index_path, load
+
+
+def similar(home: Path, photo: Path, *extra: str) -> list[dict]:
+    run = photocap(home, "similar", str(photo), "--json", *extra)
+    assert run.exit_code == 0, run.output
+    return json_lines(run)
+
+
+def test_the_altered_copies_come_first_and_the_photo_itself_never(similar_library: tuple[Path, Path]) -> None:
+    home, library = similar_library
+    found = similar(home, library / DOGS_ON_BEACH)
+    paths = [item["path"] for item in found]
+    assert str(library / DOGS_ON_BEACH) not in paths
+    assert set(paths[:2]) == {str(library / "copies" / "beach_small.jpg"), str(library / "copies" / "beach.png")}
+    assert len(found) == len(FLICKR) - 1 + 3  # every other photo, the best first
+    scores = [item["score"] for item in found]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[2] + 0.1
+    assert set(found[0]) >= {"path", "score", "caption"} and found[0]["caption"]
+    # A byte-for-byte copy has the same feature: cosine 1.
+    copy = similar(home, library / CHILD, "--limit", "1")
+    assert [item["path"] for item in copy] == [str(library / "copies" / "child_copy.jpg")]
+    assert copy[0]["score"] > 0.999
+
+
+def test_text_output_and_bad_input(similar_library: tuple[Path, Path], tmp_path: Path) -> None:
+    home, library = similar_library
+    run = photocap(home, "similar", str(library / DOGS_ON_BEACH), "--limit", "2")
+    assert run.exit_code == 0 and len(run.stdout.splitlines()) == 2
+    assert run.stdout.split()[1] in {str(library / "copies" / "beach_small.jpg"), str(library / "copies" / "beach.png")}
+    unknown = photocap(home, "similar", str(tmp_path / "nowhere.jpg"))
+    assert unknown.exit_code == 2 and "not in the catalog" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    empty = photocap(tmp_path / "empty-home", "similar", str(library / DOGS_ON_BEACH))
+    assert empty.exit_code == 2 and "no catalog" in empty.stderr
+
+
+def test_the_command_line_path_never_loads_sqlalchemy_or_torch() -> None:
+    # `photocap similar` answers in a fraction of a second because it reads the catalog with sqlite3 alone.
+    code = ("import sys, photocap.cli, photocap.similar.neighbours, photocap.similar.quick; "
+            "print('sqlalchemy' in sys.modules, 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["False", "False"]
+
+
+def test_the_vector_index_is_made_by_index_and_remade_when_missing_or_damaged(home_copy: Path,
+                                                                              similar_library) -> None:
+    _home, library = similar_library
+    index = load(index_path(home_copy))
+    with Catalog.open(home_copy) as catalog:
+        assert len(index) == catalog.status_counts()["ok"] == len(FLICKR) + 3
+    assert index.vectors.shape == (len(index), REDUCED_DIMS)
+    expected = similar(home_copy, library / DOGS_ON_BEACH)
+    index_path(home_copy).unlink()
+    assert similar(home_copy, library / DOGS_ON_BEACH) == expected
+    assert index_path(home_copy).is_file()  # remade, and kept
+    index_path(home_copy).write_bytes(b"photocap vectors\n" + os.urandom(500))
+    assert similar(home_copy, library / DOGS_ON_BEACH) == expected
+
+
+def test_index_keeps_the_file_in_step_with_moves_and_removals(home_copy: Path, similar_library,
+                                                             tmp_path: Path) -> None:
+    # A separate library (the module's photos stay put): photos removed and added between two `index` runs.
+    _home, library = similar_library
+    photos = tmp_path / "photos"
+    shutil.copytree(library, photos)
+    assert photocap(home_copy, "index", str(photos), "--workers", "0").exit_code == 0
+    (photos / "copies" / "beach_small.jpg").unlink()
+    half_size_copy(photos / CHILD, photos / "child_small.jpg")
+    assert photocap(home_copy, "index", str(photos), "--workers", "0").exit_code == 0
+    index = load(index_path(home_copy))
+    with Catalog.open(home_copy) as catalog:
+        removed = catalog.photo_by_path(str(photos / "copies" / "beach_small.jpg"))
+        added = catalog.photo_by_path(str(photos / "child_small.jpg"))
+        assert removed is not None and removed["status"] == "missing" and added is not None
+        assert removed["id"] not in set(index.ids.tolist()) and added["id"] in set(index.ids.tolist())
+        with catalog.reading() as conn:  # the change log forgets what the file has taken
+            assert conn.exec_driver_sql("SELECT count(*) FROM vector_changes").scalar() == 0
+    assert np.all(np.diff(index.ids) > 0)
+    # The child's byte-for-byte copies (here and in the module's library) first, then its new smaller copy.
+    found = [item["path"] for item in similar(home_copy, photos / CHILD, "--limit", "4")]
+    assert found[3] == str(photos / "child_small.jpg")
+    assert set(found[:3]) == {str(photos / "copies" / "child_copy.jpg"), str(library / CHILD),
+                              str(library / "copies" / "child_copy.jpg")}
+    assert str(photos / "copies" / "beach_small.jpg") not in [
+        item["path"] for item in similar(home_copy, photos / DOGS_ON_BEACH, "--limit", "50")]
+    pruned = photocap(home_copy, "prune", "--json")
+    assert pruned.exit_code == 0 and json.loads(pruned.stdout)["pruned"] >= 1
+    assert removed["id"] not in set(load(index_path(home_copy)).ids.tolist())
+
+
+def test_a_photo_added_changed_or_removed_while_watch_runs_shows_in_similar(tmp_home: Path, tmp_path: Path,
+                                                                           flickr_dir: Path) -> None:
+    images = flickr_dir / "Images"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in FLICKR[:4] + [DOGS_ON_BEACH, CHILD]:
+        shutil.copy2(images / name, photos / name)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "photocap.cli", "--home", str(tmp_home), "watch", str(photos), "--json", "--workers",
+         "0", "--debounce", "0.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    try:
+        events, log = Events(process.stdout), Lines(process.stderr)
+        log.wait_for(lambda line: line.startswith("watching "))
+
+        def nearest(photo: Path) -> list[str]:
+            return [item["path"] for item in similar(tmp_home, photo, "--limit", "3")]
+
+        added = photos / "added.jpg"
+        half_size_copy(images / DOGS_ON_BEACH, added)
+        events.wait_for_event(added, "new")
+        assert nearest(photos / DOGS_ON_BEACH)[0] == str(added)
+
+        half_size_copy(images / CHILD, photos / "swap.jpg")  # the same name, another picture
+        os.replace(photos / "swap.jpg", added)
+        events.wait_for_event(added, "changed")
+        deadline = time.monotonic() + WAIT_S
+        while nearest(photos / CHILD)[0] != str(added) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert nearest(photos / CHILD)[0] == str(added)
+        assert nearest(photos / DOGS_ON_BEACH)[0] != str(added)
+
+        added.unlink()
+        events.wait_for_event(added, "missing")
+        assert str(added) not in nearest(photos / CHILD)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=WAIT_S)
