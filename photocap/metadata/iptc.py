@@ -24,6 +24,9 @@ IPTC_RESOURCE, IPTC_DIGEST_RESOURCE = 0x0404, 0x0425
 RESOURCE_SIGNATURES = (b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa")
 ENVELOPE, APPLICATION = 1, 2  # IIM record numbers
 CODED_CHARACTER_SET, RECORD_VERSION, KEYWORDS, CAPTION = 90, 0, 25, 120
+# Where the photo was taken: 2:90 City, 2:92 Sub-location, 2:95 Province/State, 2:100 Country code, 2:101 Country.
+PLACE_DATASETS = {"city": 90, "sublocation": 92, "region": 95, "country_code": 100, "country": 101}
+PLACE_LIMITS = {"city": 32, "sublocation": 32, "region": 32, "country_code": 3, "country": 64}  # bytes, as IIM says
 UTF8_ESCAPE = b"\x1b%G"
 MAX_KEYWORD_BYTES, MAX_CAPTION_BYTES = 64, 2000
 _BINARY_APPLICATION_DATASETS = {RECORD_VERSION, 125, 200, 201, 202}  # record version, rasterized caption, preview
@@ -74,6 +77,20 @@ def caption_and_keywords(iim: bytes) -> tuple[str | None, list[str]]:
                    None)
     keywords = [_decode(d.value, utf8) for d in datasets if (d.record, d.number) == (APPLICATION, KEYWORDS)]
     return caption, keywords
+
+
+def place_fields(iim: bytes) -> dict[str, str]:
+    """The location datasets of IIM datasets (PLACE_DATASETS' keys), decoded; raises IptcError when damaged."""
+    datasets = parse_datasets(iim)
+    utf8 = _declares_utf8(datasets)
+    numbers = {number: key for key, number in PLACE_DATASETS.items()}
+    found: dict[str, str] = {}
+    for d in datasets:
+        if d.record == APPLICATION and d.number in numbers:
+            text = " ".join(_decode(d.value, utf8).split())
+            if text:
+                found.setdefault(numbers[d.number], text)
+    return found
 
 
 # ------------------------------------------------------------------------------------------- datasets

@@ -30,13 +30,25 @@ IPTC_CORE_NS = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 LIGHTROOM_NS = "http://ns.adobe.com/lightroom/1.0/"
 PHOTOCAP_NS = "http://ns.photocap.invalid/xmp/1.0/"  # private: which keywords photocap wrote
+PHOTOSHOP_NS = "http://ns.adobe.com/photoshop/1.0/"
+EXIF_NS = "http://ns.adobe.com/exif/1.0/"
 
 ALT_TEXT_PROPERTIES = (f"{{{DC_NS}}}description", f"{{{IPTC_CORE_NS}}}AltTextAccessibility")
 SUBJECT = f"{{{DC_NS}}}subject"
 HIERARCHICAL_SUBJECT = f"{{{LIGHTROOM_NS}}}hierarchicalSubject"
 WRITTEN_BY_US = {SUBJECT: f"{{{PHOTOCAP_NS}}}subject", HIERARCHICAL_SUBJECT: f"{{{PHOTOCAP_NS}}}hierarchicalSubject"}
 OUR_PREFIXES = {"x": X_NS, "rdf": RDF_NS, "dc": DC_NS, "Iptc4xmpCore": IPTC_CORE_NS, "lr": LIGHTROOM_NS,
-                "photocap": PHOTOCAP_NS}
+                "photocap": PHOTOCAP_NS, "photoshop": PHOTOSHOP_NS}
+# Where a photo was taken (photocap.metadata.places.Place's fields), as Lightroom and the IPTC Core schema name it.
+PLACE_PROPERTIES = {
+    "city": f"{{{PHOTOSHOP_NS}}}City",
+    "region": f"{{{PHOTOSHOP_NS}}}State",
+    "country": f"{{{PHOTOSHOP_NS}}}Country",
+    "country_code": f"{{{IPTC_CORE_NS}}}CountryCode",
+    "sublocation": f"{{{IPTC_CORE_NS}}}Location",
+}
+PLACE_WRITTEN_BY_US = f"{{{PHOTOCAP_NS}}}place"  # the place label photocap wrote from GPS
+GPS_LATITUDE, GPS_LONGITUDE = f"{{{EXIF_NS}}}GPSLatitude", f"{{{EXIF_NS}}}GPSLongitude"
 
 PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 PACKET_END = '\n<?xpacket end="w"?>'
