@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "places.npz"
 FORMAT = "photocap.places/1"
 PLACE_SOURCES = ("gps", "xmp", "iptc")  # GPS coordinates geocoded, or location fields another application wrote
+SOURCE_NAMES = {"gps": "GPS, named offline from GeoNames", "xmp": "XMP location fields", "iptc": "IPTC location fields"}
 CELLS = 180 * 360
 KM_PER_DEGREE = 111.195  # of latitude, on a sphere of the Earth's mean radius
 MAX_KM = 100.0
@@ -59,6 +60,17 @@ class Place:
     def label(self) -> str:
         """One line for people: "Nazaré, Leiria, Portugal"."""
         return ", ".join(self.names())
+
+    def as_json(self) -> dict[str, Any]:
+        """What `show --json` and the web app's JSON say of the place."""
+        return {"name": self.label() or None, "city": self.city, "county": self.county, "region": self.region,
+                "country": self.country, "country_code": self.country_code, "sublocation": self.sublocation,
+                "lat": self.lat, "lon": self.lon, "source": self.source}
+
+    def described(self) -> str:
+        """One line for people, with where it comes from: "Lisbon, Portugal (38.72230, -9.13930; from GPS ...)"."""
+        where = f"{self.lat:.5f}, {self.lon:.5f}; " if self.lat is not None and self.lon is not None else ""
+        return f"{self.label() or 'no named place'} ({where}from {SOURCE_NAMES.get(self.source, self.source)})"
 
     def search_text(self) -> str:
         """What a search for the place may say: every name and the country code."""

@@ -127,7 +127,7 @@ def photo_place(position: tuple[float, float] | None, written: Place | None) -> 
     those names win; else the position's place, found offline (names left empty at sea, or without the asset)."""
     from dataclasses import replace
 
-    lat, lon = position if position is not None else (None, None)
+    lat, lon = (round(position[0], 6), round(position[1], 6)) if position is not None else (None, None)
     if written is not None:
         return replace(written, lat=lat, lon=lon)
     if lat is None or lon is None:
@@ -138,7 +138,7 @@ def photo_place(position: tuple[float, float] | None, written: Place | None) -> 
         found = place_at(lat, lon)
     except PlacesAssetError:
         found = None
-    return found or Place(lat=round(lat, 6), lon=round(lon, 6), source="gps")
+    return found or Place(lat=lat, lon=lon, source="gps")
 
 
 def is_camera_boilerplate(text: str, camera: tuple[str, ...] = ()) -> bool:
