@@ -73,8 +73,8 @@ class Place:
         return f"{self.label() or 'no named place'} ({where}from {SOURCE_NAMES.get(self.source, self.source)})"
 
     def search_text(self) -> str:
-        """What a search for the place may say: every name and the country code."""
-        return " ".join([*self.names(), *([self.country_code] if self.country_code else [])])
+        """What a search for the place may say: every name."""
+        return " ".join(self.names())
 
 
 def cell_of(lat: Any, lon: Any) -> np.ndarray:
