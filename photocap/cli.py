@@ -426,11 +426,13 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
         raise InputError("--sidecar-style needs --sidecar")
     if limit is None and query is not None:
         limit = SEARCH_LIMIT
+    settings = _settings(ctx)
     request = ExportRequest(paths=paths, query=query, limit=limit, to=to_dir,
                             sidecar_style=(sidecar_style or "darktable") if sidecar else None,
-                            manifest=manifest, manifest_file=manifest_file, overwrite=overwrite)
+                            manifest=manifest, manifest_file=manifest_file, overwrite=overwrite,
+                            place_in_alt_text=settings.alt_text_place)
     try:
-        report = run_export(_settings(ctx).home, request, on_plan=_say_how_many if query is not None else None)
+        report = run_export(settings.home, request, on_plan=_say_how_many if query is not None else None)
     except NothingToExport as error:
         click.echo(str(error), err=True)
         ctx.exit(EXIT_NOTHING_FOUND)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
@@ -51,11 +51,16 @@ class Dataset:
     value: bytes
 
 
-def with_caption_and_keywords(block: bytes | None, caption: str, keywords: Sequence[str]) -> bytes:
+def with_caption_and_keywords(block: bytes | None, caption: str, keywords: Sequence[str],
+                              place: Mapping[str, str | None] | None = None) -> bytes:
     """The Photoshop block `block` (or a new one, without the "Photoshop 3.0" header) with IIM 2:120 set to
-    `caption` and 2:25 to `keywords`, in UTF-8, and the IPTC digest updated."""
+    `caption` and 2:25 to `keywords`, and the location datasets `place` names (PLACE_DATASETS' keys; a country
+    code only when it is ISO 3166's three letters, as IIM wants), in UTF-8, and the IPTC digest updated."""
     resources, tail = parse_resources(block or b"")
-    iim = datasets_bytes(_with_ours(parse_datasets(_iim_of(resources)), caption, keywords))
+    datasets = _with_ours(parse_datasets(_iim_of(resources)), caption, keywords)
+    if place:
+        datasets = _with_place(datasets, place)
+    iim = datasets_bytes(datasets)
     resources = _with_resource(resources, IPTC_RESOURCE, iim)
     resources = _with_resource(resources, IPTC_DIGEST_RESOURCE, hashlib.md5(iim).digest())
     return resources_bytes(resources) + tail
@@ -112,6 +117,18 @@ def _with_ours(datasets: list[Dataset], caption: str, keywords: Sequence[str]) -
         added.append(Dataset(APPLICATION, RECORD_VERSION, b"\x00\x04"))
     # IIM wants datasets in ascending record and dataset order; sorted() is stable, so repeated ones
     # (keywords) keep their order.
+    return sorted(kept + added, key=lambda d: (d.record, d.number))
+
+
+def _with_place(datasets: list[Dataset], place: Mapping[str, str | None]) -> list[Dataset]:
+    values = {key: value for key, value in place.items() if value and key in PLACE_DATASETS}
+    code = values.get("country_code")
+    if code is not None and not (len(code) == 3 and code.isalpha()):
+        del values["country_code"]
+    replaced = {PLACE_DATASETS[key] for key in values}
+    kept = [d for d in datasets if not (d.record == APPLICATION and d.number in replaced)]
+    added = [Dataset(APPLICATION, PLACE_DATASETS[key], _cut(value.encode("utf-8"), PLACE_LIMITS[key]))
+             for key, value in values.items()]
     return sorted(kept + added, key=lambda d: (d.record, d.number))
 
 
