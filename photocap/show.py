@@ -92,4 +92,4 @@ def details_text(details: dict[str, Any]) -> str:
 def _place_line(place: dict[str, Any] | None) -> str:
     if place is None:
         return "-"
-    return Place(**{key: value for key, value in place.items() if key != "name"}).described()
+    return Place(**{key: value for key, value in place.items() if key not in ("name", "source_name")}).described()

@@ -65,7 +65,8 @@ class Place:
         """What `show --json` and the web app's JSON say of the place."""
         return {"name": self.label() or None, "city": self.city, "county": self.county, "region": self.region,
                 "country": self.country, "country_code": self.country_code, "sublocation": self.sublocation,
-                "lat": self.lat, "lon": self.lon, "source": self.source}
+                "lat": self.lat, "lon": self.lon, "source": self.source,
+                "source_name": SOURCE_NAMES.get(self.source, self.source)}
 
     def described(self) -> str:
         """One line for people, with where it comes from: "Lisbon, Portugal (38.72230, -9.13930; from GPS ...)"."""
