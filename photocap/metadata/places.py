@@ -2,11 +2,15 @@
 (first-level division: state, province) and its country, from GeoNames data shipped in photocap/assets/places.npz
 (built by train/build_places.py; CC BY 4.0, see photocap/assets/PLACES.md). Never the network.
 
-Places are kept in 1-degree cells (sorted by cell, with where each cell starts), so a lookup reads only the cells
-around the point. Of the places within MAX_KM, the one ranked first is the nearest after weighing by population
-(distance / population^POPULATION_EXPONENT): a point 1 km from Lisbon's centre and 300 m from a district of 5,000
-people is in Lisbon, a point in a village is in the village. A point farther than MAX_KM from every place (at sea,
-in a desert) has no place. numpy and the asset are loaded on the first lookup, not on import.
+Of the places within MAX_KM, the one ranked first is the nearest after weighing by population (distance /
+population^POPULATION_EXPONENT): a point 1 km from Lisbon's centre and 300 m from a district of 5,000 people is in
+Lisbon, a point in a village is in the village. A point farther than MAX_KM from every place (at sea, in a desert)
+has no place. numpy and the asset are loaded on the first lookup, not on import.
+
+Places are kept in cells of a quarter of a degree (sorted by cell; where each cell starts is counted at load), so a
+lookup reads only the cells around the point: first the ring of cells next to it, which settles it when the best
+place found there could not be beaten by any place farther away (the asset holds, for each cell, the largest weight
+of any place within MAX_KM of it), else every cell within MAX_KM.
 """
 
 from __future__ import annotations
@@ -21,12 +25,17 @@ if TYPE_CHECKING:
     import numpy as np
 
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "places.npz"
-FORMAT = "photocap.places/1"
+FORMAT = "photocap.places/3"
 PLACE_SOURCES = ("gps", "xmp", "iptc")  # GPS coordinates geocoded, or location fields another application wrote
 SOURCE_NAMES = {"gps": "GPS, named offline from GeoNames", "xmp": "XMP location fields", "iptc": "IPTC location fields"}
-CELLS = 180 * 360
+CELL_DEGREES = 0.25
+ROWS, COLUMNS = round(180 / CELL_DEGREES), round(360 / CELL_DEGREES)
+CELLS = ROWS * COLUMNS
 KM_PER_DEGREE = 111.195  # of latitude, on a sphere of the Earth's mean radius
+CELL_KM = CELL_DEGREES * KM_PER_DEGREE  # a cell's height, and at least its width within its ring (see _ring)
 MAX_KM = 100.0
+OUTER_REACH = math.ceil(MAX_KM / CELL_KM)  # rows of cells around a point that hold every place within MAX_KM
+TOP_WEIGHT_STEPS = 4  # outer_top is stored in quarters of a weight, rounded up
 POPULATION_EXPONENT = 0.2
 MIN_POPULATION = 1000  # a district or village of unknown population counts as this many
 
@@ -79,12 +88,43 @@ class Place:
 
 
 def cell_of(lat: Any, lon: Any) -> np.ndarray:
-    """The 1-degree cell of each point: row (latitude) * 360 + column (longitude), columns wrapping at 180."""
+    """The grid cell of each point: row (latitude) * COLUMNS + column (longitude), columns wrapping at 180."""
     import numpy as np
 
-    row = np.clip(np.floor(np.asarray(lat, dtype=np.float64) + 90.0), 0, 179).astype(np.int64)
-    column = np.floor(np.asarray(lon, dtype=np.float64) + 180.0).astype(np.int64) % 360
-    return row * 360 + column
+    row = np.clip(np.floor((np.asarray(lat, dtype=np.float64) + 90.0) / CELL_DEGREES), 0, ROWS - 1).astype(np.int64)
+    column = np.floor((np.asarray(lon, dtype=np.float64) + 180.0) / CELL_DEGREES).astype(np.int64) % COLUMNS
+    return row * COLUMNS + column
+
+
+def ring_columns(row: int, reach: int) -> int:
+    """How many columns either side of a cell in `row` make at least `reach` cell heights of width, at the widest
+    latitude of the rows within `reach` of it."""
+    first_row, last_row = max(row - reach, 0), min(row + reach, ROWS - 1)
+    widest = min(max(abs(first_row * CELL_DEGREES - 90), abs((last_row + 1) * CELL_DEGREES - 90)), 89.99)
+    return min(math.ceil(reach / math.cos(math.radians(widest))), COLUMNS // 2)
+
+
+def outer_top_weights(cells: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """For each cell, the largest weight of the places in the cells within OUTER_REACH of it (every place within
+    MAX_KM of any of its points), in TOP_WEIGHT_STEPS rounded up, as uint8; 0 where there is none."""
+    import numpy as np
+
+    top = np.zeros(CELLS, dtype=np.float64)
+    np.maximum.at(top, cells, weights)
+    grid = top.reshape(ROWS, COLUMNS)
+    outer = np.zeros_like(grid)
+    for row in range(ROWS):
+        band = grid[max(row - OUTER_REACH, 0):min(row + OUTER_REACH, ROWS - 1) + 1].max(axis=0)
+        reach = ring_columns(row, OUTER_REACH)
+        if reach >= COLUMNS // 2:
+            outer[row] = band.max()
+            continue
+        widened = band.copy()
+        for shift in range(1, reach + 1):
+            np.maximum(widened, np.roll(band, shift), out=widened)
+            np.maximum(widened, np.roll(band, -shift), out=widened)
+        outer[row] = widened
+    return np.minimum(np.ceil(outer.ravel() * TOP_WEIGHT_STEPS), 255).astype(np.uint8)
 
 
 def place_weight(population: Any) -> np.ndarray:
@@ -116,14 +156,17 @@ class Geocoder:
         self._lat = columns["lat"].astype(np.float64)
         self._lon = columns["lon"].astype(np.float64)
         self._weight = columns["weight"].astype(np.float64)
-        self._cell_start = columns["cell_start"]
+        cells = cell_of(self._lat, self._lon)
+        self._cell_start = np.concatenate(([0], np.cumsum(np.bincount(cells, minlength=CELLS)))).astype(np.int64)
         self._city, self._county, self._region = columns["city"], columns["county"], columns["region"]
         self._country = columns["country"]
-        self._strings = _texts(columns["strings"])
+        self._strings = bytes(columns["strings"])  # UTF-8 names, each from its offset to the next
+        self._string_at = columns["string_offsets"]
         self._codes = _texts(columns["country_codes"])
         self._country_names = _texts(columns["country_names"])
         self.source = bytes(columns["source"]).decode()
-        self._candidates_of: dict[int, np.ndarray] = {}
+        self._outer_top = columns["outer_top"]  # per cell: the top weight within MAX_KM, in TOP_WEIGHT_STEPS
+        self._rings: dict[int, np.ndarray] = {}
 
     @classmethod
     def load(cls, path: str | Path = ASSET) -> Geocoder:
@@ -145,16 +188,18 @@ class Geocoder:
         """The place at a point, or None (no place within MAX_KM, or not a real point)."""
         if not valid_coordinates(lat, lon):
             return None
-        return self.places_at([lat], [lon])[0]
+        found = self._nearest_one(lat, lon)
+        return self._place(found, lat, lon) if found >= 0 else None
 
     def places_at(self, lats: Any, lons: Any) -> list[Place | None]:
-        """The place of each point, as `place_at`; fastest when given many points at once."""
+        """The place of each point, as `place_at` (0,0 included); faster a point when given many at once."""
         found = self.nearest(lats, lons)
         return [self._place(int(i), float(lat), float(lon)) if i >= 0 else None
                 for i, lat, lon in zip(found, lats, lons, strict=True)]
 
     def nearest(self, lats: Any, lons: Any) -> np.ndarray:
-        """For each point, the index of its place (see the module), or -1. Points are taken a cell at a time."""
+        """For each point, the index of its place (see the module), or -1. The points of a cell are taken together
+        in its ring; those the ring does not settle, one at a time."""
         import numpy as np
 
         lat = np.asarray(lats, dtype=np.float64)
@@ -170,49 +215,90 @@ class Geocoder:
         starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
         for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
             members = order[start:end]
-            candidates = self._candidates(int(sorted_cells[start]))
-            if not len(candidates):
-                continue
-            qlat, qlon = lat[members][:, None], lon[members][:, None]
-            dy = (self._lat[candidates][None, :] - qlat) * KM_PER_DEGREE
-            dlon = (self._lon[candidates][None, :] - qlon + 180.0) % 360.0 - 180.0
-            dx = dlon * np.cos(np.radians(qlat)) * KM_PER_DEGREE
-            km = np.sqrt(dx * dx + dy * dy)
-            ranked = np.where(km <= MAX_KM, km / self._weight[candidates][None, :], np.inf)
-            best = np.argmin(ranked, axis=1)
-            hit = np.isfinite(ranked[np.arange(len(members)), best])
-            found[members[hit]] = candidates[best[hit]]
+            cell = int(sorted_cells[start])
+            candidates = self._inner_ring(cell)
+            if len(candidates):
+                best, score = self._best(candidates, lat[members][:, None], lon[members][:, None])
+                settled = score * self._top_of(cell) <= CELL_KM
+                found[members[settled]] = best[settled]
+                members = members[~settled]
+            for i in members:
+                found[i] = self._nearest_one(float(lat[i]), float(lon[i]), settle=False)
         return found
 
-    def _candidates(self, cell: int) -> np.ndarray:
-        """The places in the cells around `cell` that may lie within MAX_KM of a point in it."""
+    def _nearest_one(self, lat: float, lon: float, *, settle: bool = True) -> int:
+        row = min(max(int((lat + 90.0) / CELL_DEGREES), 0), ROWS - 1)
+        cell = row * COLUMNS + int(math.floor((lon + 180.0) / CELL_DEGREES)) % COLUMNS
+        top = self._top_of(cell)
+        if top == 0.0:
+            return -1  # no place within MAX_KM of any point of the cell
+        if settle:
+            candidates = self._inner_ring(cell)
+            if len(candidates):
+                best, score = self._best_of_one(candidates, lat, lon)
+                if score * top <= CELL_KM:
+                    return best
+        best, score = self._best_of_one(self._ring(cell, OUTER_REACH), lat, lon)
+        return best if math.isfinite(score) else -1
+
+    def _top_of(self, cell: int) -> float:
+        return float(self._outer_top[cell]) / TOP_WEIGHT_STEPS
+
+    def _best_of_one(self, candidates: np.ndarray, lat: float, lon: float) -> tuple[int, float]:
         import numpy as np
 
-        cached = self._candidates_of.get(cell)
-        if cached is not None:
-            return cached
-        row, column = divmod(cell, 360)
-        rows = range(max(row - 1, 0), min(row + 1, 179) + 1)
-        widest = min(max(abs(rows[0] - 90), abs(rows[-1] + 1 - 90)), 89.9)
-        reach = min(math.ceil(MAX_KM / (KM_PER_DEGREE * math.cos(math.radians(widest)))), 180)
-        parts = []
-        for r in rows:
-            first, last = column - reach, column + reach
-            spans = [(first, last)] if reach < 180 else [(0, 359)]
-            if reach < 180 and first < 0:
-                spans = [(0, last), (first + 360, 359)]
-            elif reach < 180 and last > 359:
-                spans = [(first, 359), (0, last - 360)]
-            for lo, hi in spans:
-                parts.append(np.arange(self._cell_start[r * 360 + lo], self._cell_start[r * 360 + hi + 1]))
-        candidates = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        if len(self._candidates_of) < 4096:
-            self._candidates_of[cell] = candidates
-        return candidates
+        if not len(candidates):
+            return -1, math.inf
+        dy = (self._lat[candidates] - lat) * KM_PER_DEGREE
+        dx = ((self._lon[candidates] - lon + 180.0) % 360.0 - 180.0) * (math.cos(math.radians(lat)) * KM_PER_DEGREE)
+        km = np.sqrt(dx * dx + dy * dy)
+        ranked = np.where(km <= MAX_KM, km / self._weight[candidates], np.inf)
+        position = int(np.argmin(ranked))
+        return int(candidates[position]), float(ranked[position])
+
+    def _best(self, candidates: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The best-ranked candidate of each point (a column of them) and its rank (inf: none within MAX_KM)."""
+        import numpy as np
+
+        dy = (self._lat[candidates] - lat) * KM_PER_DEGREE
+        dx = ((self._lon[candidates] - lon + 180.0) % 360.0 - 180.0) * (np.cos(np.radians(lat)) * KM_PER_DEGREE)
+        km = np.sqrt(dx * dx + dy * dy)
+        ranked = np.where(km <= MAX_KM, km / self._weight[candidates], np.inf)
+        position = np.argmin(ranked, axis=1)
+        return candidates[position], ranked[np.arange(len(position)), position]
+
+    def _inner_ring(self, cell: int) -> np.ndarray:
+        """The places of the cells next to `cell` (kept: small, and asked for again by the next photo there)."""
+        cached = self._rings.get(cell)
+        if cached is None:
+            cached = self._ring(cell, 1)
+            if len(self._rings) < 100_000:
+                self._rings[cell] = cached
+        return cached
+
+    def _ring(self, cell: int, reach: int) -> np.ndarray:
+        """The places in the cells within `reach` rows of `cell`, and within as many columns as make at least
+        `reach` cell heights (CELL_KM each) of width at the ring's widest latitude: every place within reach *
+        CELL_KM of a point in the cell."""
+        import numpy as np
+
+        row, column = divmod(cell, COLUMNS)
+        first_row, last_row = max(row - reach, 0), min(row + reach, ROWS - 1)
+        columns = ring_columns(row, reach)
+        spans = [(column - columns, column + columns)] if columns < COLUMNS // 2 else [(0, COLUMNS - 1)]
+        if spans[0][0] < 0:
+            spans = [(0, spans[0][1]), (spans[0][0] + COLUMNS, COLUMNS - 1)]
+        elif spans[0][1] >= COLUMNS:
+            spans = [(spans[0][0], COLUMNS - 1), (0, spans[0][1] - COLUMNS)]
+        parts = [np.arange(self._cell_start[r * COLUMNS + lo], self._cell_start[r * COLUMNS + hi + 1])
+                 for r in range(first_row, last_row + 1) for lo, hi in spans]
+        return np.concatenate(parts)
 
     def _place(self, i: int, lat: float, lon: float) -> Place:
         def name(index: int) -> str | None:
-            return self._strings[index] if index >= 0 else None
+            if index < 0:
+                return None
+            return self._strings[self._string_at[index]:self._string_at[index + 1]].decode("utf-8")
 
         country = int(self._country[i])
         return Place(city=name(int(self._city[i])), county=name(int(self._county[i])),
