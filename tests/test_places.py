@@ -211,3 +211,25 @@ def test_a_dng_gives_its_gps_place(tmp_home: Path, tmp_path: Path) -> None:
 
 def test_the_shipped_geocoder_is_loaded_once() -> None:
     assert geocoder() is geocoder() and len(geocoder()) > 100_000
+
+
+def test_the_cell_search_finds_what_a_search_of_every_place_finds() -> None:
+    import numpy as np
+
+    from photocap.metadata.places import KM_PER_DEGREE, MAX_KM
+
+    places = geocoder()
+    rng = np.random.default_rng(7)
+    near_towns = rng.choice(len(places), 300)
+    lat = np.r_[places._lat[near_towns] + rng.normal(0, 0.2, 300), rng.uniform(-89, 89, 100), 78.2, -16.8, 89.9]
+    lon = np.r_[places._lon[near_towns] + rng.normal(0, 0.2, 300), rng.uniform(-180, 180, 100), 15.6, -179.99, 0.0]
+    lon = (lon + 180.0) % 360.0 - 180.0
+    lat = np.clip(lat, -90, 90)
+    found = places.nearest(lat, lon)
+    for i, (a, b) in enumerate(zip(lat.tolist(), lon.tolist(), strict=True)):
+        dy = (places._lat - a) * KM_PER_DEGREE
+        dx = ((places._lon - b + 180) % 360 - 180) * np.cos(np.radians(a)) * KM_PER_DEGREE
+        km = np.sqrt(dx * dx + dy * dy)
+        ranked = np.where(km <= MAX_KM, km / places._weight, np.inf)
+        expected = int(np.argmin(ranked)) if np.isfinite(ranked.min()) else -1
+        assert found[i] == expected == places._nearest_one(a, b), (a, b)
