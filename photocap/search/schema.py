@@ -130,8 +130,10 @@ def schema() -> Any:
         taken=fields.DATETIME(),
         camera=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter(), stored=True),
         # Place names, accents folded ("sao paulo" finds São Paulo), and the GPS position for --near.
-        place=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter() | StopFilter() | CharsetFilter(accent_map),
-                          phrase=False),
+        # Stemmed as the caption is, so that a query word is one term in every field (the coordination bonus
+        # counts distinct terms).
+        place=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter() | StopFilter() | CharsetFilter(accent_map)
+                          | StemFilter(stemfn=stem), phrase=False),
         country=fields.ID(),  # the place's country code, lower case ("it", "us": stop words as words)
         lat=fields.NUMERIC(float, bits=64, stored=True, signed=True),
         lon=fields.NUMERIC(float, bits=64, stored=True, signed=True),
