@@ -74,7 +74,9 @@ class Ranking:
     names_boost: float = 0.5  # file and folder names count, below what the photo shows
     words_boost: float = 2.0
     tags_boost: float = 2.0
-    place_boost: float = 1.0  # a place's name counts as a caption's word (benchmarks/place_boost.py)
+    # A place's name counts three times a caption's word: as much as it helps "dog lisbon" without costing the queries
+    # that name no place ("a baby in a bath" with photos taken in Bath): benchmarks/place_boost.py.
+    place_boost: float = 3.0
     when_boost: float = 0.5  # a time word the date gives counts half what the caption saying it does
     # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
     # one matching a single word 1 times (see `coordinated_or_class`); 0 means a plain OR.
