@@ -290,13 +290,14 @@ def filter_query(
     word of a place name; `near`: (latitude, longitude, km); `periods`: the date filters a query's words asked for."""
     from whoosh import query
 
-    from photocap.search.place_filter import near_query, place_query
-
     parts: list[Query] = [period_query(period) for period in periods]
-    if place is not None:
-        parts.append(place_query(place))
-    if near is not None:
-        parts.append(near_query(*near))
+    if place is not None or near is not None:  # imported only when asked for
+        from photocap.search.place_filter import near_query, place_query
+
+        if place is not None:
+            parts.append(place_query(place))
+        if near is not None:
+            parts.append(near_query(*near))
     if folder is not None:
         parts.append(query.Or([query.Term("folder", indexable(f)) for f in folder_spellings(folder)]))
     if after is not None or before is not None:
