@@ -189,7 +189,7 @@ def test_a_jpeg_copy_carries_the_alt_text_and_the_same_image_data(tmp_home: Path
     copy = tmp_path / "out" / "beach.jpg"
     assert json_lines(run.stdout) == [{"source": str(original), "path": str(copy), "alt_text": CAPTIONS["beach.jpg"],
                                        "model": MODEL, "caption_source": "model", "embedded": True, "tags": [],
-                                       "sidecar": None}]
+                                       "sidecar": None, "place": None}]
 
     with Image.open(copy) as image:
         exif = image.getexif()
