@@ -613,7 +613,7 @@ def test_manifests_list_the_tags(tmp_home: Path, tagged: Path, tmp_path: Path) -
     assert photocap(tmp_home, "export", *photos, "--to", str(out), "--manifest", "json").exit_code == 0
     rows = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert [row["tags"] for row in rows] == expected
-    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags"]  # only added
+    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags", "place"]  # only added
 
     listing = tmp_path / "alt.csv"
     assert photocap(tmp_home, "export", *photos, "--manifest", "csv", "--manifest-file", str(listing)).exit_code == 0
