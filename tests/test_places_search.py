@@ -52,6 +52,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     winter_day = last_northern_winter_day(date.today())
     geotagged(photos / "last_winter.jpg", None, seed=6, taken=winter_day.strftime("%Y:%m:%d 11:00:00"))
     draw_photo(photos / "plain.jpg", size=(96, 72), seed=7)  # no GPS, no date but the file's own time
+    draw_photo(photos / "2019" / "scan.jpg", size=(96, 72), seed=8)  # no date but its folder's name
     home = root / "home"
     home.mkdir()
     run = photocap(home, "index", str(photos), "--json")
@@ -87,7 +88,8 @@ def test_near_within_keeps_the_photos_within_the_distance(indexed: Path) -> None
 
 
 def test_years_months_and_seasons_become_date_filters(indexed: Path) -> None:
-    assert found(indexed, "2019") == {"lisbon.jpg"}
+    assert found(indexed, "2019") == {"lisbon.jpg", "scan.jpg"}  # a year is also a file or folder name's word
+    assert found(indexed, "summer 2019") == {"lisbon.jpg", "sydney.webp"}  # a season is dates only
     assert found(indexed, "may 2021") == {"paris.png"}
     assert found(indexed, "2021", "--place", "paris") == {"paris.png"}
     # Sydney's January is summer 2019 (December 2019 to February 2020), Paris's January is winter 2019.
@@ -133,6 +135,8 @@ def test_ambiguous_words_stay_words() -> None:
         reading = read_time_words(query, today)
         assert (reading.words, reading.filters) == (query, ()), query
     assert read_time_words("dog -cat 2020", today).words == "dog -cat"
+    assert read_time_words("2019", today).notes() == [
+        "2019 -> 2019-01-01..2019-12-31 (or 2019 in a file or folder name)"]
     assert read_time_words('"summer 2019"', today, syntax=True).words == '"summer 2019"'
     last = read_time_words("snow last winter", today)
     assert last.words == "snow"

@@ -328,8 +328,11 @@ def period_query(period: TimeFilter) -> Query:
 
     if period.keys:
         return query.Or([query.Term("season", key) for key in period.keys])
-    return query.And([query.DateRange("taken", datetime.combine(period.period.start, time.min),
-                                      datetime.combine(period.period.end, time.max)), query.Term("season", DATED)])
+    dated = query.And([query.DateRange("taken", datetime.combine(period.period.start, time.min),
+                                       datetime.combine(period.period.end, time.max)), query.Term("season", DATED)])
+    if not period.names:
+        return dated
+    return query.Or([dated, *(query.Term("names", indexable(name)) for name in period.names)])
 
 
 def folder_spellings(folder: str | os.PathLike[str]) -> set[str]:

@@ -49,11 +49,14 @@ class TimeFilter:
     period: Period
     south: Period | None = None
     keys: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # words a file or folder name may hold instead ("2019/IMG_0042.jpg")
 
     def describe(self) -> str:
         text = f"{self.said} -> {self.period}"
         if self.south is not None and self.south != self.period:
             text += f" (southern hemisphere: {self.south})"
+        if self.names:
+            text += f" (or {', '.join(self.names)} in a file or folder name)"
         return text
 
     def as_json(self) -> dict[str, Any]:
@@ -61,6 +64,8 @@ class TimeFilter:
                                  "to": self.period.end.isoformat()}
         if self.south is not None:
             found.update(south_from=self.south.start.isoformat(), south_to=self.south.end.isoformat())
+        if self.names:
+            found["or_names"] = list(self.names)
         return found
 
 
@@ -100,7 +105,7 @@ def read_time_words(text: str, today: date, *, syntax: bool = False) -> QueryRea
         length, result = taken
         said = " ".join(tokens[i:i + length])
         if isinstance(result, TimeFilter):
-            filters.append(TimeFilter(said, result.period, result.south, result.keys))
+            filters.append(TimeFilter(said, result.period, result.south, result.keys, result.names))
         else:
             word, meaning = result
             kept.append(word)
@@ -143,9 +148,9 @@ def _read_at(norms: list[str], i: int, today: date) -> tuple[int, TimeFilter | t
         return 2, TimeFilter("", month_period(int(following or 0), MONTHS[here]))
     if _year(here, today) is not None and following in MONTHS and here != "may":
         return 2, TimeFilter("", month_period(int(here), MONTHS[following]))
-    if _year(here, today) is not None:
+    if _year(here, today) is not None:  # a folder named 2019 holds photos whose only date may be the file's
         year = int(here)
-        return 1, TimeFilter("", Period(date(year, 1, 1), date(year, 12, 31)))
+        return 1, TimeFilter("", Period(date(year, 1, 1), date(year, 12, 31)), names=(here,))
     if here in SCORED_SEASONS:
         return 1, (here, f"the word, or taken in {here} (hemisphere from the photo's latitude, else north)")
     if here in DAY_PARTS:
