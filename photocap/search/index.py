@@ -226,8 +226,8 @@ class SearchIndex:
         to photos taken from `after` to `before` (both inclusive), to cameras whose make or model
         has every word of `camera`, and to photos with every tag of `tags`; to photos taken at `place` or `near`
         (latitude, longitude, km), in each of `periods`. See `parse_query` for `syntax`; raises `SearchQueryError`.
-        With `explain`, each hit says which query words matched in which field. A query with no words (only
-        filters) finds every photo they let through."""
+        With `explain`, each hit says which query words matched in which field. A query with no words but a place
+        or a period finds every photo taken there or then."""
         return self._search(query, offset=0, limit=limit, count=False, folder=folder, after=after, before=before,
                             camera=camera, tags=tags, syntax=syntax, ranking=ranking, explain=explain, place=place,
                             near=near, periods=periods).hits
@@ -263,8 +263,8 @@ class SearchIndex:
 
         restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags,
                                    place=place, near=near, periods=periods)
-        if not query.strip() and restriction is not None:
-            parsed = Every()  # only filters: every photo they let through
+        if not query.strip() and (place or near or periods):
+            parsed = Every()  # only where or when: every photo taken there or then
         else:
             parsed = parse_query(query, syntax=syntax, ranking=ranking)
         weighting = BM25F(B=ranking.bm25_b, K1=ranking.bm25_k1)
