@@ -268,13 +268,18 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
               "(`photocap show` says which).")
 @click.option("--before", help="Only photos taken on or before this day (YYYY-MM-DD), dated as for --after.")
 @click.option("--camera", help="Only photos whose camera make or model matches.")
+@click.option("--place", help="Only photos taken at this place: every word of it among the place's city, region, "
+              "country names or country code (accents aside), from GPS or the files' location fields.")
+@click.option("--near", metavar="LAT,LON", help="Only photos whose GPS position is within --within KM of this point.")
+@click.option("--within", type=click.FloatRange(min=0, min_open=True), metavar="KM", help="The distance for --near.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only photos with this tag (repeatable: all of "
               "them), e.g. --tag dog --tag beach.")
 @json_option
 @click.option("--paths", "paths_only", is_flag=True, help="Print only paths, one per line.")
 @click.option("-0", "null_separated", is_flag=True, help="Print only paths, NUL-separated (for xargs -0).")
 @click.pass_context
-def search(ctx, query, limit, folder, after, before, camera, tags, as_json, paths_only, null_separated):
+def search(ctx, query, limit, folder, after, before, camera, place, near, within, tags, as_json, paths_only,
+           null_separated):
     """Find photos by description (plain words, or Whoosh syntax: AND OR NOT "phrase" dog*). Words are looked
     for in captions, tags (with their synonyms: "plane" finds airliners) and the model's likely words; each
     result says what it matched. A word no photo has is named on stderr.
@@ -286,17 +291,23 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         photocap search "dog -cat"                      # a dash excludes a word
         photocap search 'dog AND (beach OR sand) NOT ball' --after 2023-01-01 --json
         photocap search "kids playing in snow" -0 | xargs -0 open
+        photocap search "beach summer 2019" --place portugal   # years, months, seasons become date filters
+        photocap search "snow last winter" --near 46.02,7.75 --within 30
     """
-    from photocap.search.library import SearchFilters, SearchRequestError, parse_day, search_library
+    from photocap.search.library import SearchFilters, SearchRequestError, parse_day, parse_near, search_library
 
     settings = _settings(ctx)
     try:
+        position, within_km = parse_near(near, within)
         filters = SearchFilters(folder=folder, after=parse_day(after, "--after"), before=parse_day(before, "--before"),
-                                camera=camera, tags=tuple(tags))
+                                camera=camera, tags=tuple(tags), place=place, near=position, within_km=within_km)
         results = search_library(settings.home, query, filters, limit=limit)
     except SearchRequestError as error:
         raise InputError(str(error)) from None
     hits, unknown = results.hits, results.unknown
+    read = results.reading.as_json() if results.reading else None
+    if read:
+        click.echo("read as: " + "; ".join(read["read"]), err=True)
     if unknown:
         quoted = ", ".join(f'"{word}"' for word in unknown)
         click.echo(f"unknown: no caption or tag in the library has {quoted}", err=True)
@@ -307,7 +318,8 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
             click.echo(hit.path)
         elif as_json:
             click.echo(json.dumps({"path": hit.path, "caption": hit.caption, "score": round(hit.score, 4),
-                                   "tags": [tag for tag, _p, _source in hit.tags], "matched": hit.matched or {}}))
+                                   "tags": [tag for tag, _p, _source in hit.tags], "matched": hit.matched or {},
+                                   **({"query_read": read} if read else {})}))
         else:
             click.echo(f"{hit.score:7.2f}  {hit.path}\n         {hit.caption}")
             if hit.matched:
@@ -318,7 +330,8 @@ def search(ctx, query, limit, folder, after, before, camera, tags, as_json, path
         ctx.exit(EXIT_NOTHING_FOUND)
 
 
-MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name",
+                       "place": "place", "when": "time taken"}
 
 
 def _matched_text(matched: dict[str, list[str]]) -> str:
@@ -436,11 +449,13 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
         raise InputError("--sidecar-style needs --sidecar")
     if limit is None and query is not None:
         limit = SEARCH_LIMIT
+    settings = _settings(ctx)
     request = ExportRequest(paths=paths, query=query, limit=limit, to=to_dir,
                             sidecar_style=(sidecar_style or "darktable") if sidecar else None,
-                            manifest=manifest, manifest_file=manifest_file, overwrite=overwrite)
+                            manifest=manifest, manifest_file=manifest_file, overwrite=overwrite,
+                            place_in_alt_text=settings.alt_text_place)
     try:
-        report = run_export(_settings(ctx).home, request, on_plan=_say_how_many if query is not None else None)
+        report = run_export(settings.home, request, on_plan=_say_how_many if query is not None else None)
     except NothingToExport as error:
         click.echo(str(error), err=True)
         ctx.exit(EXIT_NOTHING_FOUND)

@@ -50,6 +50,7 @@ class Settings:
     ship_bytes: bool = False  # Ray: photos read on the driver's node and sent, not read by the workers
     detect: bool = True  # the COCO object detector looks at each photo (tags, search, the caption check)
     detector_size: int = 384  # its input, px a side (a multiple of 32)
+    alt_text_place: bool = False  # export: end the alt text with where the photo was taken ("... in Lisbon, Portugal")
 
     @property
     def detector_input(self) -> int | None:
@@ -188,7 +189,7 @@ def _check(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a Ray address (host:port or ray://host:port), got {value!r}")
         return value or None
-    if key in ("follow_symlinks", "index_thumbnails", "ship_bytes", "detect"):
+    if key in ("follow_symlinks", "index_thumbnails", "ship_bytes", "detect", "alt_text_place"):
         if isinstance(value, str) and source == "environment":
             if value.lower() in _TRUE:
                 return True

@@ -5,7 +5,13 @@ Three outputs, alone or together:
   untouched; HEIC/HEIF, AVIF and RAW files are never rewritten: their copy is exact and its alt text goes
   to an XMP sidecar beside it (copy.heic.xmp);
 - XMP sidecars beside the originals (`--sidecar`), merged into a sidecar that is already there;
-- a manifest of file, alt text, caption model and tags: JSON, CSV, or an HTML page that opens offline.
+- a manifest of file, alt text, caption model, tags and place: JSON, CSV, or an HTML page that opens offline.
+
+Where a photo was taken (the catalog's place: from GPS, or the location fields another application wrote) goes
+into the location fields of the XMP (embedded and sidecars) and, in JPEG copies, IPTC-IIM City, Sub-location,
+Province-State and Country (photocap.metadata.xmp_write, photocap.metadata.iptc). With `place_in_alt_text` (the
+setting `alt_text_place`, off by default: alt text describes the image, the place is context) the alt text ends
+with it: "two people on a beach in Nazaré, Portugal".
 
 Captions and tags come from the catalog only (a user's own caption wins over the model's; the keywords are
 the photo's effective tags: the user's own, then the model's the user did not take away, which indexing
@@ -38,13 +44,14 @@ from photocap.catalog.tags import confident
 from photocap.media.thumbnails import ThumbnailError, browser_shows, preview_bytes
 from photocap.metadata.embed import CannotEmbed, MetadataError, embed_metadata, image_kind
 from photocap.metadata.formats import SIDECAR_ONLY_KINDS
+from photocap.metadata.places import Place
 from photocap.metadata.xmp_write import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
 from photocap.model.tag_vocabulary import TagMapError, vocabulary
 from photocap.wording import counted
 
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
-MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source", "tags")
+MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source", "tags", "place")
 TAG_SEPARATOR = "; "  # between tags in a CSV manifest
 
 
@@ -66,6 +73,7 @@ class ExportRequest:
     manifest: str | None = None  # json, csv or html
     manifest_file: Path | None = None  # default: <to>/manifest.<format>
     overwrite: bool = False  # replace copies and a manifest that already exist
+    place_in_alt_text: bool = False  # end the alt text with where the photo was taken
 
     def check(self) -> None:
         if not self.paths and self.query is None:
@@ -103,13 +111,30 @@ class AltText:
     model: str | None  # the model that wrote it; None for the user's own caption and the file's
     caption_source: str  # 'user', 'file' (what the photo's files said) or 'model'
     keywords: tuple[Keyword, ...] = ()  # the tags: the user's own first, then the model's
+    place: Place | None = None  # where it was taken
 
     @property
     def tags(self) -> tuple[str, ...]:
         return tuple(keyword.word for keyword in self.keywords)
 
+    @property
+    def place_label(self) -> str | None:
+        return self.place.label() or None if self.place is not None else None
+
     def metadata(self) -> PhotoMetadata:
-        return PhotoMetadata(self.text, self.keywords)
+        return PhotoMetadata(self.text, self.keywords, self.place)
+
+
+def with_place(text: str, place: Place | None) -> str:
+    """The alt text ending with where the photo was taken, "... in Nazaré, Portugal", unless it names the place
+    already or the place has no name."""
+    if place is None:
+        return text
+    names = [name for name in (place.city or place.sublocation or place.region, place.country) if name]
+    if not names or any(name.casefold() in text.casefold() for name in names[:1]):
+        return text
+    body, end = (text[:-1], text[-1]) if text.endswith((".", "!")) else (text, "")
+    return f"{body} in {', '.join(dict.fromkeys(names))}{end}"
 
 
 class ManifestRow(TypedDict):
@@ -119,6 +144,7 @@ class ManifestRow(TypedDict):
     model: str | None
     caption_source: str
     tags: list[str]
+    place: str | None  # where it was taken, "Nazaré, Leiria, Portugal"
 
 
 @dataclass(frozen=True)
@@ -131,6 +157,7 @@ class Exported:
     embedded: bool  # False: a copy in a format that cannot carry alt text, made unchanged
     tags: tuple[str, ...] = ()
     sidecar: str | None = None  # the XMP sidecar written beside a copy that is never rewritten (HEIC, RAW)
+    place: str | None = None  # where it was taken, as written into the location fields
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -205,7 +232,9 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
         assert row["caption"] is not None and row["caption_source"] is not None
         model = row["model_id"] if row["caption_source"] == "model" else None
         keywords = tuple(Keyword(tag["word"], paths[tag["word"]]) for tag in confident(row["tags"]))
-        photos.append(AltText(row["path"], row["caption"], model, row["caption_source"], keywords))
+        place = row.get("place")
+        text = with_place(row["caption"], place) if request.place_in_alt_text else row["caption"]
+        photos.append(AltText(row["path"], text, model, row["caption_source"], keywords, place))
     return photos
 
 
@@ -359,7 +388,7 @@ def _export_one(photo: AltText, target: str | None, request: ExportRequest, repo
     elif target is not None:
         embedded, sidecar = _write_copy(photo, target, request.overwrite, report)
     return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded, photo.tags,
-                    sidecar)
+                    sidecar, photo.place_label)
 
 
 def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportReport) -> tuple[bool, str | None]:
@@ -423,7 +452,7 @@ def render_manifest(exported: Sequence[Exported], form: str | None, manifest: st
     rows = [
         ManifestRow(file=os.path.relpath(item.path if copies and item.path else item.source, folder),
                     source=item.source, alt_text=item.alt_text, model=item.model, caption_source=item.caption_source,
-                    tags=list(item.tags))
+                    tags=list(item.tags), place=item.place)
         for item in exported
     ]
     if form == "json":
@@ -474,6 +503,7 @@ def _html_page(rows: list[ManifestRow], previews: Sequence[str | None]) -> str:
         figures.append(
             f'<figure><img src="{html.escape(src)}" alt="{alt}" loading="lazy">'
             f'<figcaption><span aria-hidden="true">{alt}</span>{_tag_list(row["tags"])}'
+            f'{_place_line(row["place"])}'
             f'<span class="file">{html.escape(_printable(file))} · {html.escape(by)}</span></figcaption></figure>'
         )
     count = counted(len(rows), "photo")
@@ -482,6 +512,10 @@ def _html_page(rows: list[ManifestRow], previews: Sequence[str | None]) -> str:
         f"<title>photocap export: {count}</title>\n<style>\n{_PAGE_STYLE}\n</style>\n</head>\n<body>\n"
         f"<h1>Alt text of {count}</h1>\n" + "\n".join(figures) + "\n</body>\n</html>\n"
     )
+
+
+def _place_line(place: str | None) -> str:
+    return f'<span class="place">{html.escape(place)}</span><br>' if place else ""
 
 
 def _tag_list(tags: list[str]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from photocap.catalog.detections import DetectionView
 from photocap.catalog.store import Catalog, CatalogError, PhotoRow, camera_name
 from photocap.catalog.tags import confident
+from photocap.metadata.places import Place
 from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
 
@@ -52,6 +53,7 @@ def details_of(row: PhotoRow, detections: list[DetectionView] | None = None) -> 
         "taken_at": row["taken_at"].isoformat(sep=" ") if row["taken_at"] else None,
         "date_source": row["date_source"] if row["taken_at"] else None,
         "camera": camera_name(row["camera_make"], row["camera_model"]),
+        "place": place.as_json() if (place := row.get("place")) is not None else None,
         "width": row["width"],
         "height": row["height"],
         "size": row["size"],
@@ -79,8 +81,15 @@ def details_text(details: dict[str, Any]) -> str:
         f"  tags     {tags or '-'}",
         f"  objects  {objects or '-'}" + (f"  [{details['detector']}]" if details["detector"] else ""),
         f"  taken    {details['taken_at'] or '-'}" + (f" ({details['date_source']})" if details["taken_at"] else ""),
+        f"  place    {_place_line(details['place'])}",
         f"  camera   {details['camera'] or '-'}",
         f"  size     {details['width'] or '?'}x{details['height'] or '?'} px, {details['size']} bytes",
         f"  status   {details['status']}" + (f": {details['error']}" if details["error"] else ""),
     ]
     return "\n".join(lines)
+
+
+def _place_line(place: dict[str, Any] | None) -> str:
+    if place is None:
+        return "-"
+    return Place(**{key: value for key, value in place.items() if key not in ("name", "source_name")}).described()

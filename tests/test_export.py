@@ -189,7 +189,7 @@ def test_a_jpeg_copy_carries_the_alt_text_and_the_same_image_data(tmp_home: Path
     copy = tmp_path / "out" / "beach.jpg"
     assert json_lines(run.stdout) == [{"source": str(original), "path": str(copy), "alt_text": CAPTIONS["beach.jpg"],
                                        "model": MODEL, "caption_source": "model", "embedded": True, "tags": [],
-                                       "sidecar": None}]
+                                       "sidecar": None, "place": None}]
 
     with Image.open(copy) as image:
         exif = image.getexif()
@@ -613,7 +613,7 @@ def test_manifests_list_the_tags(tmp_home: Path, tagged: Path, tmp_path: Path) -
     assert photocap(tmp_home, "export", *photos, "--to", str(out), "--manifest", "json").exit_code == 0
     rows = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert [row["tags"] for row in rows] == expected
-    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags"]  # only added
+    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags", "place"]  # only added
 
     listing = tmp_path / "alt.csv"
     assert photocap(tmp_home, "export", *photos, "--manifest", "csv", "--manifest-file", str(listing)).exit_code == 0

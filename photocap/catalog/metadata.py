@@ -10,16 +10,18 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
+from photocap.catalog.places import replace_places
 from photocap.catalog.schema import chunks, photos, written_metadata
 from photocap.metadata.read import WrittenMetadata
 
 
 def replace_written_metadata(conn: Connection, rows: Sequence[tuple[int, WrittenMetadata]], now: datetime) -> None:
-    """Record what these photos' files say now, with the sidecar stamp. Photos whose captions or keywords
-    changed are flagged for the search index; the others (a sidecar touched, a first read that finds
-    nothing) are not."""
+    """Record what these photos' files say now, with the sidecar stamp and the place. Photos whose captions,
+    keywords or place changed are flagged for the search index; the others (a sidecar touched, a first read that
+    finds nothing) are not."""
     if not rows:
         return
+    replace_places(conn, [(photo_id, written.place) for photo_id, written in rows], now)
     ids = [photo_id for photo_id, _ in rows]
     before: dict[int, set[tuple[str, str, str]]] = {}
     for chunk in chunks(ids):

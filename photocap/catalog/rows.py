@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple, NotRequired, TypedDict
 
 from photocap.catalog.tags import TagView
+from photocap.metadata.places import Place
 from photocap.metadata.read import WrittenMetadata
 
 
@@ -116,6 +117,8 @@ class SearchRow(TypedDict):
     camera_model: str | None
     camera: str | None  # make and model in one string ("Canon" + "Canon EOS 5D" gives "Canon EOS 5D")
     status: str
+    date_source: NotRequired[str | None]  # where taken_at comes from (photocap.metadata.dates.DATE_SOURCES)
+    place: NotRequired[Place | None]  # where it was taken (filled in with the tags)
 
 
 class PhotoRow(TypedDict):
@@ -143,6 +146,7 @@ class PhotoRow(TypedDict):
     model_checksum: str | None
     detector_id: str | None  # the detector that looked at the photo (None: none did)
     tags: list[TagView]
+    place: NotRequired[Place | None]  # where it was taken (filled in with the tags)
     search_synced: bool
     created_at: datetime
     updated_at: datetime

@@ -201,6 +201,26 @@ class WrittenText(Base):
     source: Mapped[str] = mapped_column(Text)  # "embedded XMP", "IPTC", "EXIF", "XMP sidecar photo.xmp"
 
 
+class PhotoPlace(Base):
+    """Where a photo was taken (photocap.metadata.places.Place): its GPS position, if any, and the names of its place,
+    either what location fields another application wrote (source 'xmp' or 'iptc', which win) or the position's
+    place found offline (source 'gps'; names empty at sea). Replaced whenever the photo's files are read again."""
+
+    __tablename__ = "places"
+    __table_args__ = (CheckConstraint("source IN ('gps', 'xmp', 'iptc')", name="source"),)
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    city: Mapped[str | None] = mapped_column(Text)
+    county: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(Text)
+    country_code: Mapped[str | None] = mapped_column(Text)
+    sublocation: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+
+
 class Edit(Base):
     """One edit of a photo's caption or tags by its user (`caption --set`, `tag`, the web app), with what the
     user's own caption and tags were before it: undo puts them back, newest edit first, and forgets the edit."""
@@ -248,4 +268,5 @@ edits = Edit.__table__
 detections = Detection.__table__
 vector_changes = VectorChange.__table__
 perceptual_hashes = PerceptualHash.__table__
+places = PhotoPlace.__table__
 

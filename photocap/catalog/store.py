@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from photocap.catalog import detections as catalog_detections
 from photocap.catalog import edits as catalog_edits
 from photocap.catalog import metadata as catalog_metadata
+from photocap.catalog import places as catalog_places
 from photocap.catalog import tags as catalog_tags
 from photocap.catalog.detections import DetectionView, PhotoDetections
 from photocap.catalog.edits import EditView, UserChange
@@ -78,7 +79,7 @@ from photocap.catalog.tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -658,6 +659,11 @@ class Catalog:
                 select(photos.c.id).where(_under(photos.c.path, [root]), photos.c.status != "missing").limit(1)
             ).first() is None]
 
+    def place_counts(self) -> list[tuple[str, int]]:
+        """The cities and countries where the library's photos were taken, with their photo counts, most first."""
+        with self._read() as conn:
+            return catalog_places.place_counts(conn)
+
     def photo_folders(self) -> list[str]:
         """Every folder holding a photo that is not missing, by path."""
         with self._read() as conn:
@@ -816,7 +822,7 @@ _Tagged = TypeVar("_Tagged", SearchRow, PhotoRow)
 def _search_select() -> Any:
     return select(
         photos.c.id, photos.c.path, photos.c.folder, photos.c.taken_at, photos.c.camera_make,
-        photos.c.camera_model, photos.c.status,
+        photos.c.camera_model, photos.c.status, photos.c.date_source,
         _user.c.text.label("user_text"), _model.c.text.label("model_text"), _model.c.words.label("words"),
         _file.c.text.label("file_text"), _file.c.source.label("file_source"),
     ).select_from(_with_captions)
@@ -855,7 +861,7 @@ def _search_row(row: Any) -> SearchRow:
         id=row.id, path=row.path, folder=row.folder, caption=caption, caption_source=source,
         words=[(str(w), float(p)) for w, p in (row.words or [])], tags=[], taken_at=row.taken_at,
         camera_make=row.camera_make, camera_model=row.camera_model,
-        camera=camera_name(row.camera_make, row.camera_model), status=row.status,
+        camera=camera_name(row.camera_make, row.camera_model), status=row.status, date_source=row.date_source,
     )
 
 
@@ -877,6 +883,8 @@ def _photo_row(row: Any) -> PhotoRow:
 def _with_tags(conn: Connection, rows: list[_Tagged]) -> list[_Tagged]:
     """`rows` with their effective tags filled in, read in the caller's transaction."""
     found = catalog_tags.effective_tags(conn, [row["id"] for row in rows])
+    where = catalog_places.places_of(conn, [row["id"] for row in rows])
     for row in rows:
         row["tags"] = found.get(row["id"], [])
+        row["place"] = where.get(row["id"])
     return rows

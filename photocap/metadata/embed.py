@@ -122,7 +122,10 @@ def jpeg_with_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
                              if _is_app(s, JPEG_APP13, PHOTOSHOP_HEADER)) or None
     try:
         xmp_update = with_metadata(old_xmp, metadata, held_keywords=iptc.keywords_in(old_photoshop))
-        photoshop = iptc.with_caption_and_keywords(old_photoshop, metadata.alt_text, xmp_update.subjects)
+        place = metadata.place
+        photoshop = iptc.with_caption_and_keywords(old_photoshop, metadata.alt_text, xmp_update.subjects, {
+            "city": place.city, "sublocation": place.sublocation, "region": place.region, "country": place.country,
+            "country_code": place.country_code} if place is not None else None)
     except iptc.IptcError as error:
         raise MetadataError(str(error)) from None
     replacements = [

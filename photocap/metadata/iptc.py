@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
@@ -24,6 +24,9 @@ IPTC_RESOURCE, IPTC_DIGEST_RESOURCE = 0x0404, 0x0425
 RESOURCE_SIGNATURES = (b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa")
 ENVELOPE, APPLICATION = 1, 2  # IIM record numbers
 CODED_CHARACTER_SET, RECORD_VERSION, KEYWORDS, CAPTION = 90, 0, 25, 120
+# Where the photo was taken: 2:90 City, 2:92 Sub-location, 2:95 Province/State, 2:100 Country code, 2:101 Country.
+PLACE_DATASETS = {"city": 90, "sublocation": 92, "region": 95, "country_code": 100, "country": 101}
+PLACE_LIMITS = {"city": 32, "sublocation": 32, "region": 32, "country_code": 3, "country": 64}  # bytes, as IIM says
 UTF8_ESCAPE = b"\x1b%G"
 MAX_KEYWORD_BYTES, MAX_CAPTION_BYTES = 64, 2000
 _BINARY_APPLICATION_DATASETS = {RECORD_VERSION, 125, 200, 201, 202}  # record version, rasterized caption, preview
@@ -48,11 +51,16 @@ class Dataset:
     value: bytes
 
 
-def with_caption_and_keywords(block: bytes | None, caption: str, keywords: Sequence[str]) -> bytes:
+def with_caption_and_keywords(block: bytes | None, caption: str, keywords: Sequence[str],
+                              place: Mapping[str, str | None] | None = None) -> bytes:
     """The Photoshop block `block` (or a new one, without the "Photoshop 3.0" header) with IIM 2:120 set to
-    `caption` and 2:25 to `keywords`, in UTF-8, and the IPTC digest updated."""
+    `caption` and 2:25 to `keywords`, and the location datasets `place` names (PLACE_DATASETS' keys; a country
+    code only when it is ISO 3166's three letters, as IIM wants), in UTF-8, and the IPTC digest updated."""
     resources, tail = parse_resources(block or b"")
-    iim = datasets_bytes(_with_ours(parse_datasets(_iim_of(resources)), caption, keywords))
+    datasets = _with_ours(parse_datasets(_iim_of(resources)), caption, keywords)
+    if place:
+        datasets = _with_place(datasets, place)
+    iim = datasets_bytes(datasets)
     resources = _with_resource(resources, IPTC_RESOURCE, iim)
     resources = _with_resource(resources, IPTC_DIGEST_RESOURCE, hashlib.md5(iim).digest())
     return resources_bytes(resources) + tail
@@ -76,6 +84,20 @@ def caption_and_keywords(iim: bytes) -> tuple[str | None, list[str]]:
     return caption, keywords
 
 
+def place_fields(iim: bytes) -> dict[str, str]:
+    """The location datasets of IIM datasets (PLACE_DATASETS' keys), decoded; raises IptcError when damaged."""
+    datasets = parse_datasets(iim)
+    utf8 = _declares_utf8(datasets)
+    numbers = {number: key for key, number in PLACE_DATASETS.items()}
+    found: dict[str, str] = {}
+    for d in datasets:
+        if d.record == APPLICATION and d.number in numbers:
+            text = " ".join(_decode(d.value, utf8).split())
+            if text:
+                found.setdefault(numbers[d.number], text)
+    return found
+
+
 # ------------------------------------------------------------------------------------------- datasets
 
 
@@ -95,6 +117,18 @@ def _with_ours(datasets: list[Dataset], caption: str, keywords: Sequence[str]) -
         added.append(Dataset(APPLICATION, RECORD_VERSION, b"\x00\x04"))
     # IIM wants datasets in ascending record and dataset order; sorted() is stable, so repeated ones
     # (keywords) keep their order.
+    return sorted(kept + added, key=lambda d: (d.record, d.number))
+
+
+def _with_place(datasets: list[Dataset], place: Mapping[str, str | None]) -> list[Dataset]:
+    values = {key: value for key, value in place.items() if value and key in PLACE_DATASETS}
+    code = values.get("country_code")
+    if code is not None and not (len(code) == 3 and code.isalpha()):
+        del values["country_code"]
+    replaced = {PLACE_DATASETS[key] for key in values}
+    kept = [d for d in datasets if not (d.record == APPLICATION and d.number in replaced)]
+    added = [Dataset(APPLICATION, PLACE_DATASETS[key], _cut(value.encode("utf-8"), PLACE_LIMITS[key]))
+             for key, value in values.items()]
     return sorted(kept + added, key=lambda d: (d.record, d.number))
 
 

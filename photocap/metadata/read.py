@@ -7,6 +7,10 @@ the embedded XMP `dc:description`, IPTC Caption-Abstract, EXIF ImageDescription 
 `lr:hierarchicalSubject`, IPTC Keywords), each with the first source that has it. An XMP date (sidecar first)
 dates a photo whose EXIF has none.
 
+The position is the first of a sidecar's `exif:GPSLatitude`/`GPSLongitude`, the EXIF GPS IFD, the embedded XMP's.
+The place is what location fields another application wrote say (a sidecar's XMP, the embedded XMP, IPTC: they
+win, as written captions do), else the position reverse-geocoded offline (photocap.metadata.places).
+
 Nothing here writes: the photo and its sidecars are only read.
 """
 
@@ -19,6 +23,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from photocap.metadata.formats import SIDECAR_EXTENSION
+from photocap.metadata.gps import exif_position
+from photocap.metadata.places import Place, PlacesAssetError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -54,6 +60,7 @@ class WrittenMetadata:
     keywords: tuple[tuple[str, str], ...] = ()  # (keyword, source)
     taken_at: datetime | None = None  # the XMP date, if any
     sidecar_stamp: str = ""  # the sidecars read (names, sizes, times): a scan sees when they change
+    place: Place | None = None  # where the photo was taken (coordinates, names or both)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class Embedded:
     iim: bytes | None = None  # IPTC-IIM datasets
     exif_description: str | None = None
     camera: tuple[str, ...] = ()
+    position: tuple[float, float] | None = None  # EXIF GPS (latitude, longitude)
 
 
 def embedded_blocks(image: Image.Image | None, exif: Image.Exif) -> Embedded:
@@ -74,6 +82,7 @@ def embedded_blocks(image: Image.Image | None, exif: Image.Exif) -> Embedded:
         iim=_iim_of(image, exif),
         exif_description=exif_text(exif.get(_EXIF_IMAGE_DESCRIPTION)),
         camera=tuple(filter(None, (exif_text(exif.get(_EXIF_MAKE)), exif_text(exif.get(_EXIF_MODEL))))),
+        position=exif_position(exif),
     )
 
 
@@ -84,6 +93,13 @@ def written_metadata(path: str, embedded: Embedded) -> WrittenMetadata:
     sidecars, stamp = read_sidecars(path)
     xmp = read_xmp(embedded.xmp)
     iim_caption, iim_keywords = _iim_caption_and_keywords(embedded.iim)
+    positions = [*(facts.position for _, facts in sidecars), embedded.position, xmp.position]
+    iim_place = _iim_place(embedded.iim)
+    ours = {facts.photocaps_place for facts in (xmp, *(facts for _, facts in sidecars))}
+    if iim_place is not None and iim_place.label() in ours:
+        iim_place = None  # photocap's export wrote it beside its XMP, from GPS
+    written_places = [*(facts.place for _, facts in sidecars), xmp.place, iim_place]
+    place = photo_place(next(filter(None, positions), None), next(filter(None, written_places), None))
     exif_caption = embedded.exif_description
     if exif_caption is not None and is_camera_boilerplate(exif_caption, embedded.camera):
         exif_caption = None
@@ -103,7 +119,26 @@ def written_metadata(path: str, embedded: Embedded) -> WrittenMetadata:
                 keywords.setdefault(cleaned.casefold(), (cleaned, source))
     dates = [facts.taken_at for _, facts in sidecars] + [xmp.taken_at]
     return WrittenMetadata(caption=caption, caption_source=caption_source, keywords=tuple(keywords.values()),
-                           taken_at=next(filter(None, dates), None), sidecar_stamp=stamp)
+                           taken_at=next(filter(None, dates), None), sidecar_stamp=stamp, place=place)
+
+
+def photo_place(position: tuple[float, float] | None, written: Place | None) -> Place | None:
+    """The place of a photo at `position` (if known) whose files' location fields say `written` (if anything):
+    those names win; else the position's place, found offline (names left empty at sea, or without the asset)."""
+    from dataclasses import replace
+
+    lat, lon = (round(position[0], 6), round(position[1], 6)) if position is not None else (None, None)
+    if written is not None:
+        return replace(written, lat=lat, lon=lon)
+    if lat is None or lon is None:
+        return None
+    from photocap.metadata.places import place_at
+
+    try:
+        found = place_at(lat, lon)
+    except PlacesAssetError:
+        found = None
+    return found or Place(lat=lat, lon=lon, source="gps")
 
 
 def is_camera_boilerplate(text: str, camera: tuple[str, ...] = ()) -> bool:
@@ -181,6 +216,22 @@ def _iim_in_photoshop_block(block: bytes) -> bytes | None:
     except iptc.IptcError:
         return None
     return next((r.data for r in resources if r.signature == b"8BIM" and r.id == iptc.IPTC_RESOURCE), None)
+
+
+def _iim_place(iim: bytes | None) -> Place | None:
+    from photocap.metadata import iptc
+
+    if not iim:
+        return None
+    try:
+        fields = iptc.place_fields(iim)
+    except iptc.IptcError:
+        return None
+    if not fields:
+        return None
+    code = fields.get("country_code")
+    return Place(city=fields.get("city"), region=fields.get("region"), country=fields.get("country"),
+                 country_code=code.upper() if code else None, sublocation=fields.get("sublocation"), source="iptc")
 
 
 def _iim_caption_and_keywords(iim: bytes | None) -> tuple[str | None, list[str]]:

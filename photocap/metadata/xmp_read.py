@@ -7,7 +7,11 @@ keywords and when it was taken. Writing XMP is photocap.metadata.xmp_write's job
 - keywords photocap's own export wrote (its record, `photocap:subject`), which are the catalog's tags already:
   reading them back as the file's would freeze the model's tags of the day;
 - date: `exif:DateTimeOriginal`, else `photoshop:DateCreated`, else `xmp:CreateDate` (the first is when the
-  shutter fired; the others may be when a scan or an edit was made), as a wall-clock time.
+  shutter fired; the others may be when a scan or an edit was made), as a wall-clock time;
+- position: `exif:GPSLatitude` and `exif:GPSLongitude`;
+- place: `photoshop:City`, `photoshop:State`, `photoshop:Country`, `Iptc4xmpCore:CountryCode` and
+  `Iptc4xmpCore:Location` (sub-location), unless they are what photocap's own export wrote from GPS (its record,
+  `photocap:place`, still matches them).
 
 Properties are read in both RDF forms: as elements and as attributes of rdf:Description.
 """
@@ -20,7 +24,20 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from photocap.metadata.xmp_write import DC_NS, HIERARCHICAL_SUBJECT, RDF_NS, SUBJECT, WRITTEN_BY_US, XML_NS
+from photocap.metadata.gps import xmp_position
+from photocap.metadata.places import Place
+from photocap.metadata.xmp_write import (
+    DC_NS,
+    GPS_LATITUDE,
+    GPS_LONGITUDE,
+    HIERARCHICAL_SUBJECT,
+    PLACE_PROPERTIES,
+    PLACE_WRITTEN_BY_US,
+    RDF_NS,
+    SUBJECT,
+    WRITTEN_BY_US,
+    XML_NS,
+)
 
 DESCRIPTION = f"{{{DC_NS}}}description"
 DATE_PROPERTIES = (
@@ -42,6 +59,9 @@ class XmpFacts:
     taken_at: datetime | None = None
     keyword_paths: tuple[str, ...] = field(default=(), repr=False)  # lr:hierarchicalSubject as written
     photocaps_keywords: tuple[str, ...] = ()  # the keywords photocap's export wrote (and recorded as its own)
+    position: tuple[float, float] | None = None  # (latitude, longitude)
+    place: Place | None = None  # the location fields another application wrote (source "xmp")
+    photocaps_place: str | None = None  # the place label photocap's export wrote (its record)
 
 
 def read_xmp(data: bytes | str | None) -> XmpFacts:
@@ -65,7 +85,27 @@ def read_xmp(data: bytes | str | None) -> XmpFacts:
         taken_at=next(filter(None, (_date(value) for name in DATE_PROPERTIES
                                     for value in _items(descriptions, name))), None),
         keyword_paths=tuple(paths),
+        position=xmp_position(_first(descriptions, GPS_LATITUDE), _first(descriptions, GPS_LONGITUDE)),
+        place=_written_place(descriptions),
+        photocaps_place=_first(descriptions, PLACE_WRITTEN_BY_US),
     )
+
+
+def _first(descriptions: list[ET.Element], name: str) -> str | None:
+    return next(iter(_items(descriptions, name)), None)
+
+
+def _written_place(descriptions: list[ET.Element]) -> Place | None:
+    """The place the location fields name, unless none is set or photocap's export wrote them as they are."""
+    values = {key: _first(descriptions, name) for key, name in PLACE_PROPERTIES.items()}
+    if not any(values.values()):
+        return None
+    place = Place(city=values["city"], region=values["region"], country=values["country"],
+                  country_code=(values["country_code"] or "").upper()[:3] or None,
+                  sublocation=values["sublocation"], source="xmp")
+    if _first(descriptions, PLACE_WRITTEN_BY_US) == place.label():
+        return None
+    return place
 
 
 def _parse(data: bytes | str | None) -> ET.Element | None:

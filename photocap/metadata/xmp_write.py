@@ -5,6 +5,11 @@ Two properties carry the alt text, both language alternatives (rdf:Alt) whose "x
 (the IPTC field meant for alt text). The tags are keywords: `dc:subject`, an rdf:Bag of the words, and
 Lightroom's `lr:hierarchicalSubject`, an rdf:Bag of their "|"-separated paths ("animal|dog").
 
+Where the photo was taken goes into the location fields Lightroom and the IPTC Core schema use (`photoshop:City`,
+`photoshop:State`, `photoshop:Country`, `Iptc4xmpCore:CountryCode`, `Iptc4xmpCore:Location` for a sub-location);
+a place photocap named from GPS is recorded in `photocap:place`, so that reading the file back does not take it for
+one another application wrote.
+
 Keywords merge with those already there: photocap's keywords replace the ones photocap wrote before, and
 every other keyword stays. What photocap wrote is recorded in `photocap:subject` and
 `photocap:hierarchicalSubject`; a keyword someone else also wrote is never recorded as photocap's, so it stays
@@ -21,7 +26,9 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from photocap.metadata.places import Place
 
 X_NS = "adobe:ns:meta/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -30,13 +37,25 @@ IPTC_CORE_NS = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 LIGHTROOM_NS = "http://ns.adobe.com/lightroom/1.0/"
 PHOTOCAP_NS = "http://ns.photocap.invalid/xmp/1.0/"  # private: which keywords photocap wrote
+PHOTOSHOP_NS = "http://ns.adobe.com/photoshop/1.0/"
+EXIF_NS = "http://ns.adobe.com/exif/1.0/"
 
 ALT_TEXT_PROPERTIES = (f"{{{DC_NS}}}description", f"{{{IPTC_CORE_NS}}}AltTextAccessibility")
 SUBJECT = f"{{{DC_NS}}}subject"
 HIERARCHICAL_SUBJECT = f"{{{LIGHTROOM_NS}}}hierarchicalSubject"
 WRITTEN_BY_US = {SUBJECT: f"{{{PHOTOCAP_NS}}}subject", HIERARCHICAL_SUBJECT: f"{{{PHOTOCAP_NS}}}hierarchicalSubject"}
 OUR_PREFIXES = {"x": X_NS, "rdf": RDF_NS, "dc": DC_NS, "Iptc4xmpCore": IPTC_CORE_NS, "lr": LIGHTROOM_NS,
-                "photocap": PHOTOCAP_NS}
+                "photocap": PHOTOCAP_NS, "photoshop": PHOTOSHOP_NS}
+# Where a photo was taken (photocap.metadata.places.Place's fields), as Lightroom and the IPTC Core schema name it.
+PLACE_PROPERTIES = {
+    "city": f"{{{PHOTOSHOP_NS}}}City",
+    "region": f"{{{PHOTOSHOP_NS}}}State",
+    "country": f"{{{PHOTOSHOP_NS}}}Country",
+    "country_code": f"{{{IPTC_CORE_NS}}}CountryCode",
+    "sublocation": f"{{{IPTC_CORE_NS}}}Location",
+}
+PLACE_WRITTEN_BY_US = f"{{{PHOTOCAP_NS}}}place"  # the place label photocap wrote from GPS
+GPS_LATITUDE, GPS_LONGITUDE = f"{{{EXIF_NS}}}GPSLatitude", f"{{{EXIF_NS}}}GPSLongitude"
 
 PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 PACKET_END = '\n<?xpacket end="w"?>'
@@ -70,6 +89,7 @@ class PhotoMetadata:
 
     alt_text: str
     keywords: tuple[Keyword, ...] = ()
+    place: Place | None = None  # where it was taken: its location fields (PLACE_PROPERTIES)
 
 
 @dataclass(frozen=True)
@@ -85,7 +105,8 @@ def with_metadata(existing: bytes | None, metadata: PhotoMetadata, *, held_keywo
     See `sidecar_bytes` and `packet_bytes` for the file forms of the document. Raises XmpError when
     `existing` is not XMP that can be edited, or the text holds characters XML cannot carry.
     """
-    texts = [metadata.alt_text, *(text for keyword in metadata.keywords for text in (keyword.word, keyword.path))]
+    texts = [metadata.alt_text, *(text for keyword in metadata.keywords for text in (keyword.word, keyword.path)),
+             *(metadata.place.names() if metadata.place else [])]
     if any(_NOT_XML_CHARACTERS.search(text) for text in texts):
         raise XmpError("the alt text or a tag holds control characters, which XML cannot carry")
     _keep_prefixes(list(OUR_PREFIXES.items()))
@@ -102,6 +123,8 @@ def with_metadata(existing: bytes | None, metadata: PhotoMetadata, *, held_keywo
     held = [word for word in held_keywords if not _NOT_XML_CHARACTERS.search(word)]
     subjects = _merge_keywords(descriptions, SUBJECT, [k.word for k in metadata.keywords], held)
     _merge_keywords(descriptions, HIERARCHICAL_SUBJECT, [k.path for k in metadata.keywords])
+    if metadata.place is not None and metadata.place.names():
+        _set_place(descriptions, metadata.place)
     if new:
         ET.indent(root, space=" ")
     return XmpUpdate(ET.tostring(root, encoding="unicode"), tuple(subjects))
@@ -217,6 +240,24 @@ def _set_bag(descriptions: list[ET.Element], name: str, items: list[str]) -> Non
     for item in items:
         ET.SubElement(bag, _LI).text = item
     _lay_out(holder, description)
+
+
+def written_place_label(place: Place) -> str:
+    """The label of what the location fields say of `place` (they have no second-level division)."""
+    return replace(place, county=None).label()
+
+
+def _set_place(descriptions: list[ET.Element], place: Place) -> None:
+    """Set the location fields `place` has a name for (others are left as they are), and record the place photocap
+    wrote when it named it from GPS, so that reading the file again does not take it for someone else's."""
+    for key, name in PLACE_PROPERTIES.items():
+        value = getattr(place, key)
+        found = _one_property(descriptions, name) if value else None
+        if found is not None:
+            _emptied(found[0]).text = value
+    record = _one_property(descriptions, PLACE_WRITTEN_BY_US, keep=place.source == "gps")
+    if record is not None:
+        _emptied(record[0]).text = written_place_label(place)
 
 
 def _one_property(descriptions: list[ET.Element], name: str, *, keep: bool = True

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from whoosh.index import FileIndex
     from whoosh.writing import IndexWriter
 
+    from photocap.search.time_query import TimeFilter
+
 from photocap.search.query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
@@ -216,13 +218,19 @@ class SearchIndex:
         syntax: bool | None = None,
         ranking: Ranking = DEFAULT_RANKING,
         explain: bool = False,
+        place: str | None = None,
+        near: tuple[float, float, float] | None = None,
+        periods: Sequence[TimeFilter] = (),
     ) -> list[Hit]:
         """The photos best matching `query`, best first, restricted to `folder` (and its subfolders),
         to photos taken from `after` to `before` (both inclusive), to cameras whose make or model
-        has every word of `camera`, and to photos with every tag of `tags`. See `parse_query` for `syntax`;
-        raises `SearchQueryError`. With `explain`, each hit says which query words matched in which field."""
+        has every word of `camera`, and to photos with every tag of `tags`; to photos taken at `place` or `near`
+        (latitude, longitude, km), in each of `periods`. See `parse_query` for `syntax`; raises `SearchQueryError`.
+        With `explain`, each hit says which query words matched in which field. A query with no words but a place
+        or a period finds every photo taken there or then."""
         return self._search(query, offset=0, limit=limit, count=False, folder=folder, after=after, before=before,
-                            camera=camera, tags=tags, syntax=syntax, ranking=ranking, explain=explain).hits
+                            camera=camera, tags=tags, syntax=syntax, ranking=ranking, explain=explain, place=place,
+                            near=near, periods=periods).hits
 
     def search_page(
         self,
@@ -236,20 +244,29 @@ class SearchIndex:
         camera: str | None = None,
         tags: Sequence[str] = (),
         explain: bool = False,
+        place: str | None = None,
+        near: tuple[float, float, float] | None = None,
+        periods: Sequence[TimeFilter] = (),
     ) -> HitPage:
         """One page of `search`: the hits ranked offset+1 to offset+limit, and how many photos match in all."""
         return self._search(query, offset=offset, limit=limit, count=True, folder=folder, after=after,
                             before=before, camera=camera, tags=tags, syntax=None, ranking=DEFAULT_RANKING,
-                            explain=explain)
+                            explain=explain, place=place, near=near, periods=periods)
 
     def _search(self, query: str, *, offset: int, limit: int | None, count: bool,
                 folder: str | os.PathLike[str] | None, after: date | None, before: date | None,
                 camera: str | None, tags: Sequence[str], syntax: bool | None, ranking: Ranking,
-                explain: bool) -> HitPage:
+                explain: bool, place: str | None = None, near: tuple[float, float, float] | None = None,
+                periods: Sequence[TimeFilter] = ()) -> HitPage:
+        from whoosh.query import Every
         from whoosh.scoring import BM25F
 
-        parsed = parse_query(query, syntax=syntax, ranking=ranking)
-        restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags)
+        restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags,
+                                   place=place, near=near, periods=periods)
+        if not query.strip() and (place or near or periods):
+            parsed = Every()  # only where or when: every photo taken there or then
+        else:
+            parsed = parse_query(query, syntax=syntax, ranking=ranking)
         weighting = BM25F(B=ranking.bm25_b, K1=ranking.bm25_k1)
         words_of_term = query_words_by_term(query) if explain else {}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
@@ -278,7 +295,11 @@ class SearchIndex:
         with self._reader() as reader:
             known = {term for term in words
                      if any(reader.doc_frequency(field, term) for field in SEARCHED_FIELDS)}
-        return sorted({word for term, typed in words.items() if term not in known for word in typed})
+            place_words = schema()["place"].analyzer
+            unknown = {word for term, typed in words.items() if term not in known for word in typed}
+            # Place names are not stemmed: "portugal" is the place's word, "portug" the caption's.
+            return sorted(word for word in unknown
+                          if not any(reader.doc_frequency("place", t.text) for t in place_words(word)))
 
     def close(self) -> None:
         self._index.close()

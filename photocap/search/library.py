@@ -9,6 +9,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from photocap.search.index import Hit, SearchIndex, SearchIndexError, SearchQueryError
+from photocap.search.query import looks_like_whoosh_syntax
+from photocap.search.time_query import QueryReading, read_time_words
 
 
 class SearchRequestError(ValueError):
@@ -22,6 +24,9 @@ class SearchFilters:
     before: date | None = None
     camera: str | None = None
     tags: tuple[str, ...] = ()
+    place: str | None = None  # words of a place name
+    near: tuple[float, float] | None = None  # (latitude, longitude), with within_km
+    within_km: float | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,24 @@ class LibraryResults:
     hits: list[Hit]
     total: int  # photos matching, on every page
     unknown: list[str]  # query words no caption or tag in the library has, as typed
+    reading: QueryReading | None = None  # how the query's time words were read
+
+
+def parse_near(near: str | None, within: float | None, near_option: str = "--near",
+               within_option: str = "--within") -> tuple[tuple[float, float] | None, float | None]:
+    """The --near position and --within distance, both or neither; SearchRequestError otherwise."""
+    from photocap.search.place_filter import parse_near as parse_position
+
+    if not near:
+        if within is not None:
+            raise SearchRequestError(f"{within_option} needs {near_option} LAT,LON")
+        return None, None
+    if within is None:
+        raise SearchRequestError(f"{near_option} needs {within_option} KM")
+    try:
+        return parse_position(near), within
+    except SearchQueryError as error:
+        raise SearchRequestError(str(error)) from None
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -42,8 +65,13 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 
 def search_library(home: Path, query: str, filters: SearchFilters, *, limit: int, offset: int = 0,
-                   folder_option: str = "--folder") -> LibraryResults:
-    """The hits ranked offset+1 to offset+limit for `query` under `filters`, each saying what it matched."""
+                   folder_option: str = "--folder", today: date | None = None) -> LibraryResults:
+    """The hits ranked offset+1 to offset+limit for `query` under `filters`, each saying what it matched. The
+    query's time words ("summer 2019", "last winter": relative to `today`) are read first
+    (photocap.search.time_query)."""
+    reading = read_time_words(query, today or date.today(), syntax=looks_like_whoosh_syntax(query))
+    if not reading.words.strip() and not reading.filters:
+        reading = QueryReading(words=query)
     index_dir = home / "index"
     if not (home / "catalog.db").is_file() and not SearchIndex.exists(index_dir):
         raise SearchRequestError(f"nothing is indexed in {home} yet; run `photocap index FOLDER` first")
@@ -55,13 +83,15 @@ def search_library(home: Path, query: str, filters: SearchFilters, *, limit: int
             if folder is not None and not search_index.has_folder(folder.resolve()):
                 raise SearchRequestError(f"{folder_option} {folder}: no photo of the library is there "
                                          "(index its folder first)")
-            page = search_index.search_page(query, offset=offset, limit=limit,
+            near = (*filters.near, filters.within_km) if filters.near and filters.within_km else None
+            page = search_index.search_page(reading.words, offset=offset, limit=limit,
                                             folder=str(folder.resolve()) if folder else None, after=filters.after,
                                             before=filters.before, camera=filters.camera or None,
-                                            tags=filters.tags, explain=True)
-            unknown = search_index.unknown_words(query)
+                                            tags=filters.tags, explain=True, place=filters.place or None,
+                                            near=near, periods=reading.filters)
+            unknown = search_index.unknown_words(reading.words) if reading.words.strip() else []
     except SearchQueryError as error:
         raise SearchRequestError(f"bad query: {error}") from None
     except SearchIndexError as error:
         raise SearchRequestError(str(error)) from None
-    return LibraryResults(page.hits, page.total, unknown)
+    return LibraryResults(page.hits, page.total, unknown, reading if reading.notes() else None)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from whoosh.qparser import QueryParser
     from whoosh.query import Query
 
+    from photocap.search.time_query import TimeFilter
+
 BINARY_OPERATORS = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
 
 
@@ -141,7 +143,7 @@ def _parser(ranking: Ranking) -> QueryParser:
         list(SEARCHED_FIELDS),
         schema(),
         fieldboosts={"caption": ranking.caption_boost, "words": ranking.words_boost, "tags": ranking.tags_boost,
-                     "names": ranking.names_boost},
+                     "names": ranking.names_boost, "place": ranking.place_boost, "when": ranking.when_boost},
         group=_or_group(ranking.or_factor) if ranking.or_factor else qparser.OrGroup,
     )
 
@@ -280,11 +282,22 @@ def filter_query(
     before: date | None = None,
     camera: str | None = None,
     tags: Sequence[str] = (),
+    place: str | None = None,
+    near: tuple[float, float, float] | None = None,
+    periods: Sequence[TimeFilter] = (),
 ) -> Query | None:
-    """The restriction the options ask for (all of them at once), or None for no restriction."""
+    """The restriction the options ask for (all of them at once), or None for no restriction. `place`: every
+    word of a place name; `near`: (latitude, longitude, km); `periods`: the date filters a query's words asked for."""
     from whoosh import query
 
-    parts: list[Query] = []
+    parts: list[Query] = [period_query(period) for period in periods]
+    if place is not None or near is not None:  # imported only when asked for
+        from photocap.search.place_filter import near_query, place_query
+
+        if place is not None:
+            parts.append(place_query(place))
+        if near is not None:
+            parts.append(near_query(*near))
     if folder is not None:
         parts.append(query.Or([query.Term("folder", indexable(f)) for f in folder_spellings(folder)]))
     if after is not None or before is not None:
@@ -304,6 +317,22 @@ def filter_query(
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else query.And(parts)
+
+
+def period_query(period: TimeFilter) -> Query:
+    """The photos taken in a period (a season's: in the period of their own hemisphere), of those whose date is
+    when they were taken (not a file's time: photocap.search.time_words)."""
+    from whoosh import query
+
+    from photocap.search.time_words import DATED
+
+    if period.keys:
+        return query.Or([query.Term("season", key) for key in period.keys])
+    dated = query.And([query.DateRange("taken", datetime.combine(period.period.start, time.min),
+                                       datetime.combine(period.period.end, time.max)), query.Term("season", DATED)])
+    if not period.names:
+        return dated
+    return query.Or([dated, *(query.Term("names", indexable(name)) for name in period.names)])
 
 
 def folder_spellings(folder: str | os.PathLike[str]) -> set[str]:

@@ -17,8 +17,8 @@ WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 
 MIN_WEIGHT = 0.01
 MIN_LIKELY_WORD_PROBABILITY = 0.1
 _WORD = re.compile(r"\w+(?:\.?\w+)*")
-QUERYABLE_FIELDS = ("caption", "tags", "words", "names", "camera")  # what `field:` may name in Whoosh syntax
-SEARCHED_FIELDS = ("caption", "tags", "words", "names")  # where plain words are looked for
+QUERYABLE_FIELDS = ("caption", "tags", "words", "names", "camera", "place", "when")  # what `field:` may name
+SEARCHED_FIELDS = ("caption", "tags", "words", "names", "place", "when")  # where plain words are looked for
 NAME_FOLDERS = 3  # the file's own name and its 3 nearest folders' names are searchable
 
 
@@ -47,6 +47,13 @@ class SearchDoc(TypedDict):
     filter_tags: NotRequired[Sequence[str]]  # what --tag matches: the shown tags and their synonyms
     taken_at: datetime | None
     camera: str | None  # "make model"
+    # Where it was taken: its place's names ("Nazaré Leiria Portugal"), country code and GPS position, if known.
+    place_text: NotRequired[str]
+    country_code: NotRequired[str | None]
+    position: NotRequired[tuple[float, float] | None]
+    # Its time words (season, named day, part of the day) and season key (photocap.search.time_words).
+    when_words: NotRequired[Sequence[str]]
+    season_keys: NotRequired[Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,10 @@ class Ranking:
     names_boost: float = 0.5  # file and folder names count, below what the photo shows
     words_boost: float = 2.0
     tags_boost: float = 2.0
+    # A place's name counts three times a caption's word: as much as it helps "dog lisbon" without costing the queries
+    # that name no place ("a baby in a bath" with photos taken in Bath): benchmarks/place_boost.py.
+    place_boost: float = 3.0
+    when_boost: float = 0.5  # a time word the date gives counts half what the caption saying it does
     # Coordination bonus: a photo matching every query word scores (1 + or_factor) times its BM25F score,
     # one matching a single word 1 times (see `coordinated_or_class`); 0 means a plain OR.
     or_factor: float = 0.5
@@ -85,6 +96,7 @@ DEFAULT_RANKING = Ranking()
 def schema() -> Any:
     from whoosh import fields
     from whoosh.analysis import (
+        CharsetFilter,
         DelimitedAttributeFilter,
         LowercaseFilter,
         RegexTokenizer,
@@ -93,6 +105,7 @@ def schema() -> Any:
         StopFilter,
     )
     from whoosh.lang.porter2 import stem
+    from whoosh.support.charset import accent_map
 
     # whoosh's default Porter stemmer leaves double consonants ("running" -> "runn", "sitting" -> "sitt"),
     # so it would never match "runs" or "sits"; Porter2 (Snowball English) gets them right.
@@ -118,6 +131,16 @@ def schema() -> Any:
         tags_shown=fields.STORED(),
         taken=fields.DATETIME(),
         camera=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter(), stored=True),
+        # Place names, accents folded ("sao paulo" finds São Paulo), and the GPS position for --near.
+        # Stemmed as the caption is, so that a query word is one term in every field (the coordination bonus
+        # counts distinct terms).
+        place=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter() | StopFilter() | CharsetFilter(accent_map)
+                          | StemFilter(stemfn=stem), phrase=False),
+        country=fields.ID(),  # the place's country code, lower case ("it", "us": stop words as words)
+        lat=fields.NUMERIC(float, bits=64, stored=True, signed=True),
+        lon=fields.NUMERIC(float, bits=64, stored=True, signed=True),
+        when=fields.TEXT(analyzer=stemmed, phrase=False),
+        season=fields.KEYWORD(lowercase=False, commas=True),
     )
 
 
@@ -143,6 +166,17 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
     if doc["camera"]:
         fields["camera"] = indexable(doc["camera"])
         fields["_stored_camera"] = doc["camera"]
+    if doc.get("place_text"):
+        fields["place"] = indexable(doc.get("place_text", ""))
+    if doc.get("country_code"):
+        fields["country"] = indexable((doc.get("country_code") or "").lower())
+    position = doc.get("position")
+    if position is not None:
+        fields["lat"], fields["lon"] = position
+    if doc.get("when_words"):
+        fields["when"] = " ".join(doc.get("when_words", ()))
+    if doc.get("season_keys"):
+        fields["season"] = ",".join(doc.get("season_keys", ()))
     return fields
 
 

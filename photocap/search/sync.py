@@ -9,6 +9,7 @@ from photocap.catalog.store import Catalog, SearchRow
 from photocap.catalog.tags import confident
 from photocap.model.tag_vocabulary import vocabulary
 from photocap.search.index import SearchDoc, SearchIndex, SearchIndexOutdated
+from photocap.search.time_words import season_keys, when_words
 
 
 def sync_search_index(catalog: Catalog, search_index: SearchIndex, *, merge: bool = True) -> int:
@@ -53,10 +54,17 @@ def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
 def _search_doc(row: SearchRow) -> SearchDoc:
     likely = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]]
     shown = [(tag["word"], tag["probability"], tag["source"]) for tag in confident(row["tags"])]
+    place = row.get("place")
+    lat, lon = (place.lat, place.lon) if place is not None else (None, None)
     return SearchDoc(photo_id=row["id"], path=row["path"], folder=row["folder"], caption=row["caption"] or "",
                      words=row["words"], tags=shown, tag_terms=tag_search_terms(likely),
                      filter_tags=[term for term, _p in tag_search_terms(shown)],
-                     taken_at=row["taken_at"], camera=row["camera"])
+                     taken_at=row["taken_at"], camera=row["camera"],
+                     place_text=place.search_text() if place is not None else "",
+                     country_code=place.country_code if place is not None else None,
+                     position=(lat, lon) if lat is not None and lon is not None else None,
+                     when_words=when_words(row["taken_at"], row.get("date_source"), lat),
+                     season_keys=season_keys(row["taken_at"], row.get("date_source"), lat))
 
 
 def tag_search_terms(tags: list[tuple[str, float, str]]) -> list[tuple[str, float]]:

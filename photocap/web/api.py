@@ -28,14 +28,16 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
 
     @routes.get("/search", summary="Search the library (same query rules as `photocap search`)",
                 responses=documented(400, 503))
-    def search(request: Request, q: str, folder: str = "", after: str = "", before: str = "", camera: str = "",
-               tag: list[str] | None = None, page: int = 1) -> dict[str, Any]:
+    def search(request: Request, q: str = "", folder: str = "", after: str = "", before: str = "", camera: str = "",
+               tag: list[str] | None = None, page: int = 1, place: str = "") -> dict[str, Any]:
         """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats, and each may
-        list several separated by commas: photos with all of them."""
+        list several separated by commas: photos with all of them; `place`: every word of a place's name (or its
+        country code). `query_read` says how the query's time words were read ("summer 2019 -> ...")."""
         result = search_page(library.home, search_form(request), options.page_size)
         return {
             "query": result.form.q, "total": result.results.total, "page": result.form.page, "pages": result.pages,
             "page_size": result.page_size, "unknown": result.results.unknown,
+            **({"query_read": result.results.reading.as_json()} if result.results.reading else {}),
             "results": [{**card, "thumbnail": f"/photos/{card['id']}/thumbnail", "url": f"/photos/{card['id']}"}
                         for card in result.cards()],
         }

@@ -78,6 +78,10 @@ class Library:
         report: StatusReport = catalog_status(self.home)
         return {**report, "folders": top_folders(self.catalog().photo_folders())}
 
+    def places(self) -> list[tuple[str, int]]:
+        """The cities and countries the library's photos were taken in, with their counts, most first."""
+        return self.catalog().place_counts()
+
     def roots(self) -> list[str]:
         """The folders indexed: the top ones among those holding photos."""
         return top_folders(self.catalog().photo_folders())

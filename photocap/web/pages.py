@@ -32,7 +32,7 @@ def search_form(request: Request) -> SearchForm:
     return SearchForm(q=params.get("q", "").strip(), folder=params.get("folder", "").strip(),
                       after=params.get("after", "").strip(), before=params.get("before", "").strip(),
                       camera=params.get("camera", "").strip(),
-                      tags=form_tags(params.getlist("tag")), page=int(page))
+                      tags=form_tags(params.getlist("tag")), page=int(page), place=params.get("place", "").strip())
 
 
 def form_tags(values: list[str]) -> tuple[str, ...]:
@@ -52,8 +52,9 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
     @routes.get("/")
     def search(request: Request) -> Response:
         form = search_form(request)
-        context: dict[str, Any] = {"form": form, "page": None, "folders": library.roots(), "problem": None}
-        if form.q:
+        context: dict[str, Any] = {"form": form, "page": None, "folders": library.roots(), "problem": None,
+                                   "places": library.places()}
+        if form.asked:
             try:
                 context["page"] = search_page(library.home, form, options.page_size)
             except SearchRequestError as error:  # said beside the search box, to be fixed there
@@ -104,7 +105,7 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
     def manifest(request: Request) -> Response:
         form = search_form(request)
         fmt = request.query_params.get("format", "html")
-        if not form.q:
+        if not form.asked:
             raise ValueError("a manifest is of a search's results: give a query")
         everything = search_page(library.home, SearchForm(**{**form.__dict__, "page": 1}), MANIFEST_MOST)
         paths = [hit.path for hit in everything.results.hits]

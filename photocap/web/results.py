@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from photocap.search.library import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
 
-MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name"}
+MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name",
+                       "place": "place", "when": "time taken"}
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,24 @@ class SearchForm:
     camera: str = ""
     tags: tuple[str, ...] = ()
     page: int = 1
+    place: str = ""
+
+    @property
+    def asked(self) -> bool:
+        """Whether there is a search to run: words, or a place to list the photos of."""
+        return bool(self.q or self.place)
 
     def filters(self) -> SearchFilters:
         return SearchFilters(folder=Path(self.folder) if self.folder else None,
                              after=parse_day(self.after, "from"), before=parse_day(self.before, "to"),
-                             camera=self.camera or None, tags=tuple(t for t in self.tags if t))
+                             camera=self.camera or None, tags=tuple(t for t in self.tags if t),
+                             place=self.place or None)
 
     def query_string(self, **changes: Any) -> str:
         form = replace(self, **changes)
         pairs = [(name, value) for name, value in (("q", form.q), ("folder", form.folder), ("after", form.after),
-                                                  ("before", form.before), ("camera", form.camera)) if value]
+                                                  ("before", form.before), ("camera", form.camera),
+                                                  ("place", form.place)) if value]
         pairs += [("tag", tag) for tag in form.tags if tag]
         if form.page > 1:
             pairs.append(("page", str(form.page)))
@@ -75,7 +84,7 @@ def search_page(home: Path, form: SearchForm, page_size: int) -> ResultPage:
 
 def neighbours(home: Path, form: SearchForm, rank: int) -> tuple[int | None, int | None]:
     """The photo ids ranked just before and after `rank` (0-based) in the results of `form`."""
-    if not form.q or rank < 0:
+    if not form.asked or rank < 0:
         return None, None
     try:
         start = max(rank - 1, 0)
