@@ -348,7 +348,7 @@ def test_a_user_caption_wins_in_export_and_search(tmp_home: Path, catalogued: Pa
     assert photocap(tmp_home, "search", "sandcastle").exit_code == 1
 
     not_catalogued = photocap(tmp_home, "caption", "--set", str(tmp_path / "elsewhere.jpg"), "a photo")
-    assert not_catalogued.exit_code == 2 and "not in the catalog" in not_catalogued.stderr
+    assert not_catalogued.exit_code == 2 and "no such file" in not_catalogued.stderr
     assert photocap(tmp_home, "caption", "--set", str(beach), "  ").exit_code == 2
     assert photocap(tmp_home, "caption", str(beach), "--clear", str(beach)).exit_code == 2
 
