@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_places import LISBON, PARIS, SYDNEY, by_exiv2, gps_exif
-from test_serve_browser import browser, page, serve, shown_results  # noqa: F401  (fixtures)
+from test_serve_browser import page, serve, shown_results  # noqa: F401  (fixtures)
 from web_support import FLICKR, cli_search, flickr_images, photocap
 
 PHOTOS = {  # name: (where, taken)

@@ -7,7 +7,6 @@ PHOTOCAP_SCREENSHOTS=1 to refresh docs/serve-search.png, the README's picture of
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,26 +19,7 @@ import pytest
 from conftest import REPO
 from web_support import cli_search
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 START_S = 60  # the most a server may take to start on a busy machine
-
-
-def chromium_path() -> str:
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("no chromium on PATH (Debian: apt-get install chromium; .ci/run does it)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e .[dev])")
-    executable = chromium_path()
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -57,28 +37,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def serve(home: Path) -> Iterator[Callable[..., str]]:
-    """Start `photocap serve` on a free port; returns its address. Stopped at the end of the test."""
-    started: list[subprocess.Popen] = []
+def start_server(home: Path, *args: str, started: list[subprocess.Popen]) -> str:
+    """Start `photocap serve` over `home` on a free port (appended to `started`); its address once it answers."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "photocap.cli", "--home", str(home), "serve",
+                                "--port", str(port), *args], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    started.append(process)
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return f"http://127.0.0.1:{port}"
+        except OSError:
+            if process.poll() is not None:
+                raise AssertionError(f"photocap serve exited: {process.stderr.read()}") from None
+            time.sleep(0.2)
+    raise AssertionError("photocap serve did not start in time")
 
-    def start(*args: str, home_of: Path | None = None) -> str:
-        port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "photocap.cli", "--home", str(home_of or home), "serve",
-                                    "--port", str(port), *args], cwd=REPO, stderr=subprocess.PIPE, text=True)
-        started.append(process)
-        deadline = time.monotonic() + START_S
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return f"http://127.0.0.1:{port}"
-            except OSError:
-                if process.poll() is not None:
-                    raise AssertionError(f"photocap serve exited: {process.stderr.read()}") from None
-                time.sleep(0.2)
-        raise AssertionError("photocap serve did not start in time")
 
-    yield start
+def stop_servers(started: list[subprocess.Popen]) -> None:
     for process in started:
         process.terminate()
         try:
@@ -86,6 +63,18 @@ def serve(home: Path) -> Iterator[Callable[..., str]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def serve(home: Path) -> Iterator[Callable[..., str]]:
+    """Start `photocap serve` on a free port; returns its address. Stopped at the end of the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, home_of: Path | None = None) -> str:
+        return start_server(home_of or home, *args, started=started)
+
+    yield start
+    stop_servers(started)
 
 
 def search_for(page, base: str, words: str) -> None:

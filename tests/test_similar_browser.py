@@ -6,29 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 from similar_support import DOGS_ON_BEACH
-from test_serve_browser import START_S, chromium_path, free_port
+from test_serve_browser import start_server, stop_servers
 
 from photocap.catalog.store import Catalog
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e .[dev])")
-    executable = chromium_path()
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -36,23 +23,11 @@ def served(similar_library: tuple[Path, Path], tmp_path: Path) -> Iterator[str]:
     """`photocap serve` over a copy of the similar library's home; its address."""
     home = tmp_path / "home"
     shutil.copytree(similar_library[0], home)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "photocap.cli", "--home", str(home), "serve", "--port",
-                                str(port)], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    started: list[subprocess.Popen] = []
     try:
-        deadline = time.monotonic() + START_S
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("photocap serve did not start") from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        yield start_server(home, started=started)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_servers(started)
 
 
 def loaded_images(page, selector: str) -> list[dict]:
@@ -60,10 +35,10 @@ def loaded_images(page, selector: str) -> list[dict]:
         alt: image.alt, loaded: image.complete && image.naturalWidth > 0}))""")
 
 
-def test_the_duplicates_page_shows_the_groups_side_by_side(chromium, served: str, similar_library,
+def test_the_duplicates_page_shows_the_groups_side_by_side(browser, served: str, similar_library,
                                                            tmp_path: Path) -> None:
     _home, library = similar_library
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(served + "/")
     page.click("text=Duplicates")
     page.wait_for_load_state("networkidle")
@@ -92,14 +67,14 @@ def test_the_duplicates_page_shows_the_groups_side_by_side(chromium, served: str
     page.close()
 
 
-def test_more_like_this_on_the_photo_page_leads_to_the_copies(chromium, served: str, similar_library) -> None:
+def test_more_like_this_on_the_photo_page_leads_to_the_copies(browser, served: str, similar_library) -> None:
     home, library = similar_library
     with Catalog.open(home) as catalog:
         dogs = catalog.photo_by_path(str(library / DOGS_ON_BEACH))
         copies = {catalog.photo_by_path(str(library / "copies" / name))["id"] for name in ("beach_small.jpg",
                                                                                           "beach.png")}
     assert dogs is not None
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{served}/photos/{dogs['id']}")
     section = page.locator(".alike-section")
     assert section.locator("h2").inner_text() == "More like this"
@@ -118,13 +93,13 @@ def test_more_like_this_on_the_photo_page_leads_to_the_copies(chromium, served: 
     page.close()
 
 
-def test_the_new_pages_pass_the_axe_core_accessibility_check(chromium, served: str, similar_library) -> None:
+def test_the_new_pages_pass_the_axe_core_accessibility_check(browser, served: str, similar_library) -> None:
     axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
                                      reason="axe-playwright-python is not installed (pip install -e .[dev])")
     home, library = similar_library
     with Catalog.open(home) as catalog:
         dogs = catalog.photo_by_path(str(library / DOGS_ON_BEACH))
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     try:
         for url in (served + "/duplicates", f"{served}/photos/{dogs['id']}", f"{served}/photos/{dogs['id']}/similar"):

@@ -80,3 +80,24 @@ def csrf_of(page_html: str) -> str:
     marker = '<meta name="csrf-token" content="'
     start = page_html.index(marker) + len(marker)
     return page_html[start : page_html.index('"', start)]
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium_path() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("no chromium on PATH (Debian: apt-get install chromium; .ci/run does it)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install -e .[dev])")
+    executable = chromium_path()
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
