@@ -217,8 +217,8 @@ def test_a_second_writer_on_the_same_home_is_refused(tmp_home: Path, library: Pa
         holder.wait()
 
 
-# A real `photocap index` process, slowed at one point so that the test can SIGKILL it there.
-KILLABLE_INDEXER = """
+# A real `photocap index` process, slowed at one point (for {pause} s) so that the test can signal it there.
+SLOWED_INDEXER = """
 import sys, time
 import photocap.{module} as target
 real = target.{function}
@@ -227,10 +227,10 @@ def slowed(*args, **kwargs):
     global calls
     calls += 1
     if calls == 3 and "{when}" == "before":
-        print("in flight", flush=True); time.sleep(120)
+        print("in flight", flush=True); time.sleep({pause})
     result = real(*args, **kwargs)
     if calls == 3 and "{when}" == "after":
-        print("in flight", flush=True); time.sleep(120)
+        print("in flight", flush=True); time.sleep({pause})
     return result
 target.{function} = slowed
 from photocap.cli import main
@@ -245,7 +245,7 @@ main(["--home", sys.argv[1], "index", sys.argv[2], "--batch-size", "1", "--worke
 def test_an_indexer_killed_mid_run_and_run_again_indexes_every_photo_once(
     tmp_home: Path, library: Path, module: str, function: str, when: str
 ) -> None:
-    script = KILLABLE_INDEXER.format(module=module, function=function, when=when)
+    script = SLOWED_INDEXER.format(module=module, function=function, when=when, pause=120)
     indexer = subprocess.Popen([sys.executable, "-c", script, str(tmp_home), str(library)], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -268,31 +268,14 @@ def test_an_indexer_killed_mid_run_and_run_again_indexes_every_photo_once(
     assert len(ids) == len(set(ids)) == 6
 
 
-# A real `photocap index` process whose third batch is slow to write, so that Ctrl-C lands in it.
-INTERRUPTIBLE_INDEXER = """
-import sys, time
-import photocap.indexing.worker as target
-real = target.finished_results
-calls = 0
-def slowed(*args, **kwargs):
-    global calls
-    calls += 1
-    result = real(*args, **kwargs)
-    if calls == 3:
-        print("in flight", flush=True); time.sleep(float(sys.argv[3]))
-    return result
-target.finished_results = slowed
-from photocap.cli import main
-main(["--home", sys.argv[1], "index", sys.argv[2], "--batch-size", "1", "--workers", "2"])
-"""
-
-
 @pytest.mark.parametrize("presses", [1, 2], ids=["once", "twice"])
 def test_ctrl_c_during_index_keeps_what_was_captioned_says_so_and_exits_130(
     tmp_home: Path, library: Path, presses: int
 ) -> None:
     # Ctrl-C in a terminal signals the whole process group: the indexer and its decoding processes.
-    indexer = subprocess.Popen([sys.executable, "-c", INTERRUPTIBLE_INDEXER, str(tmp_home), str(library), "3"],
+    # The third batch is slow to write, so that Ctrl-C lands in it.
+    script = SLOWED_INDEXER.format(module="indexing.worker", function="finished_results", when="after", pause=3)
+    indexer = subprocess.Popen([sys.executable, "-c", script, str(tmp_home), str(library)],
                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     try:
