@@ -35,7 +35,7 @@ from PIL import Image
 
 from photocap.model.detector_net import NUM_CLASSES, STRIDE, CenterNet, resize_bilinear_tf
 from photocap.model.installed import DETECTOR_WEIGHTS, detector_id, detector_weights, sha256_of
-from photocap.model.precision import CPU_FORWARD_CHUNK, autocast_for, resolve_precision
+from photocap.model.precision import autocast_for, forward_chunks, resolve_precision
 
 WEIGHTS_FILE = DETECTOR_WEIGHTS
 FORMAT = "photocap.detector/1"
@@ -154,13 +154,12 @@ class Detector:
 
     @torch.inference_mode()
     def detect(self, images: torch.Tensor, score_floor: float = SCORE_FLOOR) -> list[list[Detection]]:
-        """Each image's objects scoring above `score_floor`, best first, after NMS over all classes. On a CPU
-        the network sees CPU_FORWARD_CHUNK images at a time (cheaper per photo, and far less memory).
+        """Each image's objects scoring above `score_floor`, best first, after NMS over all classes. The network
+        sees them a few at a time on a CPU (precision.forward_chunks: cheaper per photo, and far less memory).
 
         images: (N, 3, S, S) RGB 0-255, float or uint8, already resized to input_size (`prepare_image`)."""
-        chunks = images.split(CPU_FORWARD_CHUNK) if self.device.type == "cpu" else (images,)
         found = []
-        for chunk in chunks:
+        for chunk in forward_chunks(images.to(self.device)):
             scores, labels, boxes = (t.cpu() for t in peaks(*self.maps(chunk)))
             boxes = (boxes / self.input_size).clamp(0.0, 1.0)
             for image_scores, image_labels, image_boxes in zip(scores, labels, boxes, strict=True):

@@ -72,8 +72,14 @@ def autocast_for(device: torch.device, resolved: str) -> Callable[[], AbstractCo
 CPU_FORWARD_CHUNK = 4
 
 
-def forward_in_chunks(forward: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor) -> torch.Tensor:
-    """forward(batch), run on a CPU CPU_FORWARD_CHUNK photos at a time and concatenated (at once on a GPU)."""
+def forward_chunks(batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """`batch` in the pieces a network should see at once: CPU_FORWARD_CHUNK photos on a CPU, all on a GPU."""
     if batch.device.type != "cpu" or batch.shape[0] <= CPU_FORWARD_CHUNK:
-        return forward(batch)
-    return torch.cat([forward(chunk) for chunk in batch.split(CPU_FORWARD_CHUNK)])
+        return (batch,)
+    return batch.split(CPU_FORWARD_CHUNK)
+
+
+def forward_in_chunks(forward: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor) -> torch.Tensor:
+    """forward(batch), run on forward_chunks(batch) and concatenated."""
+    chunks = forward_chunks(batch)
+    return forward(batch) if len(chunks) == 1 else torch.cat([forward(chunk) for chunk in chunks])
