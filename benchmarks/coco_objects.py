@@ -261,17 +261,21 @@ def _match_at(words: Sequence[str], position: int) -> tuple[tuple[str, ...], str
     return tuple(words[position : position + 1]), None
 
 
-def named_phrases(caption: str) -> list[tuple[tuple[str, ...], str]]:
-    """Every (phrase, category) `caption` names, in order, repeats included."""
-    words = tokens(caption)
-    named: list[tuple[tuple[str, ...], str]] = []
+def phrases_in(words: Sequence[str]) -> list[tuple[int, tuple[str, ...], str]]:
+    """Every (position, phrase, category) the tokens `words` name, in order, repeats included."""
+    named: list[tuple[int, tuple[str, ...], str]] = []
     position = 0
     while position < len(words):
         phrase, category = _match_at(words, position)
         if category is not None:
-            named.append((phrase, category))
+            named.append((position, phrase, category))
         position += len(phrase)
     return named
+
+
+def named_phrases(caption: str) -> list[tuple[tuple[str, ...], str]]:
+    """Every (phrase, category) `caption` names, in order, repeats included."""
+    return [(phrase, category) for _, phrase, category in phrases_in(tokens(caption))]
 
 
 def _names_a_person(phrase: tuple[str, ...], animal_named: bool) -> bool:

@@ -24,7 +24,7 @@ class BigramModel(nn.Module):
             for word, p in nexts.items():
                 self.log_probs[previous, word] = math.log(p)
 
-    def init_state(self, grid):
+    def init_state(self, grid, objects=None, image_present=None):
         empty = grid.new_zeros(grid.shape[0], 1)
         return DecoderState(empty, empty, empty.unsqueeze(1), empty.unsqueeze(1))
 

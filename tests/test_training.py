@@ -53,3 +53,26 @@ def test_the_bootstrap_comparison_counts_bleu4_as_pycocoevalcap_does(flickr_dir:
     expected = caption_scores(predictions, references)["BLEU-4"]
     ours = corpus_bleu4([bleu_statistics(predictions[k], references[k]) for k in sorted(predictions)])
     assert abs(ours - expected) < 1e-6, (ours, expected)
+
+
+def test_the_describer_trains_on_a_tiny_slice_and_writes_a_checkpoint_photocap_loads(
+        flickr_dir: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from photocap.model.checkpoint import load_checkpoint
+
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    subprocess.run([sys.executable, "-m", "train.grounded", "--out", str(out), "--cache", str(cache),
+                    "--data", str(flickr_dir), "--with-photos", "false", "--train-photos", "32", "--text-images", "60",
+                    "--text-val-images", "20", "--val-photos", "8", "--epochs", "1"],
+                   check=True, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    history = json.loads((out / "history.json").read_text())
+    assert [epoch["epoch"] for epoch in history] == [1] and history[0]["text_val_loss"] > 0
+    describer = load_checkpoint(out / "best.pt")
+    assert describer.decoder.grounded and describer.name == "describer"
+    from photocap.model.captioner import resolve_model
+
+    flickr_words = set(load_checkpoint(resolve_model(None)).vocab.words)
+    assert set(describer.vocab.words) - flickr_words  # everyday words from the COCO captions

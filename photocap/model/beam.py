@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from photocap.model.decoder import CaptionDecoder
+from photocap.model.object_input import ObjectInput
 from photocap.model.vocab import Vocabulary
 
 
@@ -46,27 +47,32 @@ def _forbid(log_probs: torch.Tensor, vocab: Vocabulary, hypotheses: list[list[in
 
 
 def beam_search(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
-                max_len: int = 20, length_penalty: float = 0.7) -> list[Hypothesis]:
+                max_len: int = 20, length_penalty: float = 0.7, objects: ObjectInput | None = None,
+                image_present: torch.Tensor | None = None) -> list[Hypothesis]:
     """The best caption for each image of `grid` (B, cells, feature_dim)."""
-    return [candidates[0] for candidates in beam_candidates(decoder, grid, vocab, beam_size, max_len, length_penalty)]
+    return [candidates[0] for candidates in beam_candidates(decoder, grid, vocab, beam_size, max_len, length_penalty,
+                                                            objects=objects, image_present=image_present)]
 
 
 @torch.inference_mode()
 def beam_candidates(decoder: CaptionDecoder, grid: torch.Tensor, vocab: Vocabulary, beam_size: int = 3,
                     max_len: int = 20, length_penalty: float = 0.7,
-                    guidance: torch.Tensor | None = None) -> list[list[Hypothesis]]:
+                    guidance: torch.Tensor | None = None, objects: ObjectInput | None = None,
+                    image_present: torch.Tensor | None = None) -> list[list[Hypothesis]]:
     """Every caption the beam finished for each image of `grid` (B, cells, feature_dim), best first (at
     least one per image: an image whose beam never finished gets an empty caption scored -inf).
 
     `guidance` (B, vocabulary) is added to each image's word log-probabilities at every step: -inf forbids a
     word, a positive bonus draws the search towards it until the caption holds it (then the bonus is spent,
-    so a bonus word is not repeated for its bonus).
+    so a bonus word is not repeated for its bonus). A grounded decoder reads each image's `objects` and
+    `image_present` (see CaptionDecoder.init_state); other decoders ignore them.
 
     The state holds k rows per image still searching; an image that is done leaves the batch, so a batch
     costs what its captions need, not what its longest caption needs times the batch size.
     """
     batch, k = grid.shape[0], beam_size
-    state = decoder.init_state(grid).select(torch.arange(batch, device=grid.device).repeat_interleave(k))
+    state = decoder.init_state(grid, objects, image_present).select(
+        torch.arange(batch, device=grid.device).repeat_interleave(k))
     # Only the first of each image's k identical starting beams is live, or the beam would hold k copies.
     beam_scores = torch.full((batch, k), float("-inf"), device=grid.device)
     beam_scores[:, 0] = 0.0
