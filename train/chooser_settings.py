@@ -100,7 +100,8 @@ def main() -> None:
     photos = flickr_val(data_dir(None)) if args.set == "flickr8k-val" else coco_dev(DEFAULT_COCO)
     captioner = Captioner.load(detector_size=args.detector_size)
     grid, found = evidence_of(photos, captioner, args.cache)
-    columns = ("BLEU-4", "CIDEr-D", "CHAIR_s", "object_recall", "beam %", "guided %", "replaced %", "tags %")
+    columns = ("BLEU-4", "CIDEr-D", "CHAIR_s", "object_recall", "beam %", "grounded %", "guided %", "replaced %",
+               "tags %")
     print(f"{photos.name}, {len(photos.paths)} photos, detector at {args.detector_size} px, beam {args.beam_size}")
     print(" | ".join(("setting", *columns)))
     for changed in variations(args.vary):

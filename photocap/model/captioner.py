@@ -5,8 +5,11 @@
     captions[0].text, captions[0].tags                 # "a dog runs on the beach", [Tag("dog", 0.97, ...), ...]
 
 Each photo's caption is chosen among the beam's candidates (and, where those name what the tags contradict,
-a guided search's) by photocap.model.chooser, with the ImageNet tagger (photocap.model.tags) and, when one is
-loaded, the COCO object detector (photocap.model.detector) as evidence.
+the describer's or a guided search's) by photocap.model.chooser, with the ImageNet tagger
+(photocap.model.tags) and, when one is loaded, the COCO object detector (photocap.model.detector) as evidence.
+The describer (photocap.model.describer) proposes captions people wrote for everyday photos of the same detected
+objects: "two giraffes standing next to each other", which the Flickr8k decoder cannot say. It is asked only for
+photos whose beam captions the chooser turned down.
 The tagger reads EfficientNet-Lite0's pooled feature: the default model's own encoder computes it; a model on
 another encoder runs the Lite0 trunk beside it.
 """
@@ -14,9 +17,10 @@ another encoder runs the Lite0 trunk beside it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -28,9 +32,11 @@ from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo, pi
 from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
+from photocap.model.describer import Describer
 from photocap.model.detector import Detection, Detector, DetectorUnavailable, load_detector
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
 from photocap.model.installed import DETECTOR_WEIGHTS
+from photocap.model.object_input import ObjectInput, detections_input
 from photocap.model.precision import autocast_for, forward_in_chunks, resolve_precision
 from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY, object_tag
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
@@ -111,7 +117,8 @@ def resolve_device(device: str = "auto") -> torch.device:
 class Captioner:
     def __init__(self, checkpoint: Checkpoint, encoder: Encoder, device: torch.device,
                  tagger: Tagger | None = None, tag_encoder: Encoder | None = None,
-                 chooser: CaptionChooser | None = None, precision: str = "auto", detector: Detector | None = None):
+                 chooser: CaptionChooser | None = None, precision: str = "auto", detector: Detector | None = None,
+                 describer: Describer | None = None):
         self.checkpoint, self.encoder, self.device = checkpoint, encoder, device
         self.precision = resolve_precision(precision, device)  # "fp32", "bf16" or "fp16" (CUDA)
         self._autocast = autocast_for(device, self.precision)
@@ -124,6 +131,7 @@ class Captioner:
                 trunk.trunk.to(memory_format=torch.channels_last)
         self.decoder = checkpoint.decoder.to(device).eval()
         self.detector = detector
+        self.describer = describer if detector is not None else None
 
     @classmethod
     def load(cls, model: str | Path | None = None, device: str = "auto",
@@ -149,22 +157,28 @@ class Captioner:
         except ValueError as error:
             raise CheckpointError(f"model {checkpoint.name}: {error}") from None
         tagger, tag_encoder = _tagger_for(encoder, checkpoint, torch_device)
-        detector = None
+        detector, describer = None, None
         if detector_size is not None:
             try:
                 detector = load_detector(torch_device, precision, detector_size)
             except DetectorUnavailable as error:
                 raise CheckpointError(str(error)) from None
+            describer = Describer.load()
         return cls(checkpoint, encoder, torch_device, tagger, tag_encoder, CaptionChooser() if tagger else None,
-                   precision, detector)
+                   precision, detector, describer)
 
     @property
     def model_id(self) -> str:
-        return self.checkpoint.model_id
+        """The captioning models that write captions: the decoder, and the describer beside it."""
+        if self.describer is None:
+            return self.checkpoint.model_id
+        return f"{self.checkpoint.model_id}+{self.describer.model_id}"
 
     @property
     def model_checksum(self) -> str:
-        return self.checkpoint.sha256
+        if self.describer is None:
+            return self.checkpoint.sha256
+        return hashlib.sha256(f"{self.checkpoint.sha256}+{self.describer.sha256}".encode()).hexdigest()
 
     @property
     def detector_id(self) -> str | None:
@@ -221,10 +235,11 @@ class Captioner:
         if pooled is None and self.tagger is not None and self.tag_encoder is None:
             pooled = grid.mean(dim=1)
         vocab = self.checkpoint.vocab
+        seen: Sequence[list[Detection] | None] = detections if detections is not None else [None] * len(grid)
         candidates = [[(vocab.decode(h.tokens), h.score) for h in hypotheses]
-                      for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size)]
+                      for hypotheses in beam_candidates(self.decoder, grid, vocab, beam_size,
+                                                        objects=self._objects(seen, grid.device))]
         words = self._likely_words(grid)
-        seen: Sequence[list[Detection] | None] = detections if detections is not None else [None] * len(candidates)
         if pooled is None or self.tagger is None or self.chooser is None:
             return [Draft(c, w, verdict=ChosenCaption(c[0][0], float("nan"), "beam"), detections=d)
                     for c, w, d in zip(candidates, words, seen, strict=True)]
@@ -235,7 +250,9 @@ class Captioner:
             if objects is not None:
                 proof = with_detections(proof, [(object_tag(d.label), d.score, box_area(d.box)) for d in objects],
                                         self.chooser.vocabulary, self.chooser.settings)
-            verdict = self.chooser.judge(found, proof)
+            if self.checkpoint.concepts:  # the evidence for colours and clothes
+                proof = replace(proof, words=dict(words[i]))
+            verdict = self.chooser.judge(found, proof, grounded=self.describer is not None and bool(objects))
             waiting = isinstance(verdict, Guidance)
             drafts.append(Draft(found, words[i], tags[i], proof, features[i], verdict,
                                 grid[i].detach().clone() if waiting else None, objects))
@@ -243,7 +260,9 @@ class Captioner:
 
     @torch.inference_mode()
     def finish(self, drafts: Sequence[Draft], beam_size: int = 3) -> list[Caption]:
-        """The captions of `drafts`, in order, after guided searches (all waiting drafts in one batch)."""
+        """The captions of `drafts`, in order, after the describer and guided searches (all waiting
+        drafts in one batch)."""
+        self._describe_waiting(drafts)
         for search in range(GUIDED_SEARCHES):
             waiting = [d for d in drafts if isinstance(d.verdict, Guidance)]
             if not waiting:
@@ -251,13 +270,36 @@ class Captioner:
             assert self.chooser is not None
             grid = torch.stack([d.grid for d in waiting if d.grid is not None])
             guided = self._guided_candidates(grid, [d.verdict for d in waiting if isinstance(d.verdict, Guidance)],
-                                             beam_size)
+                                             beam_size, self._objects([d.detections for d in waiting], grid.device))
             last = search == GUIDED_SEARCHES - 1
             for draft, found in zip(waiting, guided, strict=True):
                 assert isinstance(draft.verdict, Guidance) and draft.evidence is not None
                 draft.verdict = self.chooser.settle(draft.candidates, found, draft.evidence,
                                                     None if last else draft.verdict)
         return [draft.caption() for draft in drafts]
+
+    def _describe_waiting(self, drafts: Sequence[Draft]) -> None:
+        """The describer's captions for the detected objects of the drafts waiting for a caption; a draft whose
+        describer captions the chooser turns down keeps the beam caption it had passed, if any, else waits for a
+        guided search."""
+        waiting = [d for d in drafts if isinstance(d.verdict, Guidance)]
+        if not waiting:
+            return
+        for draft in waiting:
+            if self.describer is None or not draft.detections or draft.evidence is None:
+                continue
+            assert self.chooser is not None
+            candidates = [(text, 0.0) for text in self.describer.candidates(draft.detections)]
+            chosen = self.chooser.accept(candidates, draft.evidence, "grounded")
+            if chosen is not None:
+                draft.verdict = chosen
+        for draft in waiting:
+            if isinstance(draft.verdict, Guidance) and draft.verdict.kept is not None:
+                draft.verdict = draft.verdict.kept
+
+    def _objects(self, found: Sequence[list[Detection] | None], device: torch.device) -> ObjectInput | None:
+        """What a grounded decoder is told of each photo's objects (None for other decoders)."""
+        return detections_input(found, device) if self.decoder.grounded else None
 
     def _likely_words(self, grid: torch.Tensor) -> list[list[tuple[str, float]]]:
         words: list[list[tuple[str, float]]] = [[] for _ in range(grid.shape[0])]
@@ -269,15 +311,16 @@ class Captioner:
                               for p, i in zip(values, ids, strict=True) if p >= CONCEPT_MIN_PROBABILITY]
         return words
 
-    def _guided_candidates(self, grid: torch.Tensor, guidance: list[Guidance],
-                           beam_size: int) -> list[list[tuple[str, float]]]:
+    def _guided_candidates(self, grid: torch.Tensor, guidance: list[Guidance], beam_size: int,
+                           objects: ObjectInput | None = None) -> list[list[tuple[str, float]]]:
         assert self.chooser is not None
         vocab = self.checkpoint.vocab
         weights = torch.zeros(len(guidance), len(vocab), device=grid.device)
         for row, guide in enumerate(guidance):
             for index, weight in self.chooser.guidance_weights(guide, vocab.words).items():
                 weights[row, index] = weight
-        found: list[list[Hypothesis]] = beam_candidates(self.decoder, grid, vocab, beam_size, guidance=weights)
+        found: list[list[Hypothesis]] = beam_candidates(self.decoder, grid, vocab, beam_size, guidance=weights,
+                                                        objects=objects)
         return [[(vocab.decode(h.tokens), h.score) for h in hypotheses] for hypotheses in found]
 
     def caption_pixels(self, pixels: torch.Tensor | np.ndarray, beam_size: int = 3,

@@ -5,14 +5,18 @@ the photo. Each object a caption names (people included) is checked against that
 kept is the first of these that names nothing the evidence does not support:
 
 1. **beam**: the most probable beam candidate.
-2. **guided**: a second beam search in which unsupported words are forbidden and the words of confident
+2. **grounded**: with a detector, a caption people wrote for everyday photos of the objects it found
+   (photocap.model.describer: "two giraffes standing next to each other in a field"); also where the beam's
+   caption passes but leaves out the detector's main subject (a pizza the beam calls a baby), when a describer
+   caption names it (otherwise the beam's stays).
+3. **guided**: a second beam search in which unsupported words are forbidden and the words of confident
    tags draw a bonus (a soft form of constrained beam search, Anderson et al. 2017); once more if it invents
    another object.
-3. **replaced**: the best candidate with each contradicted object replaced by the confidently tagged object
+4. **replaced**: the best candidate with each contradicted object replaced by the confidently tagged object
    of the same kind ("a dog runs through the grass" on a photo tagged sheep: "a sheep runs through ...").
-4. **tags**: a short description built from the confident tags ("a zebra", "a toilet in a bathroom"): a
+5. **tags**: a short description built from the confident tags ("a zebra", "a toilet in a bathroom"): a
    wrong alt text is worse than a short true one.
-5. **nothing sure**: "a photo", when the tagger is sure of nothing a caption may name.
+6. **nothing sure**: "a photo", when the tagger is sure of nothing a caption may name.
 
 A caption is kept only if it names nothing unsupported and, when the tagger is sure of an object, names it
 (or a word above or below it): "two men are sitting on a rock" on a photo tagged elephant at 0.9 describes
@@ -38,13 +42,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from photocap.model.details import without_unsure_details
 from photocap.model.tag_vocabulary import TagMap, best_and_counts, covered_by_objects, object_tags
 from photocap.model.tag_vocabulary import vocabulary as tag_vocabulary
+from photocap.wording import article
 
 PERSON = "person"
 EVERYDAY_WORDS_FILE = "everyday_words.json"
@@ -73,7 +79,7 @@ JUDGED_KINDS = frozenset({"animal", "vehicle", "food", "furniture", "electronics
 NAMED_ALONE_KINDS = frozenset({"place", "structure", "other"})
 # Tag names that captions mostly use as verbs or for something else ("a bird flies", "on a swing").
 NOT_OBJECT_WORDS = frozenset({"fly", "flies", "swing", "swings", "iron", "bow", "pop", "top", "tops", "file"})
-METHODS = ("beam", "guided", "replaced", "tags", "nothing sure")
+METHODS = ("beam", "grounded", "guided", "replaced", "tags", "nothing sure")
 # What a photo is called when nothing can be said of it surely: true, if not much use.
 NOTHING_SURE = "a photo"
 
@@ -100,6 +106,10 @@ class ChooserSettings:
     object_absent_below: float = 0.2  # an object the detector speaks for, less probable than this, is absent
     count_above: float = 0.4
     subject_area: float = 0.02  # a detection this share of the photo or larger may be a short caption's subject
+    # Where a grounded describer can write a caption: a detection this sure (and this large) is the photo's main
+    # subject, which a beam caption must name to be kept over the describer's.
+    subject_above: float = 0.6
+    detail_above: float = 0.3  # a colour or garment the likely-words head gives less is dropped (train.detail_words)
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,8 @@ class Evidence:
     person: float
     counts: dict[str, int] = field(default_factory=dict)
     detected: bool = False
+    # The captioner's likely words (word -> probability), the evidence for colours and clothes (None: not known).
+    words: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,10 +143,12 @@ class Mention:
 
 @dataclass(frozen=True)
 class Guidance:
-    """What the guided search must avoid (tags, PERSON among them) and draw towards (tag -> probability)."""
+    """What the guided search must avoid (tags, PERSON among them) and draw towards (tag -> probability);
+    `kept`: a beam caption that passed but left out the main subject, kept if no grounded caption names it."""
 
     forbid: frozenset[str]
     boost: dict[str, float] = field(default_factory=dict)
+    kept: ChosenCaption | None = None
 
 
 class CaptionChooser:
@@ -224,22 +238,52 @@ class CaptionChooser:
 
     # ---------------------------------------------------------------------------------------- choosing
 
-    def judge(self, candidates: Sequence[tuple[str, float]], evidence: Evidence) -> ChosenCaption | Guidance:
+    def judge(self, candidates: Sequence[tuple[str, float]], evidence: Evidence,
+              grounded: bool = False) -> ChosenCaption | Guidance:
         """Keep the first beam candidate ((text, score), best first) that nothing contradicts, or say what a
-        guided search must avoid and look for."""
+        guided search must avoid and look for. With a `grounded` describer to turn to, a candidate must also name
+        the detector's main subject; one that passes but does not is the Guidance's `kept`."""
         forbid: set[str] = set()
+        kept = None
         for text, _score in candidates:
             mentions = self.mentions(text, evidence.detected)
             unsupported = {m.tag for m in mentions if self.unsupported(m, evidence)}
             if not unsupported and not self._omits_sure_object(mentions, evidence):
-                return self._kept(text, evidence, "beam")
+                if not grounded or not self.omits_subject(mentions, evidence):
+                    return self._kept(text, evidence, "beam")
+                kept = kept or self._kept(text, evidence, "beam")
             forbid |= unsupported
         boost = {tag: p for tag, p in evidence.tags.items()
                  if p >= self.settings.boost_above and tag in self._nameable
                  and self.vocabulary.kind(tag) in JUDGED_KINDS | {"place"}}
         if evidence.person < self.settings.person_absent_below:
             forbid.add(PERSON)
-        return Guidance(frozenset(forbid), boost)
+        return Guidance(frozenset(forbid), boost, kept)
+
+    def accept(self, candidates: Sequence[tuple[str, float]], evidence: Evidence,
+               method: str) -> ChosenCaption | None:
+        """The first of another generator's candidates that names nothing unsupported, leaves out nothing sure
+        and reads as a sentence, or None."""
+        for text, _score in candidates:
+            if not text or _garbled(text):
+                continue
+            mentions = self.mentions(text, evidence.detected)
+            if any(self.unsupported(m, evidence) for m in mentions) or self._omits_sure_object(mentions, evidence):
+                continue
+            return self._kept(text, evidence, method)
+        return None
+
+    def omits_subject(self, mentions: Sequence[Mention], evidence: Evidence) -> bool:
+        """Whether a caption names none of the detector's main subjects (detections from subject_above, large
+        enough to count), nor a word above or below one."""
+        subjects = [word for word in evidence.counts
+                    if word != PERSON and evidence.tags.get(word, 0.0) >= self.settings.subject_above]
+        if not subjects:
+            return False
+        ancestry = self.vocabulary.ancestry
+        named = [m.tag for m in mentions if m.tag != PERSON]
+        return not any(subject in ancestry(other) or other in ancestry(subject)
+                       for subject in subjects for other in named)
 
     def guidance_weights(self, guidance: Guidance, words: Sequence[str]) -> dict[int, float]:
         """The guided search's word weights over a decoder vocabulary `words`: -inf for a forbidden word (a
@@ -336,6 +380,8 @@ class CaptionChooser:
 
     def _kept(self, text: str, evidence: Evidence, method: str) -> ChosenCaption:
         text = self._refine(text, evidence)
+        if evidence.words is not None:
+            text = without_unsure_details(text, evidence.words, self.settings.detail_above)
         return ChosenCaption(text, self.confidence(text, evidence), method)
 
     def _replace_contradicted(self, caption: str, evidence: Evidence) -> str | None:
@@ -390,8 +436,7 @@ class CaptionChooser:
         above the detector's objects (animal, vehicle): the tagger sums it from classes the detector denied."""
         if exclude_above_objects:
             above = self._above_objects()
-            evidence = Evidence({tag: p for tag, p in evidence.tags.items() if tag not in above}, evidence.person,
-                                evidence.counts, evidence.detected)
+            evidence = replace(evidence, tags={tag: p for tag, p in evidence.tags.items() if tag not in above})
         return self._best_of_kinds(kinds, evidence, exclude, floor)
 
     def _above_objects(self) -> frozenset[str]:
@@ -466,16 +511,12 @@ def with_detections(evidence: Evidence, found: Sequence[tuple[str, float, float]
             if step not in objects:
                 tags[step] = max(tags.get(step, 0.0), score)
     person = max(best.get(PERSON, 0.0), s.tagger_weight_on_people * evidence.person)
-    return Evidence(tags, person, counts, detected=True)
+    return replace(evidence, tags=tags, person=person, counts=counts, detected=True)
 
 
 def with_article(word: str) -> str:
     """"a zebra", "an airplane", "food"."""
     return word if word in MASS_NOUNS else f"{article(word)} {word}"
-
-
-def article(word: str) -> str:
-    return "an" if re.match(r"[aeio]|u(?!ni|se|ku|r)", word) else "a"
 
 
 def plural_of(phrase: str) -> str:

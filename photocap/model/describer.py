@@ -1,0 +1,73 @@
+"""The consensus describer: captions people wrote for photos showing the same objects as this one.
+
+    describer = Describer.load()                       # assets/describer.json (train/build_describer.py)
+    describer.candidates(detections)                   # ["two giraffes standing next to each other", ...]
+
+The Flickr8k decoder cannot say giraffe, pizza or laptop. From 24,619 everyday COCO captions, the describer keeps,
+for each set of objects with counts that enough captions name ("giraffe x2", "person x1 + pizza x1"), the captions
+that agree most with the others of that set. A photo's detections (photocap.model.object_input) choose the set:
+all its objects first, then without the least sure ones; a count of 3 may use "several" captions, and the other
+way round, but "two" is never said of three. The caption chooser checks the candidates like any caption.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from photocap.model.detector import Detection
+from photocap.model.object_input import COUNT_CAP, objects_of
+
+DESCRIBER_FILE = "describer.json"
+DESCRIBE_MIN_SCORE = 0.4  # detections the describer builds on: the chooser shows objects from this score
+
+
+def signature_key(counts: Mapping[str, int]) -> str:
+    """"giraffe:2|person:1": objects and their counts, by name."""
+    return "|".join(f"{label}:{counts[label]}" for label in sorted(counts))
+
+
+def describer_path() -> Path:
+    return Path(str(resources.files("photocap") / "assets" / DESCRIBER_FILE))
+
+
+@dataclass(frozen=True)
+class Describer:
+    signatures: dict[str, list[str]]
+    sha256: str
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Describer | None:
+        """The shipped describer, or None when its file is missing."""
+        path = path or describer_path()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return cls(json.loads(data)["signatures"], hashlib.sha256(data).hexdigest())
+
+    @property
+    def model_id(self) -> str:
+        return f"describer@{self.sha256[:12]}"
+
+    def candidates(self, found: Sequence[Detection]) -> list[str]:
+        """Captions for a photo with these detections, best first ([] when no set of its objects is known)."""
+        objects = objects_of(found, DESCRIBE_MIN_SCORE)
+        for size in range(len(objects), 0, -1):
+            for counts in _count_variants(dict(objects[:size])):
+                captions = self.signatures.get(signature_key(counts))
+                if captions:
+                    return list(captions)
+        return []
+
+
+def _count_variants(counts: dict[str, int]) -> Iterator[dict[str, int]]:
+    """The counts as found, then with 3 and COUNT_CAP ("several") standing in for each other."""
+    yield counts
+    swapped = {label: {3: COUNT_CAP, COUNT_CAP: 3}.get(count, count) for label, count in counts.items()}
+    if swapped != counts:
+        yield swapped
