@@ -252,7 +252,7 @@ class Captioner:
                                         self.chooser.vocabulary, self.chooser.settings)
             if self.checkpoint.concepts:  # the evidence for colours and clothes
                 proof = replace(proof, words=dict(words[i]))
-            verdict = self.chooser.judge(found, proof, grounded=self.describer is not None and bool(objects))
+            verdict = self.chooser.judge(found, proof)
             waiting = isinstance(verdict, Guidance)
             drafts.append(Draft(found, words[i], tags[i], proof, features[i], verdict,
                                 grid[i].detach().clone() if waiting else None, objects))
@@ -280,22 +280,16 @@ class Captioner:
 
     def _describe_waiting(self, drafts: Sequence[Draft]) -> None:
         """The describer's captions for the detected objects of the drafts waiting for a caption; a draft whose
-        describer captions the chooser turns down keeps the beam caption it had passed, if any, else waits for a
-        guided search."""
-        waiting = [d for d in drafts if isinstance(d.verdict, Guidance)]
-        if not waiting:
-            return
-        for draft in waiting:
-            if self.describer is None or not draft.detections or draft.evidence is None:
+        describer captions the chooser turns down waits for a guided search."""
+        for draft in drafts:
+            if not isinstance(draft.verdict, Guidance) or self.describer is None or not draft.detections \
+                    or draft.evidence is None:
                 continue
             assert self.chooser is not None
             candidates = [(text, 0.0) for text in self.describer.candidates(draft.detections)]
             chosen = self.chooser.accept(candidates, draft.evidence, "grounded")
             if chosen is not None:
                 draft.verdict = chosen
-        for draft in waiting:
-            if isinstance(draft.verdict, Guidance) and draft.verdict.kept is not None:
-                draft.verdict = draft.verdict.kept
 
     def _objects(self, found: Sequence[list[Detection] | None], device: torch.device) -> ObjectInput | None:
         """What a grounded decoder is told of each photo's objects (None for other decoders)."""

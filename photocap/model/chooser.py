@@ -6,9 +6,7 @@ kept is the first of these that names nothing the evidence does not support:
 
 1. **beam**: the most probable beam candidate.
 2. **grounded**: with a detector, a caption people wrote for everyday photos of the objects it found
-   (photocap.model.describer: "two giraffes standing next to each other in a field"); also where the beam's
-   caption passes but leaves out the detector's main subject (a pizza the beam calls a baby), when a describer
-   caption names it (otherwise the beam's stays).
+   (photocap.model.describer: "two giraffes standing next to each other in a field").
 3. **guided**: a second beam search in which unsupported words are forbidden and the words of confident
    tags draw a bonus (a soft form of constrained beam search, Anderson et al. 2017); once more if it invents
    another object.
@@ -106,9 +104,6 @@ class ChooserSettings:
     object_absent_below: float = 0.2  # an object the detector speaks for, less probable than this, is absent
     count_above: float = 0.4
     subject_area: float = 0.02  # a detection this share of the photo or larger may be a short caption's subject
-    # Where a grounded describer can write a caption: a detection this sure (and this large) is the photo's main
-    # subject, which a beam caption must name to be kept over the describer's.
-    subject_above: float = 0.6
     detail_above: float = 0.3  # a colour or garment the likely-words head gives less is dropped (train.detail_words)
 
 
@@ -143,12 +138,10 @@ class Mention:
 
 @dataclass(frozen=True)
 class Guidance:
-    """What the guided search must avoid (tags, PERSON among them) and draw towards (tag -> probability);
-    `kept`: a beam caption that passed but left out the main subject, kept if no grounded caption names it."""
+    """What the guided search must avoid (tags, PERSON among them) and draw towards (tag -> probability)."""
 
     forbid: frozenset[str]
     boost: dict[str, float] = field(default_factory=dict)
-    kept: ChosenCaption | None = None
 
 
 class CaptionChooser:
@@ -238,27 +231,22 @@ class CaptionChooser:
 
     # ---------------------------------------------------------------------------------------- choosing
 
-    def judge(self, candidates: Sequence[tuple[str, float]], evidence: Evidence,
-              grounded: bool = False) -> ChosenCaption | Guidance:
+    def judge(self, candidates: Sequence[tuple[str, float]], evidence: Evidence) -> ChosenCaption | Guidance:
         """Keep the first beam candidate ((text, score), best first) that nothing contradicts, or say what a
-        guided search must avoid and look for. With a `grounded` describer to turn to, a candidate must also name
-        the detector's main subject; one that passes but does not is the Guidance's `kept`."""
+        guided search must avoid and look for."""
         forbid: set[str] = set()
-        kept = None
         for text, _score in candidates:
             mentions = self.mentions(text, evidence.detected)
             unsupported = {m.tag for m in mentions if self.unsupported(m, evidence)}
             if not unsupported and not self._omits_sure_object(mentions, evidence):
-                if not grounded or not self.omits_subject(mentions, evidence):
-                    return self._kept(text, evidence, "beam")
-                kept = kept or self._kept(text, evidence, "beam")
+                return self._kept(text, evidence, "beam")
             forbid |= unsupported
         boost = {tag: p for tag, p in evidence.tags.items()
                  if p >= self.settings.boost_above and tag in self._nameable
                  and self.vocabulary.kind(tag) in JUDGED_KINDS | {"place"}}
         if evidence.person < self.settings.person_absent_below:
             forbid.add(PERSON)
-        return Guidance(frozenset(forbid), boost, kept)
+        return Guidance(frozenset(forbid), boost)
 
     def accept(self, candidates: Sequence[tuple[str, float]], evidence: Evidence,
                method: str) -> ChosenCaption | None:
@@ -272,18 +260,6 @@ class CaptionChooser:
                 continue
             return self._kept(text, evidence, method)
         return None
-
-    def omits_subject(self, mentions: Sequence[Mention], evidence: Evidence) -> bool:
-        """Whether a caption names none of the detector's main subjects (detections from subject_above, large
-        enough to count), nor a word above or below one."""
-        subjects = [word for word in evidence.counts
-                    if word != PERSON and evidence.tags.get(word, 0.0) >= self.settings.subject_above]
-        if not subjects:
-            return False
-        ancestry = self.vocabulary.ancestry
-        named = [m.tag for m in mentions if m.tag != PERSON]
-        return not any(subject in ancestry(other) or other in ancestry(subject)
-                       for subject in subjects for other in named)
 
     def guidance_weights(self, guidance: Guidance, words: Sequence[str]) -> dict[int, float]:
         """The guided search's word weights over a decoder vocabulary `words`: -inf for a forbidden word (a
