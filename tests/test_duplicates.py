@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from similar_support import CHILD, DOGS_ON_BEACH, json_lines, photocap
+import numpy as np
+from similar_support import CHILD, DOGS_ON_BEACH, half_size_copy, json_lines, photocap
 
 from photocap.catalog.store import Catalog
 from photocap.similar.keeper import Candidate, choose_keeper
+from photocap.similar.phash import hamming, phash_of_file
 
 
 def groups_of(home: Path, *args: str) -> list[dict]:
@@ -153,3 +156,28 @@ def test_a_burst_is_its_own_kind(tmp_home: Path, tmp_path: Path, flickr_dir: Pat
     assert [member["path"] for member in groups[0]["photos"]] == [str(photos / "ride1.jpg"), str(photos / "ride2.jpg")]
     assert groups[0]["reason"].startswith("2 shots from one camera within 2 s")
     assert groups_of(tmp_home, str(photos), "--no-bursts") == []
+
+
+def test_index_keeps_the_perceptual_hashes_so_duplicates_decodes_nothing(tmp_home: Path, tmp_path: Path,
+                                                                          flickr_dir: Path) -> None:
+    # Indexing hashes each picture while it decodes it for the captioner. The photos are taken away after `index`:
+    # a hash `duplicates` had to make itself would be missing, and the near copy's reason would not cite hashes.
+    images, photos = flickr_dir / "Images", tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy2(images / DOGS_ON_BEACH, photos / "beach.jpg")
+    half_size_copy(images / DOGS_ON_BEACH, photos / "beach_small.jpg")
+    shutil.copy2(images / CHILD, photos / "child.jpg")
+    assert photocap(tmp_home, "index", str(photos), "--workers", "0").exit_code == 0
+    db = sqlite3.connect(tmp_home / "catalog.db")
+    kept = dict(db.execute("SELECT p.path, h.phash FROM photos p JOIN perceptual_hashes h USING (content_hash)"))
+    db.close()
+    assert set(kept) == {str(photos / name) for name in ("beach.jpg", "beach_small.jpg", "child.jpg")}
+    for path, value in kept.items():  # what `duplicates` computes for photos indexed before, give or take a bit
+        assert hamming(np.array([value]), np.array([phash_of_file(path)]))[0] <= 2
+    shutil.move(photos, tmp_path / "elsewhere")
+    run = photocap(tmp_home, "duplicates", "--json")
+    assert run.exit_code == 0, run.output
+    (group,) = json_lines(run)
+    assert {member["path"] for member in group["photos"]} == {str(photos / name) for name in ("beach.jpg",
+                                                                                               "beach_small.jpg")}
+    assert "perceptual hash" in group["reason"]
