@@ -515,7 +515,7 @@ def show(ctx, paths, as_json):
             click.echo(json.dumps(details))
         else:
             click.echo(details_text(details))
-    from photocap.edits import not_catalogued
+    from photocap.wording import not_catalogued
 
     for path in unknown:
         click.echo(f"error: {_printable(not_catalogued(path))}", err=True)
