@@ -13,6 +13,7 @@ import numpy as np
 from similar_support import CHILD, DOGS_ON_BEACH, half_size_copy, json_lines, photocap
 
 from photocap.catalog.store import Catalog
+from photocap.similar.duplicates import _copy_reason
 from photocap.similar.keeper import Candidate, choose_keeper
 from photocap.similar.phash import hamming, phash_of_file
 
@@ -38,7 +39,7 @@ def test_exact_and_near_copies_are_grouped_and_nothing_else(similar_library: tup
     assert near["keep"] == str(library / "copies" / "beach.png") and "original format" in near["why"]
     assert exact["keep"] == str(library / CHILD)
     assert [member["keep"] for member in near["photos"]] == [True, False, False]
-    assert "perceptual hashes" in near["reason"] and "same bytes" in exact["reason"]
+    assert "perceptual hash" in near["reason"] and "same bytes" in exact["reason"]
     text = photocap(home, "duplicates", str(library))
     assert text.exit_code == 0 and "keep   " + str(library / "copies" / "beach.png") in text.stdout
     assert "2 groups, 3 photos to spare" in text.stderr
@@ -156,6 +157,10 @@ def test_a_burst_is_its_own_kind(tmp_home: Path, tmp_path: Path, flickr_dir: Pat
     assert [member["path"] for member in groups[0]["photos"]] == [str(photos / "ride1.jpg"), str(photos / "ride2.jpg")]
     assert groups[0]["reason"].startswith("2 shots from one camera within 2 s")
     assert groups_of(tmp_home, str(photos), "--no-bursts") == []
+    text = photocap(tmp_home, "duplicates", str(photos))
+    assert "1 group, 1 photo to spare (--move-extras-to DIR moves it aside)" in text.stderr
+    nothing = photocap(tmp_home, "duplicates", str(photos), "--no-bursts")
+    assert nothing.exit_code == 0 and nothing.stderr.strip() == "no duplicates found"
 
 
 def test_index_keeps_the_perceptual_hashes_so_duplicates_decodes_nothing(tmp_home: Path, tmp_path: Path,
@@ -181,3 +186,14 @@ def test_index_keeps_the_perceptual_hashes_so_duplicates_decodes_nothing(tmp_hom
     assert {member["path"] for member in group["photos"]} == {str(photos / name) for name in ("beach.jpg",
                                                                                                "beach_small.jpg")}
     assert "perceptual hash" in group["reason"]
+
+
+def test_the_reason_says_same_hash_and_same_features_plainly() -> None:
+    # A PNG made from a JPEG: the same pixels, so the same hash and features; "at most 0 bits apart" read oddly.
+    rows = {1: {"content_hash": "a"}, 2: {"content_hash": "b"}, 3: {"content_hash": "b"}}
+    kind, reason = _copy_reason([1, 2], rows, 0.9996, 0)
+    assert kind == "near copies" and "at most 0" not in reason and "1.00 or more" not in reason
+    assert reason.endswith("the same features (cosine 1.00), the same perceptual hash")
+    _kind, reason = _copy_reason([1, 2, 3], rows, 0.83, 4)
+    assert "features alike (cosine 0.83 or more), perceptual hashes differing in at most 4 of 64 bits" in reason
+    assert reason.endswith("; 2 of them byte for byte")
