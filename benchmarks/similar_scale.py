@@ -3,6 +3,11 @@ query time and memory (whole process), recall@10 against exact search, and `dupl
 
     python -m benchmarks.similar_scale --dir /tmp/similar-scale                 # 1,000,000 photos
     python -m benchmarks.similar_scale --photos 50000 --dir /tmp/similar-small  # a quick small run
+    python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps similar --cold data   # first query of the day
+
+`--cold data` drops the vector file's and the catalog's pages from the page cache before each `similar` (as after
+other work filled the memory); `--cold all` the Python modules' files it loads too (posix_fadvise DONTNEED on those
+files only: other programs' caches stay; files mapped by a running process, such as the Python binary, stay).
 
 The catalog is benchmarks/scale.py's synthetic one (captions, tags, dates, cameras; only 1,000 real files), with
 synthetic kept features instead of zeros, drawn from a Gaussian fitted to up to 3,000 real features (from
@@ -36,6 +41,7 @@ SEED_HOME = Path("/tmp/dup-bench/home")
 PLANT_EVERY = 100
 PLANTED_NOISE = 0.35  # of a photo's own spread: the planted copy's feature cosine is about 0.95
 FILES = 1000
+READ_MB: list[float] = []  # what each `similar` run read from disk, not from the page cache (wait4's ru_inblock)
 
 
 def real_features(home: Path) -> np.ndarray:
@@ -92,6 +98,34 @@ def plant_hashes(home: Path, photos: int) -> None:
     db.close()
 
 
+def evict(paths: list[Path]) -> None:
+    """Drop the pages of these files from the page cache (those a running process maps stay)."""
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def files_to_evict(home: Path, cold: str) -> list[Path]:
+    """The files `--cold` drops from the page cache before each query: the vector index and the catalog; with
+    "all", also every module file and shared library `photocap similar` loads."""
+    found = [home / "vectors.bin", home / "catalog.db", home / "catalog.db-wal"]
+    if cold == "all":
+        code = ("import sys, photocap.cli, photocap.similar.neighbours, photocap.similar.quick, sqlite3; "
+                "files = {f for m in list(sys.modules.values()) for f in (getattr(m, '__file__', None), "
+                "getattr(m, '__cached__', None)) if f}; "
+                "files |= {line.split()[-1] for line in open('/proc/self/maps') if '/' in line}; "
+                "print('\\n'.join(sorted(files)))")
+        listed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        found += [Path(line) for line in listed.splitlines() if line.startswith("/")]
+    return found
+
+
 def python_measured(code: str) -> tuple[float, float, subprocess.CompletedProcess]:
     """(seconds, peak MB, result) of `python -c code` in a process of its own."""
     began = time.perf_counter()
@@ -140,6 +174,8 @@ def main() -> None:
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument("--steps", default="index,similar,recall,duplicates",
                         help="what to measure (a kept DIR is reused): index,similar,recall,duplicates")
+    parser.add_argument("--cold", choices=["no", "data", "all"], default="no",
+                        help="drop files from the page cache before each `similar` (see above)")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     root = args.dir.absolute()
@@ -169,8 +205,10 @@ def main() -> None:
     paths = sqlite3.connect(f"file:{home / 'catalog.db'}?mode=ro", uri=True)
     ids = rng.sample(range(1, args.photos + 1), args.queries)
     times, cpu, peaks = [], [], []
+    evicted = files_to_evict(home, args.cold) if args.cold != "no" else []
     for photo_id in ids if "similar" in steps else []:
         path = paths.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()[0]
+        evict(evicted)
         took, used, peak, run = cli_measured(["--home", str(home), "similar", path, "--limit", "10", "--json"])
         if run.returncode:
             raise SystemExit(f"similar failed: {run.stderr}")
@@ -182,6 +220,7 @@ def main() -> None:
         figures.update(similar_median_s=round(statistics.median(times), 3),
                        similar_p95_s=round(times[int(0.95 * (len(times) - 1))], 3),
                        similar_cpu_median_s=round(statistics.median(cpu), 3), similar_peak_mb=round(max(peaks)),
+                       similar_cold=args.cold, similar_disk_read_mb_median=round(statistics.median(READ_MB), 1),
                        load_average=round(os.getloadavg()[0], 1))
         print(f"  similar: median {statistics.median(times):.3f} s, peak {max(peaks):.0f} MB", file=sys.stderr)
 
@@ -205,13 +244,15 @@ def main() -> None:
 
 
 def cli_measured(arguments: list[str]) -> tuple[float, float, float, subprocess.CompletedProcess]:
-    """(seconds, CPU seconds, peak MB, result) of `photocap ARGUMENTS` in a process of its own."""
+    """(seconds, CPU seconds, peak MB, result) of `photocap ARGUMENTS` in a process of its own; the MB it read from
+    disk (not from the page cache) are in READ_MB."""
     command = [sys.executable, "-m", "photocap.cli", *arguments]
     began = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
     _pid, status, usage = os.wait4(process.pid, 0)
     result = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status), stdout.decode(), stderr.decode())
+    READ_MB.append(usage.ru_inblock * 512 / 1e6)
     return time.perf_counter() - began, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, result
 
 

@@ -515,7 +515,7 @@ def show(ctx, paths, as_json):
             click.echo(json.dumps(details))
         else:
             click.echo(details_text(details))
-    from photocap.edits import not_catalogued
+    from photocap.wording import not_catalogued
 
     for path in unknown:
         click.echo(f"error: {_printable(not_catalogued(path))}", err=True)
@@ -736,7 +736,7 @@ def duplicates(ctx, paths, move_to, undo_manifest, bursts, as_json):
                 click.echo(f"{verb}: {_printable(shown[0])} -> {_printable(shown[1])}")
         for skipped in report["skipped"]:
             click.echo(f"skipped: {_printable(skipped['path'])}: {skipped['reason']}", err=True)
-        click.echo(f"{len(report['moved'])} photos {verb}; manifest {report['manifest']}", err=True)
+        click.echo(f"{counted(len(report['moved']), 'photo')} {verb}; manifest {report['manifest']}", err=True)
         if report["skipped"]:
             ctx.exit(EXIT_PARTIAL_FAILURE)
         return
@@ -751,7 +751,11 @@ def duplicates(ctx, paths, move_to, undo_manifest, bursts, as_json):
             else:
                 click.echo(f"  extra  {_printable(member['path'])}")
     extras = sum(len(group["photos"]) - 1 for group in found)
-    click.echo(f"{len(found)} groups, {extras} photos to spare (--move-extras-to DIR moves them aside)", err=True)
+    if not found:
+        click.echo("no duplicates found", err=True)
+        return
+    click.echo(f"{counted(len(found), 'group')}, {counted(extras, 'photo')} to spare (--move-extras-to DIR moves "
+               f"{'it' if extras == 1 else 'them'} aside)", err=True)
 
 
 @main.command()

@@ -15,6 +15,7 @@ from photocap.lock import HomeLocked, exclusive_writer
 from photocap.model.tag_vocabulary import normalize_tag
 from photocap.search.index import SearchIndexError
 from photocap.search.sync import open_for_writing, sync_search_index
+from photocap.wording import not_catalogued, not_usable
 
 
 class EditError(ValueError):
@@ -103,18 +104,8 @@ def _must_be_searchable(catalog: Catalog, path: str) -> None:
     photo = catalog.photo_by_path(path)
     if photo is None:
         raise EditError(not_catalogued(path))
-    if photo["status"] == "error":
-        raise EditError(f"{path} could not be read when it was indexed ({photo['error']}); fix or replace it, "
-                        "then run `photocap index`")
-    if photo["status"] == "missing":
-        raise EditError(f"{path} is missing from disk since the last index run")
-
-
-def not_catalogued(path: str) -> str:
-    """Why a path the catalog does not hold cannot be used: no such file, or not indexed yet."""
-    if not os.path.lexists(path):
-        return f"no such file: {path}"
-    return f"not in the catalog: {path} (run `photocap index` on its folder first)"
+    if photo["status"] in ("error", "missing"):
+        raise EditError(not_usable(path, photo["status"], photo["error"]) or "")
 
 
 def _has_control_characters(text: str) -> bool:

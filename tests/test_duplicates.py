@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from similar_support import CHILD, DOGS_ON_BEACH, json_lines, photocap
+import numpy as np
+from similar_support import CHILD, DOGS_ON_BEACH, half_size_copy, json_lines, photocap
 
 from photocap.catalog.store import Catalog
+from photocap.similar.duplicates import _copy_reason
 from photocap.similar.keeper import Candidate, choose_keeper
+from photocap.similar.phash import hamming, phash_of_file
 
 
 def groups_of(home: Path, *args: str) -> list[dict]:
@@ -35,7 +39,7 @@ def test_exact_and_near_copies_are_grouped_and_nothing_else(similar_library: tup
     assert near["keep"] == str(library / "copies" / "beach.png") and "original format" in near["why"]
     assert exact["keep"] == str(library / CHILD)
     assert [member["keep"] for member in near["photos"]] == [True, False, False]
-    assert "perceptual hashes" in near["reason"] and "same bytes" in exact["reason"]
+    assert "perceptual hash" in near["reason"] and "same bytes" in exact["reason"]
     text = photocap(home, "duplicates", str(library))
     assert text.exit_code == 0 and "keep   " + str(library / "copies" / "beach.png") in text.stdout
     assert "2 groups, 3 photos to spare" in text.stderr
@@ -153,3 +157,43 @@ def test_a_burst_is_its_own_kind(tmp_home: Path, tmp_path: Path, flickr_dir: Pat
     assert [member["path"] for member in groups[0]["photos"]] == [str(photos / "ride1.jpg"), str(photos / "ride2.jpg")]
     assert groups[0]["reason"].startswith("2 shots from one camera within 2 s")
     assert groups_of(tmp_home, str(photos), "--no-bursts") == []
+    text = photocap(tmp_home, "duplicates", str(photos))
+    assert "1 group, 1 photo to spare (--move-extras-to DIR moves it aside)" in text.stderr
+    nothing = photocap(tmp_home, "duplicates", str(photos), "--no-bursts")
+    assert nothing.exit_code == 0 and nothing.stderr.strip() == "no duplicates found"
+
+
+def test_index_keeps_the_perceptual_hashes_so_duplicates_decodes_nothing(tmp_home: Path, tmp_path: Path,
+                                                                          flickr_dir: Path) -> None:
+    # Indexing hashes each picture while it decodes it for the captioner. The photos are taken away after `index`:
+    # a hash `duplicates` had to make itself would be missing, and the near copy's reason would not cite hashes.
+    images, photos = flickr_dir / "Images", tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy2(images / DOGS_ON_BEACH, photos / "beach.jpg")
+    half_size_copy(images / DOGS_ON_BEACH, photos / "beach_small.jpg")
+    shutil.copy2(images / CHILD, photos / "child.jpg")
+    assert photocap(tmp_home, "index", str(photos), "--workers", "0").exit_code == 0
+    db = sqlite3.connect(tmp_home / "catalog.db")
+    kept = dict(db.execute("SELECT p.path, h.phash FROM photos p JOIN perceptual_hashes h USING (content_hash)"))
+    db.close()
+    assert set(kept) == {str(photos / name) for name in ("beach.jpg", "beach_small.jpg", "child.jpg")}
+    for path, value in kept.items():  # what `duplicates` computes for photos indexed before, give or take a bit
+        assert hamming(np.array([value]), np.array([phash_of_file(path)]))[0] <= 2
+    shutil.move(photos, tmp_path / "elsewhere")
+    run = photocap(tmp_home, "duplicates", "--json")
+    assert run.exit_code == 0, run.output
+    (group,) = json_lines(run)
+    assert {member["path"] for member in group["photos"]} == {str(photos / name) for name in ("beach.jpg",
+                                                                                               "beach_small.jpg")}
+    assert "perceptual hash" in group["reason"]
+
+
+def test_the_reason_says_same_hash_and_same_features_plainly() -> None:
+    # A PNG made from a JPEG: the same pixels, so the same hash and features; "at most 0 bits apart" read oddly.
+    rows = {1: {"content_hash": "a"}, 2: {"content_hash": "b"}, 3: {"content_hash": "b"}}
+    kind, reason = _copy_reason([1, 2], rows, 0.9996, 0)
+    assert kind == "near copies" and "at most 0" not in reason and "1.00 or more" not in reason
+    assert reason.endswith("the same features (cosine 1.00), the same perceptual hash")
+    _kind, reason = _copy_reason([1, 2, 3], rows, 0.83, 4)
+    assert "features alike (cosine 0.83 or more), perceptual hashes differing in at most 4 of 64 bits" in reason
+    assert reason.endswith("; 2 of them byte for byte")

@@ -74,6 +74,8 @@ def test_missing_photos_are_named_and_can_be_forgotten(tmp_home: Path, indexed: 
     assert run.exit_code == 0 and "1 missing" in run.stdout  # the broken file is old news: exit 0
     status = photocap(tmp_home, "status")
     assert f"missing: {gone}" in status.stdout and "photocap prune" in status.stdout
+    run = photocap(tmp_home, "similar", str(gone))
+    assert run.exit_code == 2 and f"{gone} is missing from disk since the last index run" in run.stderr
     assert json_lines(photocap(tmp_home, "status", "--json").stdout)[0]["missing_photos"] == [str(gone)]
     pruned = photocap(tmp_home, "prune", "--json")
     assert pruned.exit_code == 0 and json_lines(pruned.stdout) == [{"pruned": 1, "paths": [str(gone)]}]
@@ -191,13 +193,17 @@ def test_a_path_that_does_not_exist_is_no_such_file_not_uncatalogued(
 ) -> None:
     nowhere = tmp_path / "nowhere.jpg"
     for args in (("tag", str(nowhere), "--add", "cat"), ("caption", "--set", str(nowhere), "my cat"),
-                 ("show", str(nowhere))):
+                 ("show", str(nowhere)), ("similar", str(nowhere))):
         run = photocap(tmp_home, *args)
         assert run.exit_code == 2 and f"no such file: {nowhere}" in run.stderr, (args, run.output)
     stranger = tmp_path / "stranger.png"
     draw_photo(stranger)
-    run = photocap(tmp_home, "tag", str(stranger), "--add", "cat")
-    assert run.exit_code == 2 and "not in the catalog" in run.stderr
+    for args in (("tag", str(stranger), "--add", "cat"), ("similar", str(stranger))):
+        run = photocap(tmp_home, *args)
+        assert run.exit_code == 2 and f"not in the catalog: {stranger}" in run.stderr, (args, run.output)
+    run = photocap(tmp_home, "similar", str(indexed / "broken.jpg"))  # catalogued, but never captioned
+    assert run.exit_code == 2 and "could not be read when it was indexed" in run.stderr, run.output
+    assert len(run.stderr.strip().splitlines()) == 1
 
 
 def test_counts_of_one_read_as_one(tmp_home: Path, indexed: Path) -> None:

@@ -48,7 +48,7 @@ def test_text_output_and_bad_input(similar_library: tuple[Path, Path], tmp_path:
     assert run.exit_code == 0 and len(run.stdout.splitlines()) == 2
     assert run.stdout.split()[1] in {str(library / "copies" / "beach_small.jpg"), str(library / "copies" / "beach.png")}
     unknown = photocap(home, "similar", str(tmp_path / "nowhere.jpg"))
-    assert unknown.exit_code == 2 and "not in the catalog" in unknown.stderr
+    assert unknown.exit_code == 2 and f"no such file: {tmp_path / 'nowhere.jpg'}" in unknown.stderr
     assert len(unknown.stderr.strip().splitlines()) == 1
     empty = photocap(tmp_path / "empty-home", "similar", str(library / DOGS_ON_BEACH))
     assert empty.exit_code == 2 and "no catalog" in empty.stderr

@@ -90,6 +90,7 @@ class PhotoResult:
     # (None: none did, and the photo's earlier detections stay).
     detections: Sequence[tuple[str, float, tuple[float, float, float, float]]] = field(default_factory=list)
     detector_id: str | None = None
+    phash: int | None = None  # the picture's perceptual hash (photocap.media.perceptual), kept by content hash
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,8 @@ class VectorChange(Base):
 
 class PerceptualHash(Base):
     """A picture's 64-bit DCT perceptual hash (photocap.similar.phash), by the content hash of its file: computed
-    once by `photocap duplicates`, shared by exact copies, and kept while the file's bytes stay the same."""
+    by indexing as it decodes the photo (by `photocap duplicates` for photos indexed before), shared by exact copies,
+    and kept while the file's bytes stay the same."""
 
     __tablename__ = "perceptual_hashes"
 

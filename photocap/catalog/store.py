@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from photocap.catalog import detections as catalog_detections
 from photocap.catalog import edits as catalog_edits
 from photocap.catalog import metadata as catalog_metadata
+from photocap.catalog import perceptual as catalog_perceptual
 from photocap.catalog import places as catalog_places
 from photocap.catalog import tags as catalog_tags
 from photocap.catalog.detections import DetectionView, PhotoDetections
@@ -499,6 +500,8 @@ class Catalog:
                     PhotoDetections(photo_id=c.photo_id, detector_id=c.detector_id, found=c.detections)
                     for c in captioned if c.detector_id is not None
                 ], now)
+                catalog_perceptual.keep_hashes_of_photos(
+                    conn, [(c.photo_id, c.phash) for c in captioned if c.phash is not None])
                 conn.execute(
                     update(photos).where(photos.c.id == bindparam("b_id")).values(
                         width=bindparam("b_width"), height=bindparam("b_height"),

@@ -51,11 +51,11 @@ class _DecodeJob(Dataset):
 
 
 def decode_for_index(path: str, thumbnail: Path | None = None, detector_size: int | None = None) -> DecodedPhoto | str:
-    """A photo decoded for indexing (with its metadata, and at `detector_size` for the detector), or the reason it
-    cannot be, as a message that can travel between processes. With `thumbnail`, its thumbnail is written there
-    from the decoded image."""
+    """A photo decoded for indexing (with its metadata and perceptual hash, and at `detector_size` for the detector),
+    or the reason it cannot be, as a message that can travel between processes. With `thumbnail`, its thumbnail is
+    written there from the decoded image."""
     try:
-        return decode_photo(path, read_metadata=True, detector_size=detector_size,
+        return decode_photo(path, read_metadata=True, detector_size=detector_size, perceptual_hash=True,
                             preview=partial(_write_thumbnail, thumbnail) if thumbnail else None)
     except PhotoDecodeError as error:
         return str(error)
@@ -154,7 +154,7 @@ def finished_results(captioner: Captioner, drafted: list[Drafted], beam_size: in
             feature=caption.feature.tobytes() if caption.feature is not None else None,
             feature_encoder=tagger.feature_encoder if tagger else None, written=photo.written,
             detections=[(d.label, d.score, d.box) for d in caption.detections or ()],
-            detector_id=captioner.detector_id if caption.detections is not None else None,
+            detector_id=captioner.detector_id if caption.detections is not None else None, phash=photo.phash,
         )
         for (photo_id, photo, _), caption in zip(drafted, captions, strict=True)
     ]

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
 from photocap.media.file_errors import not_an_image_reason, unreadable_reason
+from photocap.media.perceptual import phash_of_upright
 from photocap.media.raw import RawError, open_raw
 from photocap.metadata.dates import photo_date
 from photocap.metadata.formats import RAW_EXTENSIONS, extension
@@ -44,6 +45,7 @@ class DecodedPhoto:
     written: WrittenMetadata | None = None  # what the file and its sidecars say (when asked for)
     # (detector_size, detector_size, 3) uint8, upright RGB, for the object detector (when asked for)
     detector_pixels: np.ndarray | None = None
+    phash: int | None = None  # the perceptual hash (photocap.media.perceptual), when asked for
 
 
 @contextmanager
@@ -64,7 +66,7 @@ def open_photo(path: str | Path, *, pixels: bool = True) -> Iterator[tuple[Image
 
 def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: bool = False,
                  preview: Callable[[Image.Image], None] | None = None,
-                 detector_size: int | None = None) -> DecodedPhoto:
+                 detector_size: int | None = None, perceptual_hash: bool = False) -> DecodedPhoto:
     """Read `path` as an upright RGB `size`x`size` array, with its EXIF capture time and camera, and (with
     `read_metadata`) the captions, keywords and XMP date its files carry (photocap.metadata.read).
 
@@ -72,9 +74,11 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
     an animated image is used. Decompression bombs (more pixels than Pillow's limit) are refused unloaded.
     `preview`, when given, sees the upright RGB image before it is squashed (at least `size` px on its short
     side when libjpeg downscaled it): indexing makes thumbnails from it while the photo is decoded anyway.
-    With `detector_size`, the same frame is also squashed to that size for the object detector.
+    With `detector_size`, the same frame is also squashed to that size for the object detector. With
+    `perceptual_hash`, the frame's perceptual hash is computed too (about a millisecond).
     """
     embedded = None
+    phash = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -92,6 +96,8 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
                     preview(upright)
                 pixels = squashed(upright, size)
                 detector_pixels = squashed(upright, detector_size) if detector_size else None
+                if perceptual_hash:
+                    phash = phash_of_upright(upright)
                 taken_at, make, model = capture_details(exif)
                 if read_metadata:  # while the file is open: its metadata blocks are read already
                     embedded = embedded_blocks(image, exif)
@@ -107,7 +113,7 @@ def decode_photo(path: str | Path, size: int = INPUT_SIZE, *, read_metadata: boo
         raise PhotoDecodeError(f"cannot decode: {error}") from None
     written = written_metadata(os.fspath(path), embedded) if embedded is not None else None
     taken_at, date_source = photo_date(path, taken_at, written.taken_at if written else None)
-    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source, written, detector_pixels)
+    return DecodedPhoto(pixels, width, height, taken_at, make, model, date_source, written, detector_pixels, phash)
 
 
 def pixels_of(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:

@@ -9,4 +9,4 @@ moves.py moves the others aside and puts them back. It uses numpy and decodes ph
 a model (no torch), reads and writes the catalog, and never imports search/, indexing/ or the commands above it.
 """
 
-MAY_IMPORT = ("catalog", "media", "metadata", "atomic")
+MAY_IMPORT = ("catalog", "media", "metadata", "atomic", "wording")

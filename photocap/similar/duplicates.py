@@ -300,14 +300,16 @@ def find_duplicates(catalog: Catalog, home: Path, roots: Sequence[str] | None = 
     copy_groups = copies.groups()
     closest: dict[int, float] = {}
     farthest: dict[int, int] = {}
-    for a, _b, cosine, bits in near:
+    with catalog.reading() as conn:
+        rows = _details(conn, [i for members in copy_groups for i in members])
+        edited = _with_users_edits(conn, list(rows))
+    for a, b, cosine, bits in near:
+        if rows[a]["content_hash"] == rows[b]["content_hash"]:
+            continue  # byte for byte: no evidence of how far the group's other copies are
         root = copies.find(a)
         closest[root] = min(closest.get(root, 1.0), cosine)
         if bits is not None:
             farthest[root] = max(farthest.get(root, 0), bits)
-    with catalog.reading() as conn:
-        rows = _details(conn, [i for members in copy_groups for i in members])
-        edited = _with_users_edits(conn, list(rows))
     result = [_group(members, *_copy_reason(members, rows, closest.get(copies.find(members[0])),
                                             farthest.get(copies.find(members[0]))), rows, edited)
               for members in copy_groups]
@@ -329,9 +331,13 @@ def _copy_reason(members: list[int], rows: dict[int, dict], lowest: float | None
     hashes = {rows[i]["content_hash"] for i in members}
     if len(hashes) == 1:
         return "exact copies", "the same bytes (same content hash) at other paths"
-    evidence = [f"features alike (cosine {lowest:.2f} or more)"] if lowest is not None else []
+    evidence = []
+    if lowest is not None:
+        evidence.append("the same features (cosine 1.00)" if round(lowest, 2) >= 1 else
+                        f"features alike (cosine {lowest:.2f} or more)")
     if bits is not None:
-        evidence.append(f"perceptual hashes at most {bits} of 64 bits apart")
+        evidence.append("the same perceptual hash" if bits == 0 else
+                        f"perceptual hashes differing in at most {bits} of 64 bits")
     copies = f"; {len(members) - len(hashes) + 1} of them byte for byte" if len(hashes) < len(members) else ""
     return "near copies", f"the same picture re-encoded, resized, cropped or edited: {', '.join(evidence)}{copies}"
 

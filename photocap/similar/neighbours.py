@@ -17,6 +17,7 @@ import numpy as np
 
 from photocap.similar import quick
 from photocap.similar.vectors import FeatureRows, VectorIndex, index_path, load_if_usable, nearest
+from photocap.wording import not_catalogued, not_usable
 
 if TYPE_CHECKING:
     from photocap.catalog.store import Catalog
@@ -36,8 +37,19 @@ class SimilarError(Exception):
     """The photo cannot be compared (not catalogued, or without a kept feature): one line for the user."""
 
 
-NO_FEATURE = ("photocap keeps no feature of this photo yet (it is not captioned, or missing); run `photocap index` "
-              "on its folder")
+NO_FEATURE = ("photocap keeps no image feature of this photo yet (captioned before photocap kept them); run "
+              "`photocap index` on its folder")
+
+
+def _must_be_comparable(path: str, found: tuple[int, str, str | None] | None) -> int:
+    """The id of the photo at `path` from its (id, status, error) in the catalog (None: not catalogued), or a
+    SimilarError saying why it cannot be compared."""
+    if found is None:
+        raise SimilarError(not_catalogued(path))
+    why = not_usable(path, found[1], found[2])
+    if why is not None:
+        raise SimilarError(why)
+    return found[0]
 
 
 def ranked(index: VectorIndex | None, changed: set[int], photo_id: int, limit: int,
@@ -96,9 +108,8 @@ def similar_photos(home: Path, path: str | os.PathLike[str], limit: int) -> list
     except quick.NeedsFullPath:
         return _similar_the_full_way(home, absolute, limit)
     try:
-        photo_id = quick.photo_id(conn, absolute) or quick.photo_id(conn, os.path.realpath(absolute))
-        if photo_id is None:
-            raise SimilarError(f"not in the catalog: {absolute} (run `photocap index` on its folder)")
+        photo_id = _must_be_comparable(absolute, quick.photo_state(conn, absolute)
+                                       or quick.photo_state(conn, os.path.realpath(absolute)))
         changed = quick.changed_since(conn, index.last_seq)
         best = ranked(index, changed, photo_id, limit, lambda ids: quick.features_of(conn, ids, index.encoder))
         about = quick.shown(conn, [i for i, _ in best])
@@ -113,6 +124,5 @@ def _similar_the_full_way(home: Path, absolute: str, limit: int) -> list[Similar
 
     with Catalog.open(home) as catalog:
         row = catalog.photo_by_path(absolute) or catalog.photo_by_path(os.path.realpath(absolute))
-        if row is None:
-            raise SimilarError(f"not in the catalog: {absolute} (run `photocap index` on its folder)")
-        return similar_to_id(catalog, home, row["id"], limit)
+        photo_id = _must_be_comparable(absolute, (row["id"], row["status"], row["error"]) if row else None)
+        return similar_to_id(catalog, home, photo_id, limit)

@@ -1,9 +1,8 @@
-"""A perceptual hash of each picture: the 64-bit DCT hash (pHash; as `imagehash.phash` computes it), which a
-resize, a re-encode, a format change or a brightness change barely move, where the kept features move more.
+"""A perceptual hash of each picture (photocap.media.perceptual: the 64-bit DCT hash), which a resize, a re-encode,
+a format change or a brightness change barely move, where the kept features move more.
 
-The grey 32x32 picture's 2-D DCT; the 8x8 lowest frequencies; a bit per coefficient above their median. Computed by
-`photocap duplicates` for photos it has none for (decoding each once; a JPEG at 1/8 scale), and kept in the
-catalog by content hash.
+Kept in the catalog by content hash. Indexing computes it while it decodes a photo for the captioner; `photocap
+duplicates` computes it here for photos indexed before it did (decoding each once; a JPEG at 1/8 scale).
 """
 
 from __future__ import annotations
@@ -21,20 +20,13 @@ from sqlalchemy.engine import Connection
 from photocap.catalog.schema import perceptual_hashes
 from photocap.catalog.store import Catalog
 from photocap.media.decode import open_photo
+from photocap.media.perceptual import SIDE, phash_of_upright
 
-SIDE = 32
-LOW = 8
-_N = np.arange(SIDE)
-DCT = np.cos(np.pi * (2 * _N[None, :] + 1) * _N[:, None] / (2 * SIDE))  # DCT-II basis, unscaled (signs suffice)
 SAVE_EVERY = 500
 
 
 def phash_of_image(image: Image.Image) -> int:
-    grey = ImageOps.exif_transpose(image).convert("L").resize((SIDE, SIDE), Image.Resampling.LANCZOS)
-    coefficients = DCT @ np.asarray(grey, np.float64) @ DCT.T
-    low = coefficients[:LOW, :LOW]
-    bits = np.packbits((low > np.median(low)).ravel())
-    return int.from_bytes(bits.tobytes(), "big", signed=True)
+    return phash_of_upright(ImageOps.exif_transpose(image))
 
 
 def phash_of_file(path: str) -> int | None:

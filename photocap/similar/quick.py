@@ -43,9 +43,10 @@ def _as_stored(path: str) -> str | bytes:
     return path
 
 
-def photo_id(conn: sqlite3.Connection, path: str) -> int | None:
-    row = conn.execute("SELECT id FROM photos WHERE path = ?", (_as_stored(path),)).fetchone()
-    return row[0] if row else None
+def photo_state(conn: sqlite3.Connection, path: str) -> tuple[int, str, str | None] | None:
+    """(id, status, error) of the photo at `path`; None when the catalog does not hold it."""
+    row = conn.execute("SELECT id, status, error FROM photos WHERE path = ?", (_as_stored(path),)).fetchone()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def features_of(conn: sqlite3.Connection, photo_ids: Sequence[int], encoder: str) -> FeatureRows:
