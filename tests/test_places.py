@@ -146,6 +146,9 @@ def places_library(tmp_path: Path) -> Path:
         "Iptc.Application2.City": "Porto", "Iptc.Application2.CountryName": "Portugal",
         "Iptc.Application2.CountryCode": "PRT"})
     draw_photo(root / "plain.jpg", size=(96, 72), seed=8)
+    # GPS only in the embedded XMP (as some editors write it), none in the EXIF: New York.
+    draw_photo(root / "xmp_gps.jpg", size=(96, 72), seed=9)
+    by_exiv2(root / "xmp_gps.jpg", xmp={"Xmp.exif.GPSLatitude": "40,42.768N", "Xmp.exif.GPSLongitude": "74,0.36W"})
     return root
 
 
@@ -172,6 +175,14 @@ def test_places_are_read_while_indexing_and_shown_with_their_source(tmp_home: Pa
     assert (porto["city"], porto["country"], porto["country_code"], porto["source"], porto["lat"]) == (
         "Porto", "Portugal", "PRT", "iptc", None)
     assert shown(tmp_home, root / "plain.jpg")["place"] is None
+    from_xmp = shown(tmp_home, root / "xmp_gps.jpg")["place"]
+    assert (from_xmp["city"], from_xmp["country_code"], from_xmp["source"]) == ("New York City", "US", "gps")
+    assert (from_xmp["lat"], from_xmp["lon"]) == pytest.approx((40.7128, -74.006))
+
+    # A country code finds the photos whose code was written in two letters (GeoNames: PT) or three (IPTC: PRT).
+    for code in ("PT", "prt"):
+        run = photocap(tmp_home, "search", "", "--place", code, "--json")
+        assert {Path(hit["path"]).name for hit in json_lines(run.stdout)} == {"lisbon.jpg", "phone.heic", "iptc.jpg"}
 
     text = photocap(tmp_home, "show", str(root / "lisbon.jpg"), str(root / "named.jpg"), str(root / "plain.jpg")).stdout
     assert "place    Lisbon, Portugal (38.72230, -9.13930; from GPS, named offline from GeoNames)" in text

@@ -1,7 +1,7 @@
 """Places in exports (issue 22, part 4): XMP location fields in copies (JPEG, PNG) and sidecars, IPTC-IIM City,
-Province-State and Country in JPEG copies, the place in manifests, read back with exiv2 (pyexiv2); a sidecar photocap
-wrote is not taken for another application's location fields when the photo is indexed again; the place in alt text
-only when the setting asks for it."""
+Province-State, Country and its three-letter code in JPEG copies, the place in manifests, read back with exiv2
+(pyexiv2); a sidecar photocap wrote is not taken for another application's location fields when the photo is indexed
+again; the place in alt text only when the setting asks for it."""
 
 from __future__ import annotations
 
@@ -60,13 +60,14 @@ def test_copies_and_manifests_carry_the_place(tmp_home: Path, library: Path, tmp
     assert "Xmp.iptc.Location" not in xmp  # a GPS place has no sub-location
     assert (iim["Iptc.Application2.City"], iim["Iptc.Application2.ProvinceState"],
             iim["Iptc.Application2.CountryName"]) == ("Lisbon", "Lisbon", "Portugal")
-    assert "Iptc.Application2.CountryCode" not in iim  # IIM wants ISO 3166's three letters; GeoNames gives two
+    assert iim["Iptc.Application2.CountryCode"] == "PRT"  # IIM wants ISO 3166's three letters; GeoNames gives PT
     assert iim["Iptc.Application2.Caption"]  # the alt text is still there, beside the place
     png_xmp, _ = read_by_exiv2(out / "nazare.png")
     assert (png_xmp["Xmp.photoshop.City"], png_xmp["Xmp.photoshop.State"]) == ("Nazaré", "Leiria")
     named_xmp, named_iim = read_by_exiv2(out / "named.jpg")
     assert (named_xmp["Xmp.photoshop.City"], named_xmp["Xmp.iptc.Location"]) == ("Versailles", "Hall of Mirrors")
     assert named_iim["Iptc.Application2.SubLocation"] == "Hall of Mirrors"
+    assert "Iptc.Application2.CountryCode" not in named_iim  # the other application wrote no code: none made up
 
     manifest = {Path(row["file"]).name: row for row in json.loads((out / "manifest.json").read_text())}
     assert manifest["lisbon.jpg"]["place"] == "Lisbon, Portugal"

@@ -53,11 +53,23 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     geotagged(photos / "last_winter.jpg", None, seed=6, taken=winter_day.strftime("%Y:%m:%d 11:00:00"))
     draw_photo(photos / "plain.jpg", size=(96, 72), seed=7)  # no GPS, no date but the file's own time
     draw_photo(photos / "2019" / "scan.jpg", size=(96, 72), seed=8)  # no date but its folder's name
+    geotagged(photos / "nye.jpg", None, seed=9, taken="2022:12:31 23:30:00")
+    christmas = last_christmas_day(date.today())
+    geotagged(photos / "last_christmas.jpg", None, seed=10, taken=christmas.strftime("%Y:%m:%d 16:00:00"))
+    draw_photo(photos / "fireworks.jpg", size=(96, 72), seed=11)  # its caption will say it: no date but the file's
     home = root / "home"
     home.mkdir()
     run = photocap(home, "index", str(photos), "--json")
     assert run.exit_code == 0, run.output
+    caption = photocap(home, "caption", "--set", str(photos / "fireworks.jpg"),
+                       "Fireworks over the river on New Year's Eve")
+    assert caption.exit_code == 0, caption.output
     return home
+
+
+def last_christmas_day(today: date) -> date:
+    this_year = date(today.year, 12, 25)
+    return this_year if date(today.year, 12, 26) < today else date(today.year - 1, 12, 25)
 
 
 def test_place_names_are_words_and_filters(indexed: Path) -> None:
@@ -119,6 +131,24 @@ def test_seasons_named_days_and_parts_of_the_day_alone_are_scored_words(indexed:
     assert hits["sydney.webp"]["matched"].get("when") == ["sunset"]
 
 
+def test_named_days_said_in_words_or_as_last_this(indexed: Path) -> None:
+    # Said in several words: the photos taken on the day, and the captions that say it.
+    assert found(indexed, "new year's eve") == {"nye.jpg", "fireworks.jpg"}
+    assert found(indexed, "new year’s eve") == {"nye.jpg", "fireworks.jpg"}  # a phone's apostrophe
+    run = photocap(indexed, "search", "new years eve", "--json")
+    hits = {Path(hit["path"]).name: hit for hit in json_lines(run.stdout)}
+    assert hits["nye.jpg"]["matched"] == {"when": ["new year's eve"]}  # as people say it, not the index's word
+    assert set(hits["fireworks.jpg"]["matched"]["caption"]) >= {"new", "eve"}
+    assert "time taken: new year's eve" in photocap(indexed, "search", "new year's eve").stdout
+    assert {"christmas.jpg", "last_christmas.jpg"} <= found(indexed, "xmas")
+    # "last christmas" is a filter: the latest one over, whatever the year.
+    assert found(indexed, "last christmas") == {"last_christmas.jpg"}
+    run = photocap(indexed, "search", "last christmas", "--json")
+    christmas = last_christmas_day(date.today())
+    assert json_lines(run.stdout)[0]["query_read"]["filters"][0] == {
+        "said": "last christmas", "from": f"{christmas.year}-12-24", "to": f"{christmas.year}-12-26"}
+
+
 def test_a_photo_without_gps_or_date_is_untouched_by_place_and_time_filters(indexed: Path) -> None:
     everything = found(indexed, "", "--near", "0,0", "--within", "20000")
     assert "plain.jpg" not in everything and "christmas.jpg" not in everything  # neither has a position
@@ -142,8 +172,12 @@ def test_ambiguous_words_stay_words() -> None:
     assert last.words == "snow"
     assert [str(last.filters[0].period), str(last.filters[0].south)] == ["2025-12-01..2026-02-28",
                                                                           "2026-06-01..2026-08-31"]
-    assert read_time_words("new year's eve", today).words == "newyearseve"
+    assert read_time_words("new year's eve", today).words == 'newyearseve "new year\'s eve"'  # the day, or said
     assert str(read_time_words("fall 2020", today).filters[0].period) == "2020-09-01..2020-11-30"
+    assert str(read_time_words("last christmas", today).filters[0].period) == "2025-12-24..2025-12-26"
+    assert str(read_time_words("last christmas", date(2026, 12, 27)).filters[0].period) == "2026-12-24..2026-12-26"
+    assert str(read_time_words("this new year's eve", today).filters[0].period) == "2026-12-31..2026-12-31"
+    assert read_time_words("last christmas", today).words == ""
 
 
 def test_time_words_of_a_photo() -> None:

@@ -19,6 +19,8 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from photocap.metadata.country_codes import alpha3
+
 PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
 IPTC_RESOURCE, IPTC_DIGEST_RESOURCE = 0x0404, 0x0425
 RESOURCE_SIGNATURES = (b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa")
@@ -55,7 +57,7 @@ def with_caption_and_keywords(block: bytes | None, caption: str, keywords: Seque
                               place: Mapping[str, str | None] | None = None) -> bytes:
     """The Photoshop block `block` (or a new one, without the "Photoshop 3.0" header) with IIM 2:120 set to
     `caption` and 2:25 to `keywords`, and the location datasets `place` names (PLACE_DATASETS' keys; a country
-    code only when it is ISO 3166's three letters, as IIM wants), in UTF-8, and the IPTC digest updated."""
+    code in ISO 3166's three letters, as IIM wants: PT is written PRT), in UTF-8, and the IPTC digest updated."""
     resources, tail = parse_resources(block or b"")
     datasets = _with_ours(parse_datasets(_iim_of(resources)), caption, keywords)
     if place:
@@ -122,9 +124,12 @@ def _with_ours(datasets: list[Dataset], caption: str, keywords: Sequence[str]) -
 
 def _with_place(datasets: list[Dataset], place: Mapping[str, str | None]) -> list[Dataset]:
     values = {key: value for key, value in place.items() if value and key in PLACE_DATASETS}
-    code = values.get("country_code")
-    if code is not None and not (len(code) == 3 and code.isalpha()):
-        del values["country_code"]
+    if "country_code" in values:  # IIM wants ISO 3166's three letters: GeoNames' PT is written PRT
+        code = alpha3(values["country_code"])
+        if code is None:
+            del values["country_code"]
+        else:
+            values["country_code"] = code
     replaced = {PLACE_DATASETS[key] for key in values}
     kept = [d for d in datasets if not (d.record == APPLICATION and d.number in replaced)]
     added = [Dataset(APPLICATION, PLACE_DATASETS[key], _cut(value.encode("utf-8"), PLACE_LIMITS[key]))

@@ -9,6 +9,7 @@ import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from photocap.metadata.country_codes import alpha2, alpha3
 from photocap.metadata.places import KM_PER_DEGREE, distance_km, valid_coordinates
 from photocap.search.schema import SearchQueryError, indexable, schema
 
@@ -31,12 +32,14 @@ def parse_near(text: str) -> tuple[float, float]:
 
 
 def place_query(name: str) -> Query:
-    """Every word of `name` among the place's names, or `name` is its country code ("PT", "it")."""
+    """Every word of `name` among the place's names, or `name` is its country code in two or three letters ("PT",
+    "prt", "it": a photo whose code was written either way)."""
     from whoosh import query
 
     words = [token.text for token in schema()["place"].analyzer(indexable(name))]
     code = name.strip().lower()
-    by_code = [query.Term("country", code)] if code.isalpha() and len(code) in (2, 3) else []
+    codes = {code, (alpha2(code) or code).lower(), (alpha3(code) or code).lower()}  # PT finds a photo marked PRT
+    by_code = [query.Term("country", each) for each in sorted(codes)] if code.isalpha() and len(code) in (2, 3) else []
     if not words and not by_code:
         raise SearchQueryError(f"place filter {name!r} has no words")
     by_name = [query.And([query.Term("place", word) for word in words])] if words else []

@@ -19,6 +19,7 @@ from photocap.search.schema import (
     indexable,
     schema,
 )
+from photocap.search.time_words import NAMED_DAY_LABELS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -373,6 +374,8 @@ def matched_words(terms: Iterable[tuple[str, str | bytes]],
             continue
         text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
         for word in words_of_term.get(text, [text]):
+            if field == "when":  # the index's one word for a named day, as people say it
+                word = NAMED_DAY_LABELS.get(word, word)
             if word not in matched.setdefault(field, []):
                 matched[field].append(word)
     in_query = {word: position for position, word in enumerate(word for typed in words_of_term.values()

@@ -1,9 +1,11 @@
 """Reading the time words of a query: "paris 2019", "may 2021", "summer 2019", "snow last winter", "christmas",
 "sunset". What is sure becomes a date filter: a year, a month with its year, a season with its year or said as
-"last"/"this", a named day with its year. What is only likely stays a scored word, which the index's time words
-(photocap.search.time_words) also match: a season or a named day alone, a part of the day. Words that are often not
-about time stay plain words: "may" (a verb), "march", "fall" ("water fall"), "spring" is a season only with a year
-or "last"/"this", as "fall" is. A query in Whoosh syntax is left as it is.
+"last"/"this", a named day with its year or said as "last"/"this" ("last christmas"). What is only likely stays a
+scored word, which the index's time words (photocap.search.time_words) also match: a season or a named day alone, a
+part of the day; a named day said in several words ("new year's eve") or another way ("xmas") is also kept as said,
+in quotes, for the captions that say it. Words that are often not about time stay plain words: "may" (a verb),
+"march", "fall" ("water fall"), "spring" is a season only with a year or "last"/"this", as "fall" is. A query in
+Whoosh syntax is left as it is.
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def read_time_words(text: str, today: date, *, syntax: bool = False) -> QueryRea
         else:
             word, meaning = result
             kept.append(word)
+            as_said = said.replace('"', "")
+            if _normal(as_said) != word:  # "new year's eve", "xmas": a caption may say it so
+                kept.append(f'"{as_said}"' if length > 1 else as_said)
             scored.append((said, meaning))
         i += length
     return QueryReading(words=" ".join(kept), filters=tuple(filters), scored=tuple(scored))
@@ -133,13 +138,16 @@ def _read_at(norms: list[str], i: int, today: date) -> tuple[int, TimeFilter | t
     if here in RELATIVE and following == "year":
         year = today.year - 1 if RELATIVE[here] == "last" else today.year
         return 2, TimeFilter("", Period(date(year, 1, 1), date(year, 12, 31)))
-    for phrase, name in _NAMED_DAY_PHRASES:
-        if tuple(norms[i:i + len(phrase)]) == phrase:
-            year = _year(norms[i + len(phrase)] if i + len(phrase) < len(norms) else None, today)
-            if year is not None:
-                return len(phrase) + 1, TimeFilter("", named_day_period(name, year))
-            days = ", ".join(f"{day} {_month_name(month)}" for month, day in NAMED_DAYS[name])
-            return len(phrase), (name, f"the word, or taken on {days}, any year ({NAMED_DAY_LABELS[name]})")
+    if here in RELATIVE and (named := _named_day_at(norms, i + 1)) is not None:
+        length, name = named
+        return length + 1, TimeFilter("", _relative_named_day(name, RELATIVE[here], today))
+    if (named := _named_day_at(norms, i)) is not None:
+        length, name = named
+        year = _year(norms[i + length] if i + length < len(norms) else None, today)
+        if year is not None:
+            return length + 1, TimeFilter("", named_day_period(name, year))
+        days = ", ".join(f"{day} {_month_name(month)}" for month, day in NAMED_DAYS[name])
+        return length, (name, f"the word, or taken on {days}, any year ({NAMED_DAY_LABELS[name]})")
     if here in SEASON_WORDS and _year(following, today) is not None:
         return 2, _season_filter(SEASON_WORDS[here], int(following or 0))
     if _year(here, today) is not None and following in SEASON_WORDS:
@@ -157,6 +165,22 @@ def _read_at(norms: list[str], i: int, today: date) -> tuple[int, TimeFilter | t
         start, end = DAY_PARTS[here]
         return 1, (here, f"the word, or taken {start:02d}:00-{end:02d}:59")
     return None
+
+
+def _named_day_at(norms: list[str], i: int) -> tuple[int, str] | None:
+    """(how many words, the index's word) of a named day said from word `i` on, or None."""
+    for phrase, name in _NAMED_DAY_PHRASES:
+        if tuple(norms[i:i + len(phrase)]) == phrase:
+            return len(phrase), name
+    return None
+
+
+def _relative_named_day(name: str, which: str, today: date) -> Period:
+    """"last christmas": the latest one over before today; "this christmas": this year's."""
+    if which == "this":
+        return named_day_period(name, today.year)
+    this_year = named_day_period(name, today.year)
+    return this_year if this_year.end < today else named_day_period(name, today.year - 1)
 
 
 def _season_filter(season: str, year: int) -> TimeFilter:
