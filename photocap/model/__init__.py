@@ -6,4 +6,4 @@ thresholds, in plain Python (the catalog and search read it without torch). It i
 media/ (to decode photos), metadata/ and atomic: never the catalog or search.
 """
 
-MAY_IMPORT = ("media", "metadata", "atomic")
+MAY_IMPORT = ("media", "metadata", "atomic", "wording")
