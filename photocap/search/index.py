@@ -9,8 +9,6 @@ photocap.search.schema, query parsing in photocap.search.query; both are re-expo
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -51,7 +49,7 @@ from photocap.search.schema import (
     schema,
     weighted_words,
 )
-from photocap.search.scoring import score_plain_query
+from photocap.search.scoring import NUMPY_FROM_POSTINGS, score_plain_query
 
 __all__ = [
     "BINARY_OPERATORS",
@@ -103,9 +101,10 @@ class SearchIndex:
 
     def __init__(self, index_dir: Path, whoosh_index: FileIndex, lock_timeout: float) -> None:
         self.index_dir = index_dir
-        # Plain words are scored with numpy (photocap.search.scoring); False makes Whoosh's matchers score them,
-        # as they score every other query: the reference the tests compare against.
-        self.numpy_scoring = True
+        # Plain words are scored with numpy where their postings are many (photocap.search.scoring); True scores
+        # them with numpy however few, False never (Whoosh's matchers score them, as they score every other
+        # query: the reference the tests compare against).
+        self.numpy_scoring: bool | None = None
         self._index = whoosh_index
         self._lock_timeout = lock_timeout
 
@@ -155,6 +154,9 @@ class SearchIndex:
     ) -> SearchIndex:
         """Build a new index of `docs` beside `index_dir` and swap it in, without ever reading the old
         index (so this repairs a damaged one). Searches see the old index until the swap."""
+        import shutil  # here, not at the top: a search never needs them, and they cost its start-up
+        import tempfile
+
         index_dir = Path(index_dir)
         if index_dir.exists() and not _may_replace(index_dir):
             raise SearchIndexError(f"refusing to replace {index_dir}: it is not a search index")
@@ -271,8 +273,9 @@ class SearchIndex:
         words_of_term = query_words_by_term(query) if explain else {}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
             top = None if limit is None else offset + limit
-            scored = (score_plain_query(searcher, parsed, ranking, top=top, restriction=restriction)
-                      if self.numpy_scoring else None)
+            scored = (None if self.numpy_scoring is False else
+                      score_plain_query(searcher, parsed, ranking, top=top, restriction=restriction,
+                                        from_postings=0 if self.numpy_scoring else NUMPY_FROM_POSTINGS))
             if scored is not None:
                 hits = [_hit(searcher.stored_fields(docnum), score,
                              matched_words(scored.matched[docnum], words_of_term) if explain else None)
@@ -437,6 +440,9 @@ def _merge_small_segments(writer: IndexWriter, segments: list[Any]) -> list[Any]
 
 def _swap_in(new_dir: Path, index_dir: Path, lock_timeout: float) -> None:
     """Move `new_dir` to `index_dir`, holding the old index's write lock so no writer is mid-commit."""
+    import shutil
+    import tempfile
+
     from whoosh.filedb.filestore import FileStorage
     from whoosh.util.filelock import try_for
 

@@ -40,14 +40,14 @@ class LibraryResults:
 def parse_near(near: str | None, within: float | None, near_option: str = "--near",
                within_option: str = "--within") -> tuple[tuple[float, float] | None, float | None]:
     """The --near position and --within distance, both or neither; SearchRequestError otherwise."""
-    from photocap.search.place_filter import parse_near as parse_position
-
     if not near:
         if within is not None:
             raise SearchRequestError(f"{within_option} needs {near_option} LAT,LON")
         return None, None
     if within is None:
         raise SearchRequestError(f"{near_option} needs {within_option} KM")
+    from photocap.search.place_filter import parse_near as parse_position  # only when asked: it costs start-up
+
     try:
         return parse_position(near), within
     except SearchQueryError as error:

@@ -9,7 +9,6 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from photocap.model.tag_vocabulary import normalize_tag
 from photocap.search.schema import (
     DEFAULT_RANKING,
     QUERYABLE_FIELDS,
@@ -309,6 +308,8 @@ def filter_query(
         if not camera_words:
             raise SearchQueryError(f"camera filter {camera!r} has no words")
         parts.extend(query.Term("camera", word) for word in camera_words)
+    if tags:
+        from photocap.model.tag_vocabulary import normalize_tag  # only for --tag: it costs start-up
     for tag in tags:
         word = normalize_tag(tag)
         if not word:
