@@ -10,7 +10,8 @@ photos; each photo's caption is read back from the catalog, and queries go throu
 the call `photocap search` makes, with the default ranking.
 
 Sets: `coco-dev` (80 full-size COCO photos, 5 human captions each; ../shared/data/coco-dev or --coco-dev)
-and `flickr8k-test` (the 1,000 Karpathy test photos; ../shared/data/flickr8k, $PHOTOCAP_DATA or --flickr8k).
+and `flickr8k-test` (the 1,000 Karpathy test photos; ../shared/data/flickr8k, $PHOTOCAP_DATA or --flickr8k);
+`--set flickr8k-val` (the 1,000 Karpathy val photos) is where search thresholds are chosen, test only checks them.
 
 Definitions (objects are the 80 COCO categories, found in text by `benchmarks.coco_objects`):
 - an object is *in* a photo when at least one of its reference captions names it; *surely in* when at
@@ -55,7 +56,8 @@ from benchmarks.retrieval import recall_at_k
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_COCO_DEV = SHARED_DATA / "coco-dev"
-SETS = ("coco-dev", "flickr8k-test")
+SETS = ("coco-dev", "flickr8k-test")  # what --set both runs
+TUNING_SETS = ("flickr8k-val",)  # thresholds are chosen here, never on the test split
 SURELY_IN_VOTES = 2  # references that must name an object for recall and for the object queries
 NOT_QUERIED = frozenset({"person"})  # categories left out of the object queries
 
@@ -166,15 +168,19 @@ def load_coco_dev(folder: Path) -> PhotoSet:
     return PhotoSet("coco-dev", photos)
 
 
-def load_flickr8k_test(folder: Path | None) -> PhotoSet:
-    """The 1,000 photos of Flickr8k's Karpathy test split, with their 5 human captions."""
+def load_flickr8k(folder: Path | None, split: str = "test") -> PhotoSet:
+    """The 1,000 photos of one of Flickr8k's Karpathy splits ("test" or "val"), with their 5 human captions."""
     from train.data import data_dir, load_split
 
     root = data_dir(folder)
     photos = tuple(
-        EvalPhoto(root / "Images" / photo.filename, photo.raw) for photo in load_split(root) if photo.split == "test"
+        EvalPhoto(root / "Images" / photo.filename, photo.raw) for photo in load_split(root) if photo.split == split
     )
-    return PhotoSet("flickr8k-test", photos)
+    return PhotoSet(f"flickr8k-{split}", photos)
+
+
+def load_flickr8k_test(folder: Path | None) -> PhotoSet:
+    return load_flickr8k(folder, "test")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -504,7 +510,8 @@ def as_json(results: Sequence[SetResult], args: argparse.Namespace) -> dict[str,
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=[*SETS, "both"], default="both", help="which photos (default both)")
+    parser.add_argument("--set", choices=[*SETS, *TUNING_SETS, "both"], default="both",
+                        help="which photos (default both: coco-dev and flickr8k-test; flickr8k-val is for tuning)")
     parser.add_argument("--model", default=None, help="shipped model name or checkpoint file (default: the default)")
     parser.add_argument("--beam-size", type=int, default=3)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
@@ -523,7 +530,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def load_set(name: str, args: argparse.Namespace) -> PhotoSet:
-    return load_coco_dev(args.coco_dev) if name == "coco-dev" else load_flickr8k_test(args.flickr8k)
+    if name == "coco-dev":
+        return load_coco_dev(args.coco_dev)
+    return load_flickr8k(args.flickr8k, name.removeprefix("flickr8k-"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
