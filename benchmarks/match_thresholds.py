@@ -5,7 +5,8 @@ likely word of the captioner makes a photo a result for a word, rather than only
     python -m benchmarks.match_thresholds --keep-home /tmp/everyday-home --set flickr8k-val
     python -m benchmarks.match_thresholds --keep-home /tmp/everyday-home --set flickr8k-test --only 0.3,0.1,none
 
-Reads a home `benchmarks.everyday --keep-home` kept (its catalog and search index) and, for each one-word object
+Reads the catalog of a home `benchmarks.everyday --keep-home` kept (or is still filling: the photos captioned so
+far) and, for each one-word object
 query of the set (benchmarks.everyday's), what each photo offers for the query word: its caption says it, the
 best detection, the best ImageNet tag (as search weighs it: photocap.catalog.detections) and the best likely
 word that index as that word (with their synonyms and, for detections, their broader words, as the index holds
@@ -19,6 +20,7 @@ min(precision, recall); --queries lists each query's figures for the first setti
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -98,30 +100,37 @@ def photo_evidence(rows: Sequence[dict], word: str) -> dict[int, Evidence]:
 
 
 def load_queries(home: Path, references: dict[int, Sequence[str]]) -> list[QueryData]:
+    """The set's object queries, each photo's evidence and the ranking, from the catalog in `home` (read only: the
+    ranking comes from a search index built from it in a temporary folder, so a home still being indexed will do)."""
     from photocap.catalog.store import Catalog
     from photocap.search.index import SearchIndex
+    from photocap.search.sync import _search_doc
 
     with Catalog.open(home) as catalog:
-        rows = list(catalog.all_searchable_photos())
+        rows = [row for row in catalog.all_searchable_photos() if row["caption"] and row["id"] in references]
     shown = object_mentions(references)
     queries = []
-    with SearchIndex.open(home / "index", create=False) as index:
+    with tempfile.TemporaryDirectory(prefix="photocap-thresholds-") as scratch, \
+            SearchIndex.rebuild_at(Path(scratch) / "index", (_search_doc(row) for row in rows)) as index:
         index.evidence_filter = False  # every photo any evidence ranks: the thresholds are applied here
-        for word, relevant in object_queries(references).items():
+        for word, relevant in object_queries({row["id"]: references[row["id"]] for row in rows}).items():
             ranking = [hit.photo_id for hit in index.search(word, limit=None)]
             queries.append(QueryData(word, relevant, shown.get(word, set()), ranking, photo_evidence(rows, word)))
     return queries
 
 
-def figures(queries: Sequence[QueryData], setting: Setting) -> tuple[dict[str, float], list[dict]]:
+def figures(queries: Sequence[QueryData], setting: Setting, maybe: bool = False) -> tuple[dict[str, float], list[dict]]:
+    """The setting's figures; with `maybe`, P@5 and R@10 are of the list that shows the photos let in and then, set
+    apart, the others (the whole list's precision and recall are of those let in alone)."""
     precisions, recalls, at_5, at_10, rows = [], [], [], [], []
     for query in queries:
         hits = [photo for photo in query.ranking if setting.lets_in(query.evidence.get(photo, Evidence()))]
         if hits:
             precisions.append(percent(len(query.shown & set(hits)), len(hits)))
         recalls.append(percent(len(query.relevant & set(hits)), len(query.relevant)))
-        at_5.append(percent(len(query.relevant & set(hits[:5])), min(5, len(query.relevant))))
-        at_10.append(percent(len(query.relevant & set(hits[:10])), len(query.relevant)))
+        shown = hits + [photo for photo in query.ranking if photo not in set(hits)] if maybe else hits
+        at_5.append(percent(len(query.relevant & set(shown[:5])), min(5, len(query.relevant))))
+        at_10.append(percent(len(query.relevant & set(shown[:10])), len(query.relevant)))
         rows.append({"query": query.word, "relevant": len(query.relevant), "hits": len(hits),
                      "showing_it": len(query.shown & set(hits)), "relevant_found": len(query.relevant & set(hits)),
                      "P@5": at_5[-1]})
@@ -142,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--only", help="one setting, DETECTOR,TAGGER,WORDS (numbers or none)")
     parser.add_argument("--top", type=int, default=25, help="settings printed")
     parser.add_argument("--queries", action="store_true", help="each query's figures for the first setting")
+    parser.add_argument("--maybe", action="store_true",
+                        help="P@5 and R@10 of the list with the other photos after those let in, set apart")
     args = parser.parse_args(argv)
 
     home = args.keep_home / args.set / "home"
@@ -156,9 +167,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = [Setting(*(threshold(part) for part in args.only.split(",")))]
     else:
         settings = [Setting(*values) for values in product(DETECTOR_GRID, TAGGER_GRID, WORDS_GRID)]
-    measured = [(setting, *figures(queries, setting)) for setting in settings]
+    measured = [(setting, *figures(queries, setting, args.maybe)) for setting in settings]
     measured.sort(key=lambda item: -min(item[1]["precision"], item[1]["recall"]))
-    print(f"{args.set}: {len(queries)} object queries; setting = detector/tagger/likely words thresholds")
+    print(f"{args.set}: {len(queries)} object queries on the {len(references)} photos captioned so far;"
+          " setting = detector/tagger/likely words thresholds")
     print(f"  {'setting':<20} {'precision':>9} {'recall':>7} {'P@5':>6} {'R@10':>6} {'no result':>9}")
     for setting, found, _rows in measured[: args.top]:
         print(f"  {str(setting):<20} {found['precision']:9.1f} {found['recall']:7.1f} {found['P@5']:6.1f}"

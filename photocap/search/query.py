@@ -20,7 +20,7 @@ from photocap.search.schema import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from whoosh.qparser import QueryParser
     from whoosh.query import Query
@@ -362,23 +362,3 @@ def query_words_by_term(query: str) -> dict[str, list[str]]:
                 if word not in found[analyzed.text]:
                     found[analyzed.text].append(word)
     return found
-
-
-def matched_words(terms: Iterable[tuple[str, str | bytes]],
-                  words_of_term: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The query words (as typed) that a hit's matched (field, term) pairs stand for, by field, in the query's
-    order."""
-    matched: dict[str, list[str]] = {}
-    for field, term in terms:
-        if field not in SEARCHED_FIELDS:
-            continue
-        text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
-        for word in words_of_term.get(text, [text]):
-            if word not in matched.setdefault(field, []):
-                matched[field].append(word)
-    in_query = {word: position for position, word in enumerate(word for typed in words_of_term.values()
-                                                                for word in typed)}
-    return {field: sorted(matched[field], key=lambda word: in_query.get(word, len(in_query)))
-            for field in SEARCHED_FIELDS if field in matched}
-
-

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from photocap.search.evidence import EVIDENCE_FIELD, RANKING_ONLY_FIELDS
 from photocap.search.schema import Ranking
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 # Postings (summed over the query's terms and fields) from which numpy scores a query: importing numpy costs about
 # what Whoosh's matchers take for this many (docs/SCALE.md, "Search start-up").
-NUMPY_FROM_POSTINGS = 20_000
+NUMPY_FROM_POSTINGS = 3_000
 
 
 class WeightedTerm(NamedTuple):
@@ -90,11 +91,13 @@ def _collect_terms(node: Query, boost: float, terms: list[WeightedTerm], whoosh_
 
 
 def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top: int | None,
-                      restriction: Query | None = None, from_postings: int = NUMPY_FROM_POSTINGS
-                      ) -> ScoredDocs | None:
+                      restriction: Query | None = None, from_postings: int = NUMPY_FROM_POSTINGS,
+                      evidence: bool = True) -> ScoredDocs | None:
     """The `top` best documents for `query` (all of them for None) among those `restriction` allows, as Whoosh's
-    BM25F with `ranking`'s parameters scores them; None when the query is not a plain OR of terms, or when its
-    terms have fewer than `from_postings` postings (Whoosh's matchers are quicker than importing numpy)."""
+    BM25F with `ranking`'s parameters scores them; with `evidence`, only those with evidence for a query word
+    (photocap.search.evidence), though every field ranks them. None when the query is not a plain OR of terms,
+    or when its terms have fewer than `from_postings` postings (Whoosh's matchers are quicker than importing
+    numpy)."""
     plain = plain_query(query)
     if (plain is None or not _codec_readable(searcher)
             or not all(searcher.schema[term.field].scorable for term in plain.terms)
@@ -113,6 +116,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             continue
         scores = np.zeros(doc_count)
         matched_texts = np.zeros((len(row_of_text), doc_count), dtype=bool)
+        found = np.zeros(doc_count, dtype=bool)  # photos with evidence for some query word
         lengths: dict[str, np.ndarray] = {}
         segment_postings = []
         for term in plain.terms:
@@ -127,8 +131,15 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             length_ratio = lengths[term.field][ids] / average_length
             scores[ids] += idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * length_ratio)) * term.boost
             matched_texts[row_of_text[term.text], ids] = True
+            if term.field not in RANKING_ONLY_FIELDS:
+                found[ids] = True
             segment_postings.append((term, ids))
         words_matched = matched_texts.sum(axis=0)
+        if evidence:
+            for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}:
+                if (EVIDENCE_FIELD, text) in reader:
+                    found[_postings(reader, EVIDENCE_FIELD, text)[0]] = True
+            words_matched[~found] = 0
         allowed = _allowed(leaf, reader, restriction, doc_count)
         if allowed is not None:
             words_matched[~allowed] = 0
