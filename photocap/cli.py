@@ -16,6 +16,7 @@ from photocap.wording import counted
 
 EXIT_NOTHING_FOUND, EXIT_INPUT_ERROR, EXIT_PARTIAL_FAILURE = 1, 2, 3
 SEARCH_LIMIT = 20  # results of `search`, and photos `export --query` writes, unless --limit says otherwise
+MAYBE_SHOWN = 10  # photos only weaker guesses rank, listed apart after the results when fewer than --limit
 
 
 class InputError(click.ClickException):
@@ -294,6 +295,7 @@ def search(ctx, query, limit, folder, after, before, camera, place, near, within
         photocap search "beach summer 2019" --place portugal   # years, months, seasons become date filters
         photocap search "snow last winter" --near 46.02,7.75 --within 30
     """
+    from photocap.search.evidence import matched_text
     from photocap.search.library import SearchFilters, SearchRequestError, parse_day, parse_near, search_library
 
     settings = _settings(ctx)
@@ -301,7 +303,8 @@ def search(ctx, query, limit, folder, after, before, camera, place, near, within
         position, within_km = parse_near(near, within)
         filters = SearchFilters(folder=folder, after=parse_day(after, "--after"), before=parse_day(before, "--before"),
                                 camera=camera, tags=tuple(tags), place=place, near=position, within_km=within_km)
-        results = search_library(settings.home, query, filters, limit=limit)
+        maybe = 0 if (paths_only or null_separated) else MAYBE_SHOWN  # scripts get the results alone
+        results = search_library(settings.home, query, filters, limit=limit, maybe=maybe)
     except SearchRequestError as error:
         raise InputError(str(error)) from None
     hits, unknown = results.hits, results.unknown
@@ -311,32 +314,28 @@ def search(ctx, query, limit, folder, after, before, camera, place, near, within
     if unknown:
         quoted = ", ".join(f'"{word}"' for word in unknown)
         click.echo(f"unknown: no caption or tag in the library has {quoted}", err=True)
-    for hit in hits:
+    for hit in hits + results.maybe:
         if null_separated:
             sys.stdout.write(hit.path + "\0")
         elif paths_only:
             click.echo(hit.path)
         elif as_json:
+            cited = {word: tag._asdict() for word, tag in (hit.matched_tags or {}).items()}
             click.echo(json.dumps({"path": hit.path, "caption": hit.caption, "score": round(hit.score, 4),
                                    "tags": [tag for tag, _p, _source in hit.tags], "matched": hit.matched or {},
+                                   "matched_tags": cited, "maybe": hit.maybe,
                                    **({"query_read": read} if read else {})}))
         else:
+            if hit is (results.maybe or [None])[0]:
+                click.echo(f"maybe: {counted(len(results.maybe), 'photo')} that only guesses weaker than search "
+                           "trusts rank (not counted as matches)")
             click.echo(f"{hit.score:7.2f}  {hit.path}\n         {hit.caption}")
             if hit.matched:
-                click.echo(f"         matched {_matched_text(hit.matched)}")
+                click.echo(f"         matched {matched_text(hit.matched, hit.matched_tags)}")
     if not hits:
         if not (as_json or paths_only or null_separated):
             click.echo("no photo matches", err=True)
         ctx.exit(EXIT_NOTHING_FOUND)
-
-
-MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name",
-                       "place": "place", "when": "time taken"}
-
-
-def _matched_text(matched: dict[str, list[str]]) -> str:
-    return "; ".join(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}"
-                     for field, words in matched.items())
 
 
 @main.command()

@@ -8,7 +8,7 @@ from typing import Any
 
 from photocap.catalog.detections import DetectionView
 from photocap.catalog.store import Catalog, CatalogError, PhotoRow, camera_name
-from photocap.catalog.tags import confident
+from photocap.catalog.tags import confident, less_sure
 from photocap.metadata.places import Place
 from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
@@ -46,6 +46,9 @@ def details_of(row: PhotoRow, detections: list[DetectionView] | None = None) -> 
         "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"],
                   **({"count": t["count"]} if "count" in t else {})}
                  for t in confident(row["tags"])],
+        # Tags too weak to show that search still trusts: a search for their words finds the photo.
+        "less_sure": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"]}
+                      for t in less_sure(row["tags"])],
         "objects": [{"label": d["label"], "word": d["word"], "score": round(d["score"], 3),
                      "box": [round(v, 4) for v in d["box"]]}
                     for d in detections or [] if d["score"] >= OBJECT_TAG_MIN_SCORE],
@@ -69,6 +72,8 @@ def details_text(details: dict[str, Any]) -> str:
     tags = ", ".join(f"{t['word']}" + (f" x{t['count']}" if t.get("count", 1) > 1 else "")
                      + ("" if t["source"] not in ("model", "detector") else f" {t['probability']:.2f}")
                      + _TAG_SOURCE_NOTES.get(t["source"], "") for t in details["tags"])
+    weak = ", ".join(f"{t['word']} {t['probability']:.2f}" + _TAG_SOURCE_NOTES.get(t["source"], "")
+                     for t in details["less_sure"])
     objects = ", ".join(f"{o['label']} {o['score']:.2f} at ({', '.join(f'{v:.2f}' for v in o['box'])})"
                         for o in details["objects"])
     by = {"user": "you", "file": f"from the file: {details['caption_origin']}"}.get(
@@ -79,6 +84,7 @@ def details_text(details: dict[str, Any]) -> str:
         os.fsencode(details["path"]).decode("utf-8", "backslashreplace"),  # undecodable names as \\xNN
         f"  caption  {details['caption'] or '-'}" + (f"  [{by}]" if details["caption"] else ""),
         f"  tags     {tags or '-'}",
+        *([f"  less sure {weak}  [search finds the photo by these too]"] if weak else []),
         f"  objects  {objects or '-'}" + (f"  [{details['detector']}]" if details["detector"] else ""),
         f"  taken    {details['taken_at'] or '-'}" + (f" ({details['date_source']})" if details["taken_at"] else ""),
         f"  place    {_place_line(details['place'])}",

@@ -115,7 +115,7 @@ def test_a_catalog_of_the_previous_schema_is_upgraded_without_losing_captions(tm
         assert catalog.photo_by_path("/p/a.jpg")["caption"] == "a dog on a beach"
 
 
-def test_unlikely_tags_are_searchable_but_not_shown(catalog: Catalog, tmp_home: Path) -> None:
+def test_unlikely_tags_rank_but_are_neither_shown_nor_evidence(catalog: Catalog, tmp_home: Path) -> None:
     from photocap.catalog.tags import confident
     from photocap.search.index import SearchIndex
     from photocap.search.sync import sync_search_index
@@ -126,8 +126,12 @@ def test_unlikely_tags_are_searchable_but_not_shown(catalog: Catalog, tmp_home: 
     catalog.set_user_tags("/p/b.jpg", add=["birthday"], remove=[])
     with SearchIndex.open(tmp_home / "index") as index:
         sync_search_index(catalog, index)
-        [hit] = index.search("pizza")
-        assert hit.path == "/p/a.jpg" and [t for t, _p, _s in hit.tags] == ["dog"]  # found, not shown
+        assert index.search("pizza") == []  # an 8% pizza is no evidence of one ...
+        hits = index.search("cat OR pizza", explain=True)  # ... but ranks the photos evidence found
+        assert [h.path for h in hits] == ["/p/b.jpg"] and hits[0].matched["tags"] == ["cat"]
+        hit = index.search("dog OR pizza", explain=True)[0]
+        assert hit.path == "/p/a.jpg" and [t for t, _p, _s in hit.tags] == ["dog"]  # not shown
+        assert hit.matched["tags"] == ["dog"] and "pizza" not in str(hit.matched)
         assert index.search("pizza", tags=["pizza"]) == []  # --tag matches shown tags only
         assert [h.path for h in index.search("cat OR dog", tags=["Birthday"])] == ["/p/b.jpg"]
         assert [h.path for h in index.search("animal", tags=["puppy"])] == []  # "puppy" is dog's synonym...

@@ -11,11 +11,13 @@ from test_catalog import add, captioned, catalog_at_revision
 
 from photocap.catalog import detections as catalog_detections
 from photocap.catalog.store import HEAD_REVISION, Catalog, FileUpdate, PhotoResult
-from photocap.catalog.tags import confident
+from photocap.catalog.tags import OBJECT_MATCH_MIN_SCORE, confident
+from photocap.model.tag_vocabulary import DETECTIONS_KEPT_FROM
 from photocap.search.index import SearchIndex
 from photocap.search.sync import sync_search_index
 
 DETECTOR = "centernet-test@1"
+WEAK = (DETECTIONS_KEPT_FROM + OBJECT_MATCH_MIN_SCORE) / 2  # kept, ranks search results, makes none
 TAGGER = "imagenet-test@1/map@1"
 
 
@@ -103,7 +105,7 @@ def test_detected_objects_are_searchable_by_their_words_and_the_words_above(cata
     ids = add(catalog, "/p/zoo.jpg", "/p/street.jpg", "/p/room.jpg")
     catalog.save_batch_results([
         looked_at(ids["/p/zoo.jpg"], [("giraffe", 0.9)]),
-        looked_at(ids["/p/street.jpg"], [("fire hydrant", 0.8), ("tv", 0.2)]),
+        looked_at(ids["/p/street.jpg"], [("fire hydrant", 0.8), ("tv", WEAK)]),
         looked_at(ids["/p/room.jpg"], [("tv", 0.85)]),
     ])
     with SearchIndex.open(tmp_home / "index") as index:
@@ -111,11 +113,13 @@ def test_detected_objects_are_searchable_by_their_words_and_the_words_above(cata
         assert [hit.path for hit in index.search("giraffe")] == ["/p/zoo.jpg"]
         assert [hit.path for hit in index.search("animal")] == ["/p/zoo.jpg"]  # the word above a giraffe
         assert [hit.path for hit in index.search("hydrant")] == ["/p/street.jpg"]  # a synonym
-        # A weak detection ranks below a sure one and is not shown with the photo.
+        # A weak detection is not shown with the photo, and does not make it a result: it only ranks.
         hits = index.search("tv", explain=True)
-        assert [hit.path for hit in hits] == ["/p/room.jpg", "/p/street.jpg"]
-        assert [tag[0] for tag in hits[1].tags] == ["fire hydrant"]
-        assert hits[0].matched == {"tags": ["tv"]}
+        assert [hit.path for hit in hits] == ["/p/room.jpg"] and hits[0].matched == {"tags": ["tv"]}
+        hits = {hit.path: hit for hit in index.search("hydrant tv", explain=True)}
+        assert set(hits) == {"/p/street.jpg", "/p/room.jpg"}  # the hydrant makes the street photo a result
+        street = hits["/p/street.jpg"]
+        assert [tag[0] for tag in street.tags] == ["fire hydrant"] and street.matched == {"tags": ["hydrant"]}
 
 
 def test_a_catalog_of_schema_0005_is_upgraded_and_its_photos_await_the_detector(tmp_home: Path) -> None:

@@ -106,11 +106,14 @@ def test_scores_do_not_depend_on_how_the_index_is_split_into_segments(index: Sea
             [(h.photo_id, round(h.score, 6)) for h in single.search(query)]
 
 
-def test_a_word_found_in_one_field_only_still_scores(index: SearchIndex):
-    index.upsert([make_doc(1, "a man", words=[("kayak", 0.4)]), make_doc(2, "a man", words=[("kayak", 1.0)])])
+def test_likely_words_rank_the_photos_evidence_found_but_add_none(index: SearchIndex):
+    index.upsert([make_doc(1, "a man in a kayak", words=[("kayak", 0.4)]),
+                  make_doc(2, "a man in a kayak", words=[("kayak", 1.0)]),
+                  make_doc(3, "a man on a lake", words=[("kayak", 1.0)])])  # only the captioner's guess
     hits = index.search("kayak")
-    assert ids(hits) == [2, 1]
-    assert hits[1].score > 0
+    assert ids(hits) == [2, 1] and hits[1].score > 0
+    assert index.search_page("kayak", offset=0, limit=10).total == 2
+    assert ids(index.search("man kayak")) == [2, 1, 3]  # "man" is its evidence; "kayak" then ranks it
 
 
 def test_a_short_result_list_is_the_head_of_the_full_ranking(index: SearchIndex):
@@ -144,7 +147,7 @@ def test_stop_words_alone_are_not_a_query(index: SearchIndex):
         index.search("the a of")
 
 
-def test_concept_words_are_searched_and_their_probability_counts(index: SearchIndex):
+def test_concept_words_rank_and_their_probability_counts(index: SearchIndex):
     index.upsert(
         [
             make_doc(1, "a man is outside", words=[("bicycle", 0.3), ("man", 0.9)]),
@@ -152,18 +155,18 @@ def test_concept_words_are_searched_and_their_probability_counts(index: SearchIn
             make_doc(3, "a man is outside", words=[("bicycle", 0.05), ("man", 0.9)]),
         ]
     )
-    assert ids(index.search("bicycle")) == [2, 1]  # the word head's words under 0.1 are noise: left out
+    assert ids(index.search("bicycle")) == []  # a guess is no evidence
+    hits = index.search("man bicycle")
+    assert ids(hits) == [2, 1, 3] and hits[1].score > hits[2].score  # under 0.1 the guesses are noise: left out
 
 
 def test_field_boosts_are_parameters(index: SearchIndex):
-    index.upsert(
-        [
-            make_doc(1, "a bicycle leans on a wall"),
-            make_doc(2, "something leans on a wall", words=[("bicycle", 1.0)]),
-        ]
-    )
-    words_first = Ranking(caption_boost=1.0, words_boost=10.0)
-    caption_first = Ranking(caption_boost=10.0, words_boost=0.1)
+    tagged = make_doc(2, "something leans on a wall")
+    tagged["tags"], tagged["tag_terms"] = [("bicycle", 1.0, "model")], [("bicycle", 1.0)]
+    tagged["evidence"] = [("bicycle", ("bicycle", 1.0, "model", True))]
+    index.upsert([make_doc(1, "a bicycle leans on a wall"), tagged])
+    words_first = Ranking(caption_boost=1.0, tags_boost=10.0)
+    caption_first = Ranking(caption_boost=10.0, tags_boost=0.1)
     assert ids(index.search("bicycle", ranking=words_first)) == [2, 1]
     assert ids(index.search("bicycle", ranking=caption_first)) == [1, 2]
 
@@ -534,9 +537,12 @@ def test_unicode_paths_are_stored_searched_and_filtered(index: SearchIndex):
 def test_quoted_phrases_match_caption_word_order_and_whole_tags(index: SearchIndex):
     tagged = make_doc(1, "a toy on a bed")
     tagged["tag_terms"] = [("teddy bear", 0.9), ("toy", 0.9)]
+    tagged["evidence"] = [(term, ("teddy bear", 0.9, "detector", True)) for term in ("teddy bear", "toy")]
     index.upsert([tagged, make_doc(2, "a teddy bear on a sofa"), make_doc(3, "a bear looks at a teddy")])
     assert sorted(ids(index.search('"teddy bear"'))) == [1, 2]
     assert ids(index.search('"bear looks"')) == [3]
+    # A teddy bear is no bear: a machine tag's words are evidence as a whole ("toy" is a word of its own).
+    assert sorted(ids(index.search("bear"))) == [2, 3] and ids(index.search("toy")) == [1]
 
 
 def test_rebuild_writes_bounded_segments_that_later_merges_leave_alone(tmp_path: Path, monkeypatch):

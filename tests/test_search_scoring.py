@@ -57,7 +57,7 @@ def library(flickr_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def both_ways(index: SearchIndex, query: str, **options) -> tuple[list[Hit], int, list[Hit], int]:
-    index.numpy_scoring = True
+    index.numpy_scoring = True  # however few the postings
     fast = index.search_page(query, explain=True, **options)
     index.numpy_scoring = False
     try:
@@ -66,7 +66,7 @@ def both_ways(index: SearchIndex, query: str, **options) -> tuple[list[Hit], int
         # Whoosh's own total ignores the filters when it also collects matched terms: count every hit instead.
         reference_total = len(index.search(query, limit=None, **filters))
     finally:
-        index.numpy_scoring = True
+        index.numpy_scoring = None
     return fast.hits, fast.total, reference.hits, reference_total
 
 

@@ -43,11 +43,33 @@ class PooledFeature(TypedDict):
     tagger_id: str | None
 
 
+# A machine tag makes a photo a search result for its words (and their synonyms and broader words) from these
+# strengths; below, it only ranks the results (photocap.search.evidence). Chosen on Flickr8k val
+# (benchmarks/match_thresholds.py, docs/MODEL.md "Search evidence"). The tagger's is its probability as search
+# weighs it: on a photo the detector looked at, a word the detector speaks for counts TAGGER_WEIGHT_ON_OBJECTS of it.
+TAG_MATCH_MIN_PROBABILITY = 0.2
+OBJECT_MATCH_MIN_SCORE = 0.3
+
+
 def confident(found: Sequence[TagView]) -> list[TagView]:
     """The tags shown, exported and filtered on: the user's, the file's, the tagger's from TAG_MIN_PROBABILITY on
     and the detector's from OBJECT_TAG_MIN_SCORE on. (The catalog keeps less likely ones too, for search.)"""
     floor = {"model": TAG_MIN_PROBABILITY, "detector": OBJECT_TAG_MIN_SCORE}
     return [tag for tag in found if tag["probability"] >= floor.get(tag["source"], 0.0)]
+
+
+def matching(found: Sequence[TagView]) -> list[TagView]:
+    """The tags that make a photo a search result for their words: the confident ones, and the machine's from
+    TAG_MATCH_MIN_PROBABILITY and OBJECT_MATCH_MIN_SCORE on."""
+    floor = {"model": min(TAG_MATCH_MIN_PROBABILITY, TAG_MIN_PROBABILITY),
+             "detector": min(OBJECT_MATCH_MIN_SCORE, OBJECT_TAG_MIN_SCORE)}
+    return [tag for tag in found if tag["probability"] >= floor.get(tag["source"], 0.0)]
+
+
+def less_sure(found: Sequence[TagView]) -> list[TagView]:
+    """The tags search trusts that are not shown as tags: `show` and the photo page list them as "less sure"."""
+    shown = confident(found)
+    return [tag for tag in matching(found) if tag not in shown]
 
 
 def replace_model_tags(conn: Connection, rows: Sequence[ModelTags], now: datetime) -> None:

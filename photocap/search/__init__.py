@@ -6,4 +6,8 @@ library.py is a search as the commands and the web app run it. It reads the cata
 model (no torch), and never imports indexing/ or the commands above it.
 """
 
+from photocap.search import lean_whoosh
+
 MAY_IMPORT = ("catalog", "metadata", "model.tag_vocabulary", "atomic")
+
+lean_whoosh.install()  # before any module here imports Whoosh

@@ -9,10 +9,9 @@ photocap.search.schema, query parsing in photocap.search.query; both are re-expo
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,13 +22,13 @@ if TYPE_CHECKING:
 
     from photocap.search.time_query import TimeFilter
 
+from photocap.search.evidence import EVIDENCE_FIELD, RANKING_ONLY_FIELDS, evidence_query, matched_words
 from photocap.search.query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
     filter_query,
     folder_spellings,
     looks_like_whoosh_syntax,
-    matched_words,
     parse_query,
     plain_words,
     query_words_by_term,
@@ -51,7 +50,7 @@ from photocap.search.schema import (
     schema,
     weighted_words,
 )
-from photocap.search.scoring import score_plain_query
+from photocap.search.scoring import NUMPY_FROM_POSTINGS, score_plain_query
 
 __all__ = [
     "BINARY_OPERATORS",
@@ -103,9 +102,13 @@ class SearchIndex:
 
     def __init__(self, index_dir: Path, whoosh_index: FileIndex, lock_timeout: float) -> None:
         self.index_dir = index_dir
-        # Plain words are scored with numpy (photocap.search.scoring); False makes Whoosh's matchers score them,
-        # as they score every other query: the reference the tests compare against.
-        self.numpy_scoring = True
+        # Plain words are scored with numpy where their postings are many (photocap.search.scoring); True scores
+        # them with numpy however few, False never (Whoosh's matchers score them, as they score every other
+        # query: the reference the tests compare against).
+        self.numpy_scoring: bool | None = None
+        # Only photos with evidence for a query word are results (photocap.search.evidence); False lets every
+        # photo a word's weakest guess ranks be one (benchmarks/match_thresholds.py measures from there).
+        self.evidence_filter = True
         self._index = whoosh_index
         self._lock_timeout = lock_timeout
 
@@ -155,6 +158,9 @@ class SearchIndex:
     ) -> SearchIndex:
         """Build a new index of `docs` beside `index_dir` and swap it in, without ever reading the old
         index (so this repairs a damaged one). Searches see the old index until the swap."""
+        import shutil  # here, not at the top: a search never needs them, and they cost its start-up
+        import tempfile
+
         index_dir = Path(index_dir)
         if index_dir.exists() and not _may_replace(index_dir):
             raise SearchIndexError(f"refusing to replace {index_dir}: it is not a search index")
@@ -253,12 +259,39 @@ class SearchIndex:
                             before=before, camera=camera, tags=tags, syntax=None, ranking=DEFAULT_RANKING,
                             explain=explain, place=place, near=near, periods=periods)
 
+    def maybe_hits(
+        self,
+        query: str,
+        *,
+        matches: int,
+        count: int,
+        folder: str | os.PathLike[str] | None = None,
+        after: date | None = None,
+        before: date | None = None,
+        camera: str | None = None,
+        tags: Sequence[str] = (),
+        place: str | None = None,
+        near: tuple[float, float, float] | None = None,
+        periods: Sequence[TimeFilter] = (),
+    ) -> list[Hit]:
+        """Up to `count` photos, best first and marked `maybe`, that are no result of `query` (whose results number
+        `matches`) but that weaker guesses than evidence rank for it: a tag or likely word under the strength search
+        trusts (photocap.search.evidence). What `photocap search` and the web app list after the results, set apart."""
+        if count <= 0 or not query.strip():
+            return []
+        options = {"folder": folder, "after": after, "before": before, "camera": camera, "tags": tags,
+                   "syntax": None, "ranking": DEFAULT_RANKING, "explain": False, "place": place, "near": near,
+                   "periods": periods, "count": False, "offset": 0}
+        results = {hit.photo_id for hit in self._search(query, limit=matches, **options).hits} if matches else set()
+        ranked = self._search(query, limit=matches + count, evidence=False, **options).hits
+        return [replace(hit, maybe=True) for hit in ranked if hit.photo_id not in results][:count]
+
     def _search(self, query: str, *, offset: int, limit: int | None, count: bool,
                 folder: str | os.PathLike[str] | None, after: date | None, before: date | None,
                 camera: str | None, tags: Sequence[str], syntax: bool | None, ranking: Ranking,
                 explain: bool, place: str | None = None, near: tuple[float, float, float] | None = None,
-                periods: Sequence[TimeFilter] = ()) -> HitPage:
-        from whoosh.query import Every
+                periods: Sequence[TimeFilter] = (), evidence: bool = True) -> HitPage:
+        from whoosh.query import And, Every
         from whoosh.scoring import BM25F
 
         restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags,
@@ -271,30 +304,37 @@ class SearchIndex:
         words_of_term = query_words_by_term(query) if explain else {}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
             top = None if limit is None else offset + limit
-            scored = (score_plain_query(searcher, parsed, ranking, top=top, restriction=restriction)
-                      if self.numpy_scoring else None)
+            scored = (None if self.numpy_scoring is False else
+                      score_plain_query(searcher, parsed, ranking, top=top, restriction=restriction,
+                                        from_postings=0 if self.numpy_scoring else NUMPY_FROM_POSTINGS,
+                                        evidence=evidence and self.evidence_filter))
             if scored is not None:
-                hits = [_hit(searcher.stored_fields(docnum), score,
-                             matched_words(scored.matched[docnum], words_of_term) if explain else None)
-                        for score, docnum in scored.ranked[offset:]]
+                hits = [_hit(searcher.stored_fields(docnum), score, scored.matched[docnum] if explain else None,
+                             words_of_term) for score, docnum in scored.ranked[offset:]]
                 return HitPage(hits, scored.total)
-            results = searcher.search(parsed, limit=top, filter=restriction, terms=explain)
-            hits = [_hit(hit.fields(), float(hit.score),
-                         matched_words(hit.matched_terms() or [], words_of_term) if explain else None)
-                    for hit in results[offset:]]
+            needed = evidence_query(parsed) if evidence and self.evidence_filter else None
+            if needed is not None:  # Whoosh scores the whole query, among the photos with evidence
+                restriction = needed if restriction is None else And([restriction, needed])
+            allowed = None if restriction is None else set(searcher.docs_for_query(restriction))
+            if allowed is not None and not allowed:
+                return HitPage([], 0)  # Whoosh takes an empty filter for none at all
+            results = searcher.search(parsed, limit=top, filter=allowed, terms=explain)
+            hits = [_hit(hit.fields(), float(hit.score), (hit.matched_terms() or []) if explain else None,
+                         words_of_term) for hit in results[offset:]]
             if not count:
                 return HitPage(hits, len(hits) + offset)
-            if explain and restriction is not None:
+            if explain and allowed is not None:
                 # Whoosh's count ignores the filter when matched terms are collected too: count without them.
-                return HitPage(hits, len(searcher.search(parsed, limit=1, filter=restriction)))
+                return HitPage(hits, len(searcher.search(parsed, limit=1, filter=allowed)))
             return HitPage(hits, len(results))
 
     def unknown_words(self, query: str) -> list[str]:
-        """The query's words that no caption, tag or concept word in the index contains, as typed."""
+        """The query's words that no photo in the index has evidence for (a caption, a tag search trusts, a file
+        name, ...: photocap.search.evidence), as typed."""
         words = query_words_by_term(query)
+        fields = [field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS] + [EVIDENCE_FIELD]
         with self._reader() as reader:
-            known = {term for term in words
-                     if any(reader.doc_frequency(field, term) for field in SEARCHED_FIELDS)}
+            known = {term for term in words if any(reader.doc_frequency(field, term) for field in fields)}
             place_words = schema()["place"].analyzer
             unknown = {word for term, typed in words.items() if term not in known for word in typed}
             # Place names are not stemmed: "portugal" is the place's word, "portug" the caption's.
@@ -338,10 +378,14 @@ class SearchIndex:
             raise _damaged(self.index_dir, error) from error
 
 
-def _hit(stored: dict[str, Any], score: float, matched: dict[str, list[str]] | None) -> Hit:
+def _hit(stored: dict[str, Any], score: float, terms: Iterable[tuple[str, str | bytes]] | None,
+         words_of_term: dict[str, list[str]]) -> Hit:
+    """A hit; with the (field, term) pairs it matched, what it matched (`terms` None: not asked)."""
+    matched, tags = (None, None) if terms is None else matched_words(terms, words_of_term,
+                                                                     stored.get("evidence_of") or {})
     return Hit(int(stored["photo_id"]), stored["path"], stored["caption"], score,
                tags=tuple((str(t), float(p), str(source)) for t, p, source in stored.get("tags_shown", [])),
-               matched=matched)
+               matched=matched, matched_tags=tags)
 
 
 def _has_table_of_contents(index_dir: Path) -> bool:
@@ -437,6 +481,9 @@ def _merge_small_segments(writer: IndexWriter, segments: list[Any]) -> list[Any]
 
 def _swap_in(new_dir: Path, index_dir: Path, lock_timeout: float) -> None:
     """Move `new_dir` to `index_dir`, holding the old index's write lock so no writer is mid-commit."""
+    import shutil
+    import tempfile
+
     from whoosh.filedb.filestore import FileStorage
     from whoosh.util.filelock import try_for
 

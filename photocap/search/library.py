@@ -4,7 +4,7 @@ what each matched, the total, and the query's words that no photo has."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -35,19 +35,21 @@ class LibraryResults:
     total: int  # photos matching, on every page
     unknown: list[str]  # query words no caption or tag in the library has, as typed
     reading: QueryReading | None = None  # how the query's time words were read
+    # After the last result, set apart and not counted: photos only weaker guesses rank (SearchIndex.maybe_hits).
+    maybe: list[Hit] = field(default_factory=list)
 
 
 def parse_near(near: str | None, within: float | None, near_option: str = "--near",
                within_option: str = "--within") -> tuple[tuple[float, float] | None, float | None]:
     """The --near position and --within distance, both or neither; SearchRequestError otherwise."""
-    from photocap.search.place_filter import parse_near as parse_position
-
     if not near:
         if within is not None:
             raise SearchRequestError(f"{within_option} needs {near_option} LAT,LON")
         return None, None
     if within is None:
         raise SearchRequestError(f"{near_option} needs {within_option} KM")
+    from photocap.search.place_filter import parse_near as parse_position  # only when asked: it costs start-up
+
     try:
         return parse_position(near), within
     except SearchQueryError as error:
@@ -65,8 +67,9 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 
 def search_library(home: Path, query: str, filters: SearchFilters, *, limit: int, offset: int = 0,
-                   folder_option: str = "--folder", today: date | None = None) -> LibraryResults:
-    """The hits ranked offset+1 to offset+limit for `query` under `filters`, each saying what it matched. The
+                   folder_option: str = "--folder", today: date | None = None, maybe: int = 0) -> LibraryResults:
+    """The hits ranked offset+1 to offset+limit for `query` under `filters`, each saying what it matched, and on
+    the page where the results end, up to `maybe` photos only weaker guesses rank, to fill the page. The
     query's time words ("summer 2019", "last winter": relative to `today`) are read first
     (photocap.search.time_query)."""
     reading = read_time_words(query, today or date.today(), syntax=looks_like_whoosh_syntax(query))
@@ -90,8 +93,14 @@ def search_library(home: Path, query: str, filters: SearchFilters, *, limit: int
                                             tags=filters.tags, explain=True, place=filters.place or None,
                                             near=near, periods=reading.filters)
             unknown = search_index.unknown_words(reading.words) if reading.words.strip() else []
+            room = min(maybe, offset + limit - page.total) if offset <= page.total < offset + limit else 0
+            weaker = search_index.maybe_hits(reading.words, matches=page.total, count=room,
+                                             folder=str(folder.resolve()) if folder else None, after=filters.after,
+                                             before=filters.before, camera=filters.camera or None,
+                                             tags=filters.tags, place=filters.place or None, near=near,
+                                             periods=reading.filters)
     except SearchQueryError as error:
         raise SearchRequestError(f"bad query: {error}") from None
     except SearchIndexError as error:
         raise SearchRequestError(str(error)) from None
-    return LibraryResults(page.hits, page.total, unknown, reading if reading.notes() else None)
+    return LibraryResults(page.hits, page.total, unknown, reading if reading.notes() else None, weaker)

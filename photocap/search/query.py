@@ -9,7 +9,6 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from photocap.model.tag_vocabulary import normalize_tag
 from photocap.search.schema import (
     DEFAULT_RANKING,
     QUERYABLE_FIELDS,
@@ -19,10 +18,9 @@ from photocap.search.schema import (
     indexable,
     schema,
 )
-from photocap.search.time_words import NAMED_DAY_LABELS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from whoosh.qparser import QueryParser
     from whoosh.query import Query
@@ -310,6 +308,8 @@ def filter_query(
         if not camera_words:
             raise SearchQueryError(f"camera filter {camera!r} has no words")
         parts.extend(query.Term("camera", word) for word in camera_words)
+    if tags:
+        from photocap.model.tag_vocabulary import normalize_tag  # only for --tag: it costs start-up
     for tag in tags:
         word = normalize_tag(tag)
         if not word:
@@ -362,25 +362,3 @@ def query_words_by_term(query: str) -> dict[str, list[str]]:
                 if word not in found[analyzed.text]:
                     found[analyzed.text].append(word)
     return found
-
-
-def matched_words(terms: Iterable[tuple[str, str | bytes]],
-                  words_of_term: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The query words (as typed) that a hit's matched (field, term) pairs stand for, by field, in the query's
-    order."""
-    matched: dict[str, list[str]] = {}
-    for field, term in terms:
-        if field not in SEARCHED_FIELDS:
-            continue
-        text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
-        for word in words_of_term.get(text, [text]):
-            if field == "when":  # the index's one word for a named day, as people say it
-                word = NAMED_DAY_LABELS.get(word, word)
-            if word not in matched.setdefault(field, []):
-                matched[field].append(word)
-    in_query = {word: position for position, word in enumerate(word for typed in words_of_term.values()
-                                                                for word in typed)}
-    return {field: sorted(matched[field], key=lambda word: in_query.get(word, len(in_query)))
-            for field in SEARCHED_FIELDS if field in matched}
-
-

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, NotRequired, TypedDict
 
+from photocap.search.evidence import Cited, cited_by_word
+
 REBUILD_HINT = "run `photocap rebuild-index`"
 WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 5·p occurrences
 MIN_WEIGHT = 0.01
@@ -44,6 +46,9 @@ class SearchDoc(TypedDict):
     # or not) with the synonyms people search with, and their probabilities.
     tags: NotRequired[Sequence[tuple[str, float, str]]]
     tag_terms: NotRequired[Sequence[tuple[str, float]]]
+    # The words that make the photo a result (photocap.search.evidence): each evidence tag's search terms, and
+    # the tag (tag, probability, source, shown among the tags) each stands for.
+    evidence: NotRequired[Sequence[tuple[str, tuple[str, float, str, bool]]]]
     filter_tags: NotRequired[Sequence[str]]  # what --tag matches: the shown tags and their synonyms
     taken_at: datetime | None
     camera: str | None  # "make model"
@@ -63,7 +68,11 @@ class Hit:
     caption: str
     score: float
     tags: tuple[tuple[str, float, str], ...] = ()  # (tag, probability, 'model' or 'user'), the user's first
-    matched: dict[str, list[str]] | None = None  # field ("caption", "tags", "words") -> query words it matched
+    # field ("caption", "tags", "maybe", "names", "place", "when") -> query words it matched, and for the words
+    # matched among the tags, the tag each stands on (photocap.search.evidence)
+    matched: dict[str, list[str]] | None = None
+    matched_tags: dict[str, Cited] | None = None
+    maybe: bool = False  # not a result: only guesses weaker than evidence rank it (SearchIndex.maybe_hits)
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,10 @@ def schema() -> Any:
         names=fields.TEXT(analyzer=stemmed, phrase=False),
         words=fields.TEXT(analyzer=weighted, phrase=False),
         tags=fields.TEXT(analyzer=weighted, phrase=False),
+        # The tags that make a photo a result, one term each, as photocap.search.evidence.cited_by_word writes
+        # them (analysed as the tags are, so that a query word is the same term here); never scored.
+        evidence=fields.KEYWORD(),
+        evidence_of=fields.STORED(),
         # Exact tag names and synonyms, for the --tag filter ("teddy bear" is one term).
         tag=fields.KEYWORD(commas=True, lowercase=True),
         tags_shown=fields.STORED(),
@@ -160,6 +173,12 @@ def document_fields(doc: SearchDoc) -> dict[str, Any]:
         "tag": ",".join(sorted({indexable(term.lower()) for term in doc.get("filter_tags", ()) if "," not in term})),
         "tags_shown": [[tag, round(p, 4), source] for tag, p, source in doc.get("tags", ())],
     }
+    entries = [(term, Cited(tag, round(p, 4), source, shown)) for term, (tag, p, source, shown)
+               in doc.get("evidence", ())]
+    if entries:
+        cited = cited_by_word(entries, schema()["tags"].analyzer)
+        fields["evidence"] = indexable(" ".join(cited))
+        fields["evidence_of"] = {word: list(tag) for word, tag in cited.items()}
     if doc["taken_at"] is not None:
         # EXIF times are wall-clock times; Whoosh wants naive datetimes.
         fields["taken"] = doc["taken_at"].replace(tzinfo=None)

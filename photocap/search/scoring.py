@@ -8,6 +8,10 @@ whole and scored as arrays, with the same BM25F formula, field boosts, idf and a
 `BM25F`, and the same coordination bonus as `photocap.search.query`'s CoordinatedOr, so the ranking is Whoosh's
 own (tests/test_search_scoring.py compares them). Counting every matching photo comes for free.
 
+numpy costs a search's start-up about as much as Whoosh's matchers take for NUMPY_FROM_POSTINGS postings, so
+below that many (a library of some thousands of photos) `score_plain_query` leaves the query to Whoosh, and
+`photocap search` on a small library never imports numpy.
+
 Only what plain words parse into is handled here: an OR of terms, with the coordination bonus at the top.
 `score_plain_query` returns None for anything else (phrases, AND, NOT, wildcards), which Whoosh then runs.
 It reads Whoosh's W3 codec blocks directly; a Whoosh whose codec has other internals also gets None.
@@ -19,12 +23,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from photocap.search.evidence import EVIDENCE_FIELD, RANKING_ONLY_FIELDS
 from photocap.search.schema import Ranking
 
 if TYPE_CHECKING:
     import numpy as np
     from whoosh.query import Query
     from whoosh.searching import Searcher
+
+
+# Postings (summed over the query's terms and fields) from which numpy scores a query: importing numpy costs about
+# what Whoosh's matchers take for this many (docs/SCALE.md, "Search start-up").
+NUMPY_FROM_POSTINGS = 3_000
 
 
 class WeightedTerm(NamedTuple):
@@ -81,12 +91,17 @@ def _collect_terms(node: Query, boost: float, terms: list[WeightedTerm], whoosh_
 
 
 def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top: int | None,
-                      restriction: Query | None = None) -> ScoredDocs | None:
+                      restriction: Query | None = None, from_postings: int = NUMPY_FROM_POSTINGS,
+                      evidence: bool = True) -> ScoredDocs | None:
     """The `top` best documents for `query` (all of them for None) among those `restriction` allows, as Whoosh's
-    BM25F with `ranking`'s parameters scores them; None when the query is not a plain OR of terms."""
+    BM25F with `ranking`'s parameters scores them; with `evidence`, only those with evidence for a query word
+    (photocap.search.evidence), though every field ranks them. None when the query is not a plain OR of terms,
+    or when its terms have fewer than `from_postings` postings (Whoosh's matchers are quicker than importing
+    numpy)."""
     plain = plain_query(query)
     if (plain is None or not _codec_readable(searcher)
-            or not all(searcher.schema[term.field].scorable for term in plain.terms)):
+            or not all(searcher.schema[term.field].scorable for term in plain.terms)
+            or _postings_count(searcher, plain) < from_postings):
         return None
     import numpy as np
 
@@ -101,6 +116,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             continue
         scores = np.zeros(doc_count)
         matched_texts = np.zeros((len(row_of_text), doc_count), dtype=bool)
+        found = np.zeros(doc_count, dtype=bool)  # photos with evidence for some query word
         lengths: dict[str, np.ndarray] = {}
         segment_postings = []
         for term in plain.terms:
@@ -115,8 +131,15 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             length_ratio = lengths[term.field][ids] / average_length
             scores[ids] += idf * (weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * length_ratio)) * term.boost
             matched_texts[row_of_text[term.text], ids] = True
+            if term.field not in RANKING_ONLY_FIELDS:
+                found[ids] = True
             segment_postings.append((term, ids))
         words_matched = matched_texts.sum(axis=0)
+        if evidence:
+            for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}:
+                if (EVIDENCE_FIELD, text) in reader:
+                    found[_postings(reader, EVIDENCE_FIELD, text)[0]] = True
+            words_matched[~found] = 0
         allowed = _allowed(leaf, reader, restriction, doc_count)
         if allowed is not None:
             words_matched[~allowed] = 0
@@ -129,6 +152,10 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     ranked.sort(key=lambda item: (-item[0], item[1]))
     ranked = ranked if top is None else ranked[:top]
     return ScoredDocs(ranked, total, _matched_terms(searcher, ranked, postings_of))
+
+
+def _postings_count(searcher: Searcher, plain: PlainQuery) -> int:
+    return sum(searcher.doc_frequency(term.field, term.text) for term in plain.terms)
 
 
 def _best(scores: np.ndarray, candidates: np.ndarray, top: int | None) -> np.ndarray:

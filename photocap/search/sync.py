@@ -6,8 +6,9 @@ from pathlib import Path
 
 from photocap.catalog.schema import utcnow
 from photocap.catalog.store import Catalog, SearchRow
-from photocap.catalog.tags import confident
+from photocap.catalog.tags import confident, matching
 from photocap.model.tag_vocabulary import vocabulary
+from photocap.search.evidence import evidence_entries
 from photocap.search.index import SearchDoc, SearchIndex, SearchIndexOutdated
 from photocap.search.time_words import season_keys, when_words
 
@@ -54,10 +55,13 @@ def rebuild_search_index(catalog: Catalog, search_index: SearchIndex) -> int:
 def _search_doc(row: SearchRow) -> SearchDoc:
     likely = [(tag["word"], tag["probability"], tag["source"]) for tag in row["tags"]]
     shown = [(tag["word"], tag["probability"], tag["source"]) for tag in confident(row["tags"])]
+    evidence = [(tag["word"], tag["probability"], tag["source"], (tag["word"], tag["probability"], tag["source"])
+                 in shown) for tag in matching(row["tags"])]
     place = row.get("place")
     lat, lon = (place.lat, place.lon) if place is not None else (None, None)
     return SearchDoc(photo_id=row["id"], path=row["path"], folder=row["folder"], caption=row["caption"] or "",
                      words=row["words"], tags=shown, tag_terms=tag_search_terms(likely),
+                     evidence=evidence_entries(evidence, lambda *tag: [term for term, _p in tag_search_terms([tag])]),
                      filter_tags=[term for term, _p in tag_search_terms(shown)],
                      taken_at=row["taken_at"], camera=row["camera"],
                      place_text=place.search_text() if place is not None else "",

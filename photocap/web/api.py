@@ -32,7 +32,8 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
                tag: list[str] | None = None, page: int = 1, place: str = "") -> dict[str, Any]:
         """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats, and each may
         list several separated by commas: photos with all of them; `place`: every word of a place's name (or its
-        country code). `query_read` says how the query's time words were read ("summer 2019 -> ...")."""
+        country code). `query_read` says how the query's time words were read ("summer 2019 -> ..."). A photo is a
+        result when it has evidence for a query word; `maybe` lists, apart, photos that only weaker guesses rank."""
         result = search_page(library.home, search_form(request), options.page_size)
         return {
             "query": result.form.q, "total": result.results.total, "page": result.form.page, "pages": result.pages,
@@ -40,6 +41,9 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
             **({"query_read": result.results.reading.as_json()} if result.results.reading else {}),
             "results": [{**card, "thumbnail": f"/photos/{card['id']}/thumbnail", "url": f"/photos/{card['id']}"}
                         for card in result.cards()],
+            # After the last result, not counted in `total`: photos only guesses weaker than search trusts rank.
+            "maybe": [{**card, "thumbnail": f"/photos/{card['id']}/thumbnail", "url": f"/photos/{card['id']}"}
+                      for card in result.maybe_cards()],
         }
 
     @routes.get("/photos/{photo_id}", summary="One photo, as `photocap show --json` gives it",

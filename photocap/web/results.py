@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from photocap.search.evidence import matched_text
+from photocap.search.index import Hit
 from photocap.search.library import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
 
-MATCHED_FIELD_NAMES = {"caption": "caption", "tags": "tags", "words": "likely words", "names": "file name",
-                       "place": "place", "when": "time taken"}
+MAYBE_SHOWN = 10  # photos only weaker guesses rank, shown apart after the last result (as `photocap search`)
 
 
 @dataclass(frozen=True)
@@ -64,22 +65,26 @@ class ResultPage:
         return max(1, -(-self.results.total // self.page_size))
 
     def cards(self) -> list[dict[str, Any]]:
-        return [{"id": hit.photo_id, "rank": self.first_rank + i, "path": hit.path, "caption": hit.caption,
-                 "score": round(hit.score, 4), "tags": [tag for tag, _p, _source in hit.tags],
-                 "matched": hit.matched or {}, "matched_text": matched_text(hit.matched or {})}
-                for i, hit in enumerate(self.results.hits)]
+        return [_card(hit, self.first_rank + i) for i, hit in enumerate(self.results.hits)]
+
+    def maybe_cards(self) -> list[dict[str, Any]]:
+        """The photos listed apart after the last result: only guesses weaker than search trusts rank them."""
+        return [_card(hit, None) for hit in self.results.maybe]
 
 
-def matched_text(matched: dict[str, list[str]]) -> str:
-    return "; ".join(f"{MATCHED_FIELD_NAMES.get(field, field)}: {', '.join(words)}"
-                     for field, words in matched.items())
+def _card(hit: Hit, rank: int | None) -> dict[str, Any]:
+    return {"id": hit.photo_id, "rank": rank, "path": hit.path, "caption": hit.caption,
+            "score": round(hit.score, 4), "tags": [tag for tag, _p, _source in hit.tags],
+            "matched": hit.matched or {},
+            "matched_tags": {word: tag._asdict() for word, tag in (hit.matched_tags or {}).items()},
+            "matched_text": matched_text(hit.matched or {}, hit.matched_tags), "maybe": hit.maybe}
 
 
 def search_page(home: Path, form: SearchForm, page_size: int) -> ResultPage:
     """One page of results; raises SearchRequestError for a request that cannot run (said in one line)."""
     offset = (form.page - 1) * page_size
     return ResultPage(form, search_library(home, form.q, form.filters(), limit=page_size, offset=offset,
-                                           folder_option="folder"), page_size)
+                                           folder_option="folder", maybe=MAYBE_SHOWN), page_size)
 
 
 def neighbours(home: Path, form: SearchForm, rank: int) -> tuple[int | None, int | None]:
