@@ -85,7 +85,8 @@ def search_for(page, base: str, words: str) -> None:
 
 
 def shown_results(page) -> list[dict]:
-    return page.eval_on_selector_all(".grid img", """images => images.map(image => ({
+    """The results on the page, not the "maybe" photos listed after them."""
+    return page.eval_on_selector_all(".grid:not(.maybe) img", """images => images.map(image => ({
         alt: image.alt, loaded: image.complete && image.naturalWidth > 0,
         caption: image.parentElement.querySelector('.caption').textContent}))""")
 

@@ -39,8 +39,10 @@ def photocap(home: Path, *args: str) -> Result:
 
 
 def cli_search(home: Path, query: str, *extra: str) -> list[dict]:
+    """The results of `photocap search --json`, without the "maybe" photos listed after them (uncounted)."""
     run = photocap(home, "search", query, "--json", *extra)
-    return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    hits = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    return [hit for hit in hits if not hit.get("maybe")]
 
 
 @pytest.fixture(scope="module")
