@@ -236,9 +236,8 @@ class CaptionChooser:
         guided search must avoid and look for."""
         forbid: set[str] = set()
         for text, _score in candidates:
-            mentions = self.mentions(text, evidence.detected)
-            unsupported = {m.tag for m in mentions if self.unsupported(m, evidence)}
-            if not unsupported and not self._omits_sure_object(mentions, evidence):
+            unsupported, omits = self._faults(text, evidence)
+            if not unsupported and not omits:
                 return self._kept(text, evidence, "beam")
             forbid |= unsupported
         boost = {tag: p for tag, p in evidence.tags.items()
@@ -255,11 +254,16 @@ class CaptionChooser:
         for text, _score in candidates:
             if not text or _garbled(text):
                 continue
-            mentions = self.mentions(text, evidence.detected)
-            if any(self.unsupported(m, evidence) for m in mentions) or self._omits_sure_object(mentions, evidence):
-                continue
-            return self._kept(text, evidence, method)
+            unsupported, omits = self._faults(text, evidence)
+            if not unsupported and not omits:
+                return self._kept(text, evidence, method)
         return None
+
+    def _faults(self, text: str, evidence: Evidence) -> tuple[set[str], bool]:
+        """What keeps a caption from being kept: the unsupported objects it names, and whether it leaves out every
+        object the tagger is sure of."""
+        mentions = self.mentions(text, evidence.detected)
+        return {m.tag for m in mentions if self.unsupported(m, evidence)}, self._omits_sure_object(mentions, evidence)
 
     def guidance_weights(self, guidance: Guidance, words: Sequence[str]) -> dict[int, float]:
         """The guided search's word weights over a decoder vocabulary `words`: -inf for a forbidden word (a
@@ -299,9 +303,8 @@ class CaptionChooser:
         for text, _score in guided:
             if _garbled(text):
                 continue
-            mentions = self.mentions(text, evidence.detected)
-            bad = {m.tag for m in mentions if self.unsupported(m, evidence)}
-            if not bad and not self._omits_sure_object(mentions, evidence):
+            bad, omits = self._faults(text, evidence)
+            if not bad and not omits:
                 return self._kept(text, evidence, "guided")
             unsupported |= bad
         if guidance is not None and not unsupported <= guidance.forbid:
@@ -373,10 +376,8 @@ class CaptionChooser:
                 return None
             _put(words, mention, tag)
         replaced = " ".join(words)
-        mentions = self.mentions(replaced, evidence.detected)
-        if any(self.unsupported(m, evidence) for m in mentions) or self._omits_sure_object(mentions, evidence):
-            return None
-        return replaced
+        unsupported, omits = self._faults(replaced, evidence)
+        return None if unsupported or omits else replaced
 
     def _omits_sure_object(self, mentions: Sequence[Mention], evidence: Evidence) -> bool:
         """Whether a caption names none of the objects the tagger is sure of (nor a word above or below
