@@ -50,24 +50,15 @@ def without_unsure_details(caption: str, probabilities: Mapping[str, float], thr
     kept: list[str] = []
     position = 0
     while position < len(words):
-        end = _garment_phrase_end(words, position)
-        if end is not None:
-            if unsure & set(words[position:end]):
-                position = end
-                continue
-            kept += words[position:end]
-            position = end
+        # A garment phrase or a run of colours goes whole if any of its words is unsure; any other word stays.
+        end = _garment_phrase_end(words, position) or _colour_run_end(words, position)
+        if end is None:
+            kept.append(words[position])
+            position += 1
             continue
-        end = _colour_run_end(words, position)
-        if end is not None:
-            if unsure & set(words[position:end]):
-                position = end
-                continue
+        if not unsure & set(words[position:end]):
             kept += words[position:end]
-            position = end
-            continue
-        kept.append(words[position])
-        position += 1
+        position = end
     return " ".join(_fix_articles(kept))
 
 
@@ -85,8 +76,6 @@ def _garment_phrase_end(words: list[str], start: int) -> int | None:
         elif not (word in DETERMINERS or word in COLOURS or word in FILLERS):
             break
         position += 1
-    if garment_end is None:
-        return None
     return garment_end
 
 
