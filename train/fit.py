@@ -15,7 +15,7 @@ import argparse
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,13 +77,21 @@ def batches(photos: list[Photo], vocab: Vocabulary, s: Settings, rng: random.Ran
     rng.shuffle(train)
     for start in range(0, len(train), s.images_per_batch):
         chunk = train[start : start + s.images_per_batch]
-        pairs = sorted(((i, vocab.encode(list(c[: s.max_caption_len]))) for i, p in enumerate(chunk)
-                        for c in p.captions), key=lambda pair: -len(pair[1]))
-        lengths = torch.tensor([len(ids) for _, ids in pairs])
-        captions = torch.zeros(len(pairs), int(lengths[0]), dtype=torch.long)
-        for row, (_, ids) in enumerate(pairs):
-            captions[row, : len(ids)] = torch.tensor(ids)
-        yield (torch.tensor([p.index for p in chunk]), torch.tensor([i for i, _ in pairs]), captions, lengths)
+        image_of_caption, captions, lengths = padded_captions([p.captions for p in chunk], vocab, s.max_caption_len)
+        yield torch.tensor([p.index for p in chunk]), image_of_caption, captions, lengths
+
+
+def padded_captions(captions_of_images: Sequence[Sequence[Sequence[str]]], vocab: Vocabulary,
+                    max_len: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every caption of a batch's images (tokenised, cut to `max_len` words), encoded, sorted by decreasing length
+    and padded, as the decoder's forward pass takes them: each caption's image, the captions (N, T), their lengths."""
+    pairs = sorted(((i, vocab.encode(list(c[:max_len]))) for i, captions in enumerate(captions_of_images)
+                    for c in captions), key=lambda pair: -len(pair[1]))
+    lengths = torch.tensor([len(ids) for _, ids in pairs])
+    captions = torch.zeros(len(pairs), int(lengths[0]), dtype=torch.long)
+    for row, (_, ids) in enumerate(pairs):
+        captions[row, : len(ids)] = torch.tensor(ids)
+    return torch.tensor([i for i, _ in pairs]), captions, lengths
 
 
 def caption_loss(decoder: CaptionDecoder, grid: torch.Tensor, image_of_caption: torch.Tensor,

@@ -35,22 +35,21 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from benchmarks.coco_objects import COCO_TEXT_CAPTIONS, objects_in_any
+from benchmarks.coco_objects import COCO_TEXT_CAPTIONS, objects_in_any, objects_named_by_at_least
 from photocap.model.beam import beam_search
 from photocap.model.captioner import Captioner, resolve_model
 from photocap.model.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from photocap.model.decoder import CaptionDecoder, DecoderConfig
 from photocap.model.detector import Detection
 from photocap.model.object_input import COUNT_CAP, INPUT_MIN_SCORE, NUM_CLASS_IDS, object_input, objects_of
-from photocap.model.object_words import COCO_LABELS
 from photocap.model.vocab import Vocabulary, tokenize
 from train.chooser_settings import evidence_of as val_evidence_of
 from train.data import Photo, data_dir, load_split
 from train.features import DEFAULT_CACHE
-from train.fit import Progress, load_cache, resume_progress, save_progress, start_run
+from train.fit import Progress, load_cache, padded_captions, resume_progress, save_progress, start_run
 from train.metrics import caption_scores
 from train.tag_thresholds import Photos, flickr_val
-from train.text_objects import objects_said
+from train.text_objects import counts_in, objects_said
 
 GRID_CELLS = 49
 
@@ -124,19 +123,19 @@ def measure_noise(photos: list[Photo], found: list[list[Detection]]) -> Detector
     count_pairs = count_off = 0
     for photo, detections in zip(photos, found, strict=True):
         references = list(photo.raw)
-        named = {label for label in COCO_LABELS if sum(label in objects_in_any([r]) for r in references) >= 2}
+        named = objects_named_by_at_least(references, 2)
         given = dict(objects_of(detections))
         for label in named:
             seen[label] += 1
             missed[label] += label not in given
-        invented = [label for label in given if label not in objects_in_any(references)]
+        mentioned = objects_in_any(references)
+        invented = [label for label in given if label not in mentioned]
         photos_with_false += bool(invented)
         false_kinds.update(invented)
-        if "dog" in given and "dog" in named:
-            said = [c for c in (objects_said([r]) for r in references) if c and dict(c).get("dog")]
-            if said:
-                count_pairs += 1
-                count_off += given["dog"] != sorted(dict(c)["dog"] for c in said)[len(said) // 2]
+        dogs_said = sorted(counts["dog"] for counts in map(counts_in, references) if "dog" in counts)
+        if "dog" in given and "dog" in named and dogs_said:
+            count_pairs += 1
+            count_off += given["dog"] != dogs_said[len(dogs_said) // 2]
     rates = {label: missed[label] / seen[label] for label in seen if seen[label] >= 20}
     total_missed, total_seen = sum(missed.values()), sum(seen.values())
     kinds = sorted(false_kinds)
@@ -215,15 +214,9 @@ def batches(training: list[Photo], texts: list[TextImage], grid: torch.Tensor | 
         else:
             grids = torch.zeros(len(item_captions), GRID_CELLS, feature_dim)
             grids[: len(chunk)] = grid[torch.tensor([p.index for p in chunk])].float()
-        pairs = sorted(((i, vocab.encode(list(c[: s.max_caption_len]))) for i, captions in enumerate(item_captions)
-                        for c in rng.sample(captions, min(s.captions_per_image, len(captions)))),
-                       key=lambda pair: -len(pair[1]))
-        lengths = torch.tensor([len(ids) for _, ids in pairs])
-        captions = torch.zeros(len(pairs), int(lengths[0]), dtype=torch.long)
-        for row, (_, ids) in enumerate(pairs):
-            captions[row, : len(ids)] = torch.tensor(ids)
-        yield (grids, object_input(item_objects), torch.tensor(present), torch.tensor([i for i, _ in pairs]),
-               captions, lengths)
+        drawn = [rng.sample(captions, min(s.captions_per_image, len(captions))) for captions in item_captions]
+        image_of_caption, captions, lengths = padded_captions(drawn, vocab, s.max_caption_len)
+        yield grids, object_input(item_objects), torch.tensor(present), image_of_caption, captions, lengths
 
 
 def caption_loss(decoder: CaptionDecoder, batch, s: Settings) -> tuple[torch.Tensor, torch.Tensor]:
@@ -250,14 +243,9 @@ def text_loss(decoder: CaptionDecoder, texts: list[TextImage], vocab: Vocabulary
     for start in range(0, len(texts), 50):
         chunk = texts[start:start + 50]
         objects = object_input([noisy(t.objects, noise, rng) for t in chunk])
-        pairs = sorted(((i, vocab.encode(list(c[: s.max_caption_len]))) for i, t in enumerate(chunk)
-                        for c in t.captions), key=lambda pair: -len(pair[1]))
-        lengths = torch.tensor([len(ids) for _, ids in pairs])
-        captions = torch.zeros(len(pairs), int(lengths[0]), dtype=torch.long)
-        for row, (_, ids) in enumerate(pairs):
-            captions[row, : len(ids)] = torch.tensor(ids)
+        image_of_caption, captions, lengths = padded_captions([t.captions for t in chunk], vocab, s.max_caption_len)
         batch = (torch.zeros(len(chunk), 1, feature_dim), objects, torch.zeros(len(chunk), dtype=torch.bool),
-                 torch.tensor([i for i, _ in pairs]), captions, lengths)
+                 image_of_caption, captions, lengths)
         losses.append(float(caption_loss(decoder, batch, Settings(attention_reg=0.0))[1]))
     decoder.train()
     return sum(losses) / len(losses)
