@@ -10,12 +10,12 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import pyexiv2
 import pytest
 from click.testing import CliRunner, Result
 from conftest import draw_photo
 from PIL import Image
 from pillow_heif import register_heif_opener
+from test_written_metadata import tagged_by_exiv2
 
 from photocap.cli import main
 from photocap.metadata.gps import xmp_position
@@ -59,17 +59,6 @@ def gps_exif(lat: float, lon: float) -> dict[str, str]:
             "Exif.GPSInfo.GPSLongitude": _rational(abs(lon))}
 
 
-def by_exiv2(path: Path, *, exif: dict | None = None, xmp: dict | None = None, iptc: dict | None = None) -> Path:
-    with pyexiv2.Image(str(path)) as image:
-        if exif:
-            image.modify_exif(exif)
-        if xmp:
-            image.modify_xmp(xmp)
-        if iptc:
-            image.modify_iptc(iptc)
-    return path
-
-
 def geotagged(path: Path, where: tuple[float, float] | None, *, seed: int, taken: str | None = None,
               xmp: dict | None = None, iptc: dict | None = None) -> Path:
     """A photo (format by extension) with GPS at `where` and an EXIF date, written by exiv2."""
@@ -77,7 +66,7 @@ def geotagged(path: Path, where: tuple[float, float] | None, *, seed: int, taken
     exif = gps_exif(*where) if where else {}
     if taken:
         exif["Exif.Photo.DateTimeOriginal"] = taken
-    return by_exiv2(path, exif=exif or None, xmp=xmp, iptc=iptc)
+    return tagged_by_exiv2(path, exif=exif or None, xmp=xmp, iptc=iptc)
 
 
 def heic_with_gps(path: Path, where: tuple[float, float], *, seed: int) -> Path:
@@ -148,7 +137,8 @@ def places_library(tmp_path: Path) -> Path:
     draw_photo(root / "plain.jpg", size=(96, 72), seed=8)
     # GPS only in the embedded XMP (as some editors write it), none in the EXIF: New York.
     draw_photo(root / "xmp_gps.jpg", size=(96, 72), seed=9)
-    by_exiv2(root / "xmp_gps.jpg", xmp={"Xmp.exif.GPSLatitude": "40,42.768N", "Xmp.exif.GPSLongitude": "74,0.36W"})
+    tagged_by_exiv2(root / "xmp_gps.jpg",
+                    xmp={"Xmp.exif.GPSLatitude": "40,42.768N", "Xmp.exif.GPSLongitude": "74,0.36W"})
     return root
 
 
@@ -214,7 +204,7 @@ def test_a_sidecar_naming_the_place_is_read_when_it_changes(tmp_home: Path, tmp_
 def test_a_dng_gives_its_gps_place(tmp_home: Path, tmp_path: Path) -> None:
     from test_formats import write_dng
 
-    dng = by_exiv2(write_dng(tmp_path / "photos" / "camera.dng"), exif=gps_exif(*REYKJAVIK))
+    dng = tagged_by_exiv2(write_dng(tmp_path / "photos" / "camera.dng"), exif=gps_exif(*REYKJAVIK))
     assert photocap(tmp_home, "index", str(dng.parent)).exit_code == 0
     place = shown(tmp_home, dng)["place"]
     assert (place["city"], place["country"]) == ("Reykjavík", "Iceland")

@@ -9,8 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_places import LISBON, PARIS, SYDNEY, by_exiv2, gps_exif
+from test_places import LISBON, PARIS, SYDNEY, gps_exif
 from test_serve_browser import page, serve, shown_results  # noqa: F401  (fixtures)
+from test_written_metadata import tagged_by_exiv2
 from web_support import FLICKR, cli_search, flickr_images, photocap
 
 PHOTOS = {  # name: (where, taken)
@@ -34,7 +35,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if taken:
             exif["Exif.Photo.DateTimeOriginal"] = taken
         if exif:
-            by_exiv2(library / name, exif=exif)
+            tagged_by_exiv2(library / name, exif=exif)
     run = photocap(home, "index", str(library), "--workers", "0")
     assert run.exit_code == 0, run.output
     return home
