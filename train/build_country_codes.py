@@ -1,4 +1,4 @@
-"""Write photocap/metadata/country_codes.py: ISO 3166-1 two-letter country codes and their three-letter forms.
+"""Write photocap/metadata/country_table.py: ISO 3166-1 two-letter country codes and their three-letter forms.
 
     python -m train.build_country_codes        # from Debian's iso-codes (/usr/share/iso-codes/json/iso_3166-1.json)
 
@@ -15,34 +15,16 @@ import json
 from pathlib import Path
 
 SOURCE = Path("/usr/share/iso-codes/json/iso_3166-1.json")
-OUT = Path(__file__).resolve().parents[1] / "photocap" / "metadata" / "country_codes.py"
+OUT = Path(__file__).resolve().parents[1] / "photocap" / "metadata" / "country_table.py"
 EXTRA = {"XK": "XKX"}
-HEADER = '''"""ISO 3166-1 country codes, two letters to three (PT -> PRT), for IPTC-IIM's Country Code and for
-place filters that name a country by either. Written by train/build_country_codes.py from Debian's iso-codes
-{version}; do not edit by hand."""
+HEADER = '''"""ISO 3166-1 country codes, two letters to three (PT -> PRT). Written by train/build_country_codes.py from
+Debian's iso-codes {version}; do not edit by hand (photocap.metadata.country_codes reads it)."""
 
 from __future__ import annotations
 
 ALPHA3 = {{
 {rows}
 }}
-ALPHA2 = {{three: two for two, three in ALPHA3.items()}}
-
-
-def alpha3(code: str | None) -> str | None:
-    """The three-letter form of a country code given in two or three letters, or None if it is not one."""
-    code = (code or "").strip().upper()
-    if len(code) == 3 and code in ALPHA2:
-        return code
-    return ALPHA3.get(code)
-
-
-def alpha2(code: str | None) -> str | None:
-    """The two-letter form of a country code given in two or three letters, or None if it is not one."""
-    code = (code or "").strip().upper()
-    if len(code) == 2 and code in ALPHA3:
-        return code
-    return ALPHA2.get(code)
 '''
 
 
