@@ -21,9 +21,9 @@ from pathlib import Path
 
 from photocap.model.detector import Detection
 from photocap.model.object_input import COUNT_CAP, objects_of
+from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
 DESCRIBER_FILE = "describer.json"
-DESCRIBE_MIN_SCORE = 0.4  # detections the describer builds on: the chooser shows objects from this score
 
 
 def signature_key(counts: Mapping[str, int]) -> str:
@@ -56,7 +56,7 @@ class Describer:
 
     def candidates(self, found: Sequence[Detection]) -> list[str]:
         """Captions for a photo with these detections, best first ([] when no set of its objects is known)."""
-        objects = objects_of(found, DESCRIBE_MIN_SCORE)
+        objects = objects_of(found, OBJECT_TAG_MIN_SCORE)  # the objects shown as tags, nothing weaker
         for size in range(len(objects), 0, -1):
             for counts in _count_variants(dict(objects[:size])):
                 captions = self.signatures.get(signature_key(counts))
