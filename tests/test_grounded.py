@@ -109,9 +109,14 @@ def test_the_describer_backs_off_to_the_objects_it_knows_and_never_says_two_of_t
     from photocap.model.describer import Describer
 
     describer = Describer({"giraffe:2": ["two giraffes"], "giraffe:4": ["a herd of giraffes"],
-                           "person:1": ["a person standing"]}, "0" * 64)
+                           "kite:1|person:1": ["a person flying a kite"],
+                           "person:1": ["a person that is surfing in the water"]}, "0" * 64)
     assert describer.candidates(found(("giraffe", 0.9), ("giraffe", 0.8), ("giraffe", 0.7))) == ["a herd of giraffes"]
     assert describer.candidates(found(("giraffe", 0.9), ("giraffe", 0.8))) == ["two giraffes"]
     # The least sure object goes first; a weak detection is not built on at all.
-    assert describer.candidates(found(("person", 0.9), ("kite", 0.5), ("dog", 0.3))) == ["a person standing"]
+    assert describer.candidates(found(("person", 0.9), ("kite", 0.5), ("dog", 0.45), ("cat", 0.3))) == [
+        "a person flying a kite"]
     assert describer.candidates(found(("zebra", 0.9))) == []
+    # People alone: such captions only guess what they are doing, so there are none, nor by backing off to them.
+    assert describer.candidates(found(("person", 0.9))) == []
+    assert describer.candidates(found(("person", 0.9), ("zebra", 0.5))) == []

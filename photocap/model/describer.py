@@ -6,8 +6,10 @@
 The Flickr8k decoder cannot say giraffe, pizza or laptop. From 24,619 everyday COCO captions, the describer keeps,
 for each set of objects with counts that enough captions name ("giraffe x2", "person x1 + pizza x1"), the captions
 that agree most with the others of that set. A photo's detections (photocap.model.object_input) choose the set:
-all its objects first, then without the least sure ones; a count of 3 may use "several" captions, and the other
-way round, but "two" is never said of three. The caption chooser checks the candidates like any caption.
+all its objects first, then without the least sure ones, but never people alone (COCO's captions of people say
+what they are doing: "a person that is surfing in the water" for a child on a staircase); a count of 3 may use
+"several" captions, and the other way round, but "two" is never said of three. The caption chooser checks the
+candidates like any caption.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Describer:
         """Captions for a photo with these detections, best first ([] when no set of its objects is known)."""
         objects = objects_of(found, OBJECT_TAG_MIN_SCORE)  # the objects shown as tags, nothing weaker
         for size in range(len(objects), 0, -1):
+            if all(label == "person" for label, _ in objects[:size]):
+                break  # what people are doing is all such captions say, and the detector cannot tell it
             for counts in _count_variants(dict(objects[:size])):
                 captions = self.signatures.get(signature_key(counts))
                 if captions:
