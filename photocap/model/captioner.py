@@ -17,6 +17,7 @@ another encoder runs the Lite0 trunk beside it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from PIL import Image
 
 from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo, pixels_of
 from photocap.model.beam import Hypothesis, beam_candidates
+from photocap.model.calibration import Calibration, CaptionSignals, shipped_calibration
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
 from photocap.model.describer import Describer
@@ -118,8 +120,10 @@ class Captioner:
     def __init__(self, checkpoint: Checkpoint, encoder: Encoder, device: torch.device,
                  tagger: Tagger | None = None, tag_encoder: Encoder | None = None,
                  chooser: CaptionChooser | None = None, precision: str = "auto", detector: Detector | None = None,
-                 describer: Describer | None = None):
+                 describer: Describer | None = None, calibration: Calibration | None = None):
         self.checkpoint, self.encoder, self.device = checkpoint, encoder, device
+        # Turns the chooser's raw confidence into the chance that a caption is right (None: raw).
+        self.calibration = calibration
         self.precision = resolve_precision(precision, device)  # "fp32", "bf16" or "fp16" (CUDA)
         self._autocast = autocast_for(device, self.precision)
         self.tagger, self.chooser = tagger, chooser
@@ -165,7 +169,7 @@ class Captioner:
                 raise CheckpointError(str(error)) from None
             describer = Describer.load()
         return cls(checkpoint, encoder, torch_device, tagger, tag_encoder, CaptionChooser() if tagger else None,
-                   precision, detector, describer)
+                   precision, detector, describer, shipped_calibration() if tagger else None)
 
     @property
     def model_id(self) -> str:
@@ -176,9 +180,13 @@ class Captioner:
 
     @property
     def model_checksum(self) -> str:
-        if self.describer is None:
-            return self.checkpoint.sha256
-        return hashlib.sha256(f"{self.checkpoint.sha256}+{self.describer.sha256}".encode()).hexdigest()
+        """The decoder's checksum alone, or with the describer and the calibration that change what is stored."""
+        parts = [self.checkpoint.sha256]
+        if self.describer is not None:
+            parts.append(self.describer.sha256)
+        if self.calibration is not None:
+            parts.append(self.calibration.sha256)
+        return parts[0] if len(parts) == 1 else hashlib.sha256("+".join(parts).encode()).hexdigest()
 
     @property
     def detector_id(self) -> str | None:
@@ -276,7 +284,22 @@ class Captioner:
                 assert isinstance(draft.verdict, Guidance) and draft.evidence is not None
                 draft.verdict = self.chooser.settle(draft.candidates, found, draft.evidence,
                                                     None if last else draft.verdict)
-        return [draft.caption() for draft in drafts]
+        return [self._calibrated(draft.caption()) for draft in drafts]
+
+    def signals(self, caption: Caption) -> CaptionSignals:
+        """What the calibration reads of a caption this captioner chose (with its raw confidence)."""
+        assert caption.confidence is not None
+        return CaptionSignals(caption.text, caption.method, caption.confidence, caption.score, dict(caption.words),
+                              self._concept_words, [d.score for d in caption.detections or ()])
+
+    def _calibrated(self, caption: Caption) -> Caption:
+        if self.calibration is None or caption.confidence is None:
+            return caption
+        return replace(caption, confidence=round(self.calibration.probability(self.signals(caption)), 4))
+
+    @functools.cached_property
+    def _concept_words(self) -> frozenset[str]:
+        return frozenset(self.checkpoint.concepts)
 
     def _describe_waiting(self, drafts: Sequence[Draft]) -> None:
         """The describer's captions for the detected objects of the drafts waiting for a caption; a draft whose
