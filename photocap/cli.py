@@ -8,11 +8,15 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from photocap.config import ConfigError, Settings, load_settings
 from photocap.wording import counted
+
+if TYPE_CHECKING:
+    from photocap.export import ExportReport
 
 EXIT_NOTHING_FOUND, EXIT_INPUT_ERROR, EXIT_PARTIAL_FAILURE = 1, 2, 3
 SEARCH_LIMIT = 20  # results of `search`, and photos `export --query` writes, unless --limit says otherwise
@@ -428,9 +432,16 @@ def _save_user_caption(home: Path, path: Path, text: str | None) -> None:
 @click.option("--manifest-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Where the manifest goes (default with --to: DIR/manifest.FORMAT).")
 @click.option("--overwrite", is_flag=True, help="Replace copies (and a manifest) that already exist.")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Do not write a model caption less sure than this as alt text (default: the calibrated "
+                   "threshold, 0.5 as shipped: below it a caption is more likely wrong than right; 0 writes every "
+                   "caption). Your own captions are always written.")
+@click.option("--unsure", "unsure_alt", type=click.Choice(["tags", "none"]), default="tags", show_default=True,
+              help="What a photo with an unsure caption gets: its tags as a short alt text, or no alt text.")
 @json_option
 @click.pass_context
-def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, manifest_file, overwrite, as_json):
+def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, manifest_file, overwrite,
+           min_confidence, unsure_alt, as_json):
     """Export photos with their captions as alt text: copies with the alt text embedded, XMP sidecars, or a
     manifest. PATH is a catalogued photo or a folder of them. Captions come from the catalog (yours win over
     the model's); originals are never modified. Exit 3 when some photos failed (listed), 2 when all did.
@@ -441,8 +452,10 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
         photocap export --query "dog on a beach" --to out/ --json
         photocap export ~/Pictures/trip --sidecar
         photocap export ~/Pictures/trip --manifest csv --manifest-file trip-alt-text.csv
+        photocap export ~/Pictures/trip --to out/ --min-confidence 0.7 --unsure none
     """
     from photocap.export import ExportError, ExportRequest, NothingToExport, run_export
+    from photocap.model.calibration import unsure_below
 
     if sidecar_style is not None and not sidecar:
         raise InputError("--sidecar-style needs --sidecar")
@@ -452,7 +465,9 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
     request = ExportRequest(paths=paths, query=query, limit=limit, to=to_dir,
                             sidecar_style=(sidecar_style or "darktable") if sidecar else None,
                             manifest=manifest, manifest_file=manifest_file, overwrite=overwrite,
-                            place_in_alt_text=settings.alt_text_place)
+                            place_in_alt_text=settings.alt_text_place,
+                            min_confidence=unsure_below() if min_confidence is None else min_confidence,
+                            unsure_alt=unsure_alt)
     try:
         report = run_export(settings.home, request, on_plan=_say_how_many if query is not None else None)
     except NothingToExport as error:
@@ -464,15 +479,28 @@ def export(ctx, paths, query, limit, to_dir, sidecar, sidecar_style, manifest, m
         if as_json:
             click.echo(json.dumps(item.as_json()))
         else:
-            click.echo(f"{_printable(item.path or item.source)}: {item.alt_text}")
+            click.echo(f"{_printable(item.path or item.source)}: {item.alt_text or '(no alt text)'}")
     for source, note in report.unembedded:
         click.echo(f"note: {_printable(source)}: {note}", err=True)
     for line in _failure_lines(report.failed):
         click.echo(line, err=True)
     if report.manifest:
         click.echo(f"manifest: {_printable(report.manifest)}", err=True)
+    for line in _unsure_lines(report, request.min_confidence):
+        click.echo(line, err=True)
     if report.failed:
         ctx.exit(EXIT_INPUT_ERROR if not report.exported else EXIT_PARTIAL_FAILURE)
+
+
+def _unsure_lines(report: ExportReport, threshold: float | None) -> list[str]:
+    """What became of the photos whose captions were too unsure to write (see export --min-confidence)."""
+    lines = []
+    for kind, what in (("tags", "their tags written as alt text instead"), ("none", "no alt text written")):
+        count = report.unsure(kind)
+        if count:
+            lines.append(f"{counted(count, 'photo')} with a caption under confidence {threshold or 0:.2f}: {what} "
+                         "(--min-confidence and --unsure choose)")
+    return lines
 
 
 def _failure_lines(failed: list[tuple[str, str]]) -> list[str]:

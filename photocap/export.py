@@ -13,6 +13,12 @@ Province-State and Country (photocap.metadata.xmp_write, photocap.metadata.iptc)
 setting `alt_text_place`, off by default: alt text describes the image, the place is context) the alt text ends
 with it: "two people on a beach in Nazaré, Portugal".
 
+A model's caption less sure than `min_confidence` (`--min-confidence`; by default the shipped calibration's
+`unsure_below`, the confidence under which a caption is more likely wrong than right, photocap.model.calibration)
+is not written: the photo gets its tags as a short alt text ("giraffe, tree, grass"), or, with `unsure_alt`
+"none", no alt text (its description fields are left as they are). Your own captions and the file's are always
+written.
+
 Captions and tags come from the catalog only (a user's own caption wins over the model's; the keywords are
 the photo's effective tags: the user's own, then the model's the user did not take away, which indexing
 already kept to those above the tag threshold); no model is loaded. A tag's hierarchy for
@@ -51,7 +57,11 @@ from photocap.wording import counted
 
 SIDECAR_STYLES = ("darktable", "lightroom")  # photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)
 MANIFEST_FORMATS = ("json", "csv", "html")
-MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source", "tags", "place")
+# New fields go at the end: a CSV manifest may be read by position.
+MANIFEST_FIELDS = ("file", "source", "alt_text", "model", "caption_source", "tags", "place", "alt_text_from",
+                   "confidence")
+UNSURE_ALT_CHOICES = ("tags", "none")  # what a photo with an unsure caption gets: its tags, or no alt text
+TAGS_IN_ALT_TEXT = 4
 TAG_SEPARATOR = "; "  # between tags in a CSV manifest
 
 
@@ -74,6 +84,8 @@ class ExportRequest:
     manifest_file: Path | None = None  # default: <to>/manifest.<format>
     overwrite: bool = False  # replace copies and a manifest that already exist
     place_in_alt_text: bool = False  # end the alt text with where the photo was taken
+    min_confidence: float | None = None  # a model caption less sure than this is not written (None: every one)
+    unsure_alt: str = "tags"  # what such a photo gets instead: its tags ("tags") or no alt text ("none")
 
     def check(self) -> None:
         if not self.paths and self.query is None:
@@ -92,6 +104,8 @@ class ExportRequest:
             raise ExportError("--manifest needs --manifest-file PATH when there is no --to DIR to put it in")
         if self.limit is not None and self.query is None:
             raise ExportError("--limit applies to --query only")
+        if self.unsure_alt not in UNSURE_ALT_CHOICES:
+            raise ExportError(f"unknown choice {self.unsure_alt!r} for unsure captions (known: tags, none)")
 
     def manifest_path(self) -> str | None:
         if self.manifest is None:
@@ -107,11 +121,13 @@ class AltText:
     """A photo's effective caption, to be exported as its alt text, and its effective tags."""
 
     source: str  # the original's path, as catalogued
-    text: str
+    text: str | None  # None: no alt text (the caption was unsure and the user asked for none instead)
     model: str | None  # the model that wrote it; None for the user's own caption and the file's
     caption_source: str  # 'user', 'file' (what the photo's files said) or 'model'
     keywords: tuple[Keyword, ...] = ()  # the tags: the user's own first, then the model's
     place: Place | None = None  # where it was taken
+    text_from: str = "caption"  # "caption", or for an unsure caption "tags" or "none"
+    confidence: float | None = None  # of the model's caption
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -140,24 +156,28 @@ def with_place(text: str, place: Place | None) -> str:
 class ManifestRow(TypedDict):
     file: str  # relative to the manifest's folder
     source: str
-    alt_text: str
+    alt_text: str  # "" when none was written
     model: str | None
     caption_source: str
     tags: list[str]
     place: str | None  # where it was taken, "Nazaré, Leiria, Portugal"
+    alt_text_from: str  # "caption"; for an unsure caption "tags" or "none"
+    confidence: float | None  # of the model's caption
 
 
 @dataclass(frozen=True)
 class Exported:
     source: str
     path: str | None  # the file written for the photo (copy or sidecar); None when only a manifest is made
-    alt_text: str
+    alt_text: str | None  # None: none written (an unsure caption, and "none" asked for)
     model: str | None
     caption_source: str
     embedded: bool  # False: a copy in a format that cannot carry alt text, made unchanged
     tags: tuple[str, ...] = ()
     sidecar: str | None = None  # the XMP sidecar written beside a copy that is never rewritten (HEIC, RAW)
     place: str | None = None  # where it was taken, as written into the location fields
+    alt_text_from: str = "caption"  # "caption"; for an unsure caption "tags" or "none"
+    confidence: float | None = None  # of the model's caption (None: the user's or the file's, or not known)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -169,6 +189,10 @@ class ExportReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     unembedded: list[tuple[str, str]] = field(default_factory=list)  # copies without alt text: (source, why)
     manifest: str | None = None
+
+    def unsure(self, alt_text_from: str) -> int:
+        """How many photos with an unsure caption got their tags ("tags") or no alt text ("none")."""
+        return sum(item.alt_text_from == alt_text_from for item in self.exported)
 
 
 def run_export(home: Path, request: ExportRequest, on_plan: Callable[[int], None] | None = None) -> ExportReport:
@@ -233,9 +257,23 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
         model = row["model_id"] if row["caption_source"] == "model" else None
         keywords = tuple(Keyword(tag["word"], paths[tag["word"]]) for tag in confident(row["tags"]))
         place = row.get("place")
-        text = with_place(row["caption"], place) if request.place_in_alt_text else row["caption"]
-        photos.append(AltText(row["path"], text, model, row["caption_source"], keywords, place))
+        confidence = row["confidence"] if row["caption_source"] == "model" else None
+        text: str | None = row["caption"]
+        text_from = "caption"
+        if confidence is not None and request.min_confidence is not None and confidence < request.min_confidence:
+            text = tags_alt_text([k.word for k in keywords]) if request.unsure_alt == "tags" else None
+            text_from = "tags" if text is not None else "none"
+        if text is not None and request.place_in_alt_text:
+            text = with_place(text, place)
+        photos.append(AltText(row["path"], text, model, row["caption_source"], keywords, place, text_from,
+                              confidence))
     return photos
+
+
+def tags_alt_text(tags: Sequence[str]) -> str | None:
+    """A short alt text of a photo's first tags (the user's first, then the most likely): "giraffe, tree";
+    None without tags."""
+    return ", ".join(tags[:TAGS_IN_ALT_TEXT]) or None
 
 
 def _keyword_paths(words: set[str]) -> dict[str, str]:
@@ -388,7 +426,7 @@ def _export_one(photo: AltText, target: str | None, request: ExportRequest, repo
     elif target is not None:
         embedded, sidecar = _write_copy(photo, target, request.overwrite, report)
     return Exported(photo.source, target, photo.text, photo.model, photo.caption_source, embedded, photo.tags,
-                    sidecar, photo.place_label)
+                    sidecar, photo.place_label, photo.text_from, photo.confidence)
 
 
 def _write_copy(photo: AltText, target: str, overwrite: bool, report: ExportReport) -> tuple[bool, str | None]:
@@ -451,8 +489,9 @@ def render_manifest(exported: Sequence[Exported], form: str | None, manifest: st
     folder = os.path.dirname(manifest)
     rows = [
         ManifestRow(file=os.path.relpath(item.path if copies and item.path else item.source, folder),
-                    source=item.source, alt_text=item.alt_text, model=item.model, caption_source=item.caption_source,
-                    tags=list(item.tags), place=item.place)
+                    source=item.source, alt_text=item.alt_text or "", model=item.model,
+                    caption_source=item.caption_source, tags=list(item.tags), place=item.place,
+                    alt_text_from=item.alt_text_from, confidence=item.confidence)
         for item in exported
     ]
     if form == "json":
@@ -499,6 +538,8 @@ def _html_page(rows: list[ManifestRow], previews: Sequence[str | None]) -> str:
         alt = html.escape(row["alt_text"] or "")
         by = {"user": "your caption", "file": "caption from the file"}.get(
             row["caption_source"], f"model {row['model'] or 'unknown'}")
+        if row["alt_text_from"] != "caption":
+            by += " · caption unsure: " + ("tags as alt text" if row["alt_text_from"] == "tags" else "no alt text")
         # The alt text is shown for proofreading; hidden from screen readers, which read it from alt=.
         figures.append(
             f'<figure><img src="{html.escape(src)}" alt="{alt}" loading="lazy">'

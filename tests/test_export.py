@@ -189,7 +189,8 @@ def test_a_jpeg_copy_carries_the_alt_text_and_the_same_image_data(tmp_home: Path
     copy = tmp_path / "out" / "beach.jpg"
     assert json_lines(run.stdout) == [{"source": str(original), "path": str(copy), "alt_text": CAPTIONS["beach.jpg"],
                                        "model": MODEL, "caption_source": "model", "embedded": True, "tags": [],
-                                       "sidecar": None, "place": None}]
+                                       "sidecar": None, "place": None, "alt_text_from": "caption",
+                                       "confidence": None}]
 
     with Image.open(copy) as image:
         exif = image.getexif()
@@ -613,7 +614,8 @@ def test_manifests_list_the_tags(tmp_home: Path, tagged: Path, tmp_path: Path) -
     assert photocap(tmp_home, "export", *photos, "--to", str(out), "--manifest", "json").exit_code == 0
     rows = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert [row["tags"] for row in rows] == expected
-    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags", "place"]  # only added
+    assert list(rows[0]) == ["file", "source", "alt_text", "model", "caption_source", "tags", "place",  # only added
+                             "alt_text_from", "confidence"]
 
     listing = tmp_path / "alt.csv"
     assert photocap(tmp_home, "export", *photos, "--manifest", "csv", "--manifest-file", str(listing)).exit_code == 0
@@ -744,3 +746,71 @@ def test_caption_set_and_export_never_import_torch(tmp_home: Path, catalogued: P
                           str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "False"
+
+
+# ------------------------------------------------------------------------------------ unsure captions
+
+
+def save_with_confidence(home: Path, photos: dict[Path, tuple[float, list[tuple[str, float]]]]) -> None:
+    """Model captions with their confidence (and tags), through the catalog's write path."""
+    with Catalog.open(home) as catalog:
+        rows = {path: catalog.photo_by_path(str(path)) for path in photos}
+        catalog.save_batch_results([
+            PhotoResult(photo_id=row["id"], caption=row["caption"], model_id=MODEL, model_checksum="c0ffee",
+                        tags=photos[path][1], tagger_id=TAGGER, confidence=photos[path][0])
+            for path, row in rows.items()
+        ])
+
+
+def test_unsure_captions_are_exported_as_their_tags_or_not_at_all(tmp_home: Path, catalogued: Path,
+                                                                 tmp_path: Path) -> None:
+    save_with_confidence(tmp_home, {
+        catalogued / "beach.jpg": (0.91, MODEL_TAGS["beach.jpg"]),
+        catalogued / "park.png": (0.22, MODEL_TAGS["park.png"]),
+        catalogued / "snow.webp": (0.48, []),
+    })
+    names = ["beach.jpg", "park.png", "snow.webp"]
+    sources = [str(catalogued / name) for name in names]
+
+    as_tags = photocap(tmp_home, "export", *sources, "--to", str(tmp_path / "tags"), "--json")
+    assert as_tags.exit_code == 0, as_tags.output
+    exported = {Path(item["source"]).name: item for item in json_lines(as_tags.stdout)}
+    assert exported["beach.jpg"]["alt_text"] == CAPTIONS["beach.jpg"]
+    assert exported["beach.jpg"]["alt_text_from"] == "caption" and exported["beach.jpg"]["confidence"] == 0.91
+    assert exported["park.png"]["alt_text"] == "swing, bench" and exported["park.png"]["alt_text_from"] == "tags"
+    # Without tags to say instead, an unsure caption leaves the photo without alt text.
+    assert exported["snow.webp"]["alt_text"] is None and exported["snow.webp"]["alt_text_from"] == "none"
+    assert "1 photo with a caption under confidence 0.50: their tags written as alt text instead" in as_tags.stderr
+    assert "1 photo with a caption under confidence 0.50: no alt text written" in as_tags.stderr
+    with Image.open(tmp_path / "tags" / "park.png") as copy:
+        assert copy.text["Description"] == "swing, bench"
+        assert xmp_alt_texts(copy.info["xmp"]) == {DC_DESCRIPTION: "swing, bench", IPTC_ALT_TEXT: "swing, bench"}
+
+    nothing = photocap(tmp_home, "export", *sources, "--to", str(tmp_path / "none"), "--unsure", "none",
+                       "--min-confidence", "0.5", "--manifest", "csv")
+    assert nothing.exit_code == 0, nothing.output
+    assert "2 photos with a caption under confidence 0.50: no alt text written" in nothing.stderr
+    with Image.open(tmp_path / "none" / "park.png") as copy:
+        xmp = copy.info["xmp"]
+        assert "Description" not in copy.text
+    assert xmp_alt_texts(xmp) == {}  # no alt text, and the keywords all the same
+    assert xmp_bag(xmp, DC_SUBJECT) == ["swing", "bench"]
+    with open(tmp_path / "none" / "manifest.csv", encoding="utf-8") as file:
+        rows = {row["source"].rsplit("/", 1)[-1]: row for row in csv.DictReader(file)}
+    assert rows["park.png"]["alt_text"] == "" and rows["park.png"]["alt_text_from"] == "none"
+    assert rows["beach.jpg"]["alt_text"] == CAPTIONS["beach.jpg"]
+
+    # A lower threshold writes the 0.48 caption; 0 writes every caption; the user's own caption is always written.
+    lower = photocap(tmp_home, "export", *sources, "--manifest", "json", "--manifest-file",
+                     str(tmp_path / "lower.json"), "--min-confidence", "0.3", "--json")
+    assert {Path(i["source"]).name: i["alt_text_from"] for i in json_lines(lower.stdout)} == {
+        "beach.jpg": "caption", "park.png": "tags", "snow.webp": "caption"}
+    every = photocap(tmp_home, "export", *sources, "--manifest", "json", "--manifest-file",
+                     str(tmp_path / "every.json"), "--min-confidence", "0", "--json")
+    assert [i["alt_text"] for i in json_lines(every.stdout)] == [CAPTIONS[name] for name in names]
+    assert "under confidence" not in every.stderr
+    assert photocap(tmp_home, "caption", "--set", str(catalogued / "park.png"), "swings in a park").exit_code == 0
+    mine = photocap(tmp_home, "export", sources[1], "--manifest", "json", "--manifest-file",
+                    str(tmp_path / "mine.json"), "--json")
+    assert json_lines(mine.stdout)[0]["alt_text"] == "swings in a park"
+    assert json_lines(mine.stdout)[0]["alt_text_from"] == "caption"

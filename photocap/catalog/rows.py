@@ -141,7 +141,7 @@ class PhotoRow(TypedDict):
     caption_source: str | None
     caption_origin: str | None  # where a 'file' caption was read ("embedded XMP", "XMP sidecar a.xmp", ...)
     score: float | None  # of the model caption
-    confidence: float | None  # of the model caption: how sure the caption chooser is that it is true
+    confidence: float | None  # of the model caption: the chance that it is right (photocap.model.calibration)
     method: str | None  # how the model caption was chosen (photocap.model.chooser.METHODS)
     model_id: str | None
     model_checksum: str | None

@@ -73,9 +73,9 @@ def exif_ascii(text: str) -> str | None:
     return folded if folded.isascii() else None
 
 
-def exif_with_description(existing: bytes | None, text: str) -> bytes:
+def exif_with_description(existing: bytes | None, text: str | None) -> bytes:
     """An EXIF block (the TIFF structure, without the "Exif\\0\\0" header) holding the original's tags and
-    `text` as ImageDescription (the tag is dropped when `text` cannot be written as ASCII).
+    `text` as ImageDescription (the tag is dropped when `text` cannot be written as ASCII; None: left as it is).
 
     Pillow rewrites the main, Exif, GPS and Interop directories; a thumbnail (IFD1) is not carried over.
     """
@@ -85,6 +85,8 @@ def exif_with_description(existing: bytes | None, text: str) -> bytes:
             exif.load(existing)
         except Exception as error:  # Pillow raises many kinds for damaged TIFF structures
             raise MetadataError(f"the photo's EXIF is unreadable ({error})") from None
+    if text is None:
+        return exif.tobytes().removeprefix(b"Exif\x00\x00")
     description = exif_ascii(text)
     if description is None:
         exif.pop(IMAGE_DESCRIPTION, None)
@@ -225,7 +227,7 @@ def png_with_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
         keyword = payload.split(b"\x00", 1)[0] if kind in PNG_TEXT_CHUNKS else None
         if keyword == PNG_XMP_KEYWORD and old_xmp is None:
             old_xmp = _png_text(kind, payload)
-        if keyword in (PNG_XMP_KEYWORD, PNG_DESCRIPTION_KEYWORD):
+        if keyword == PNG_XMP_KEYWORD or (keyword == PNG_DESCRIPTION_KEYWORD and metadata.alt_text is not None):
             continue
         if kind == b"eXIf":
             raw = _png_chunk(b"eXIf", exif_with_description(payload, metadata.alt_text))
@@ -233,8 +235,10 @@ def png_with_metadata(data: bytes, metadata: PhotoMetadata) -> bytes:
     first_idat = next(i for i, (kind, _) in enumerate(out) if kind == b"IDAT")
     out[first_idat:first_idat] = [
         (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_XMP_KEYWORD, packet_bytes(with_metadata(old_xmp, metadata).document)))),
-        (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_DESCRIPTION_KEYWORD, metadata.alt_text.encode("utf-8")))),
     ]
+    if metadata.alt_text is not None:
+        out.insert(first_idat + 1, (b"iTXt", _png_chunk(b"iTXt", _itxt(PNG_DESCRIPTION_KEYWORD,
+                                                                          metadata.alt_text.encode("utf-8")))))
     return PNG_SIGNATURE + b"".join(raw for _, raw in out) + data[end:]
 
 

@@ -53,11 +53,12 @@ class Dataset:
     value: bytes
 
 
-def with_caption_and_keywords(block: bytes | None, caption: str, keywords: Sequence[str],
+def with_caption_and_keywords(block: bytes | None, caption: str | None, keywords: Sequence[str],
                               place: Mapping[str, str | None] | None = None) -> bytes:
     """The Photoshop block `block` (or a new one, without the "Photoshop 3.0" header) with IIM 2:120 set to
-    `caption` and 2:25 to `keywords`, and the location datasets `place` names (PLACE_DATASETS' keys; a country
-    code in ISO 3166's three letters, as IIM wants: PT is written PRT), in UTF-8, and the IPTC digest updated."""
+    `caption` (None: left as it is) and 2:25 to `keywords`, and the location datasets `place` names
+    (PLACE_DATASETS' keys; a country code in ISO 3166's three letters, as IIM wants: PT is written PRT), in UTF-8,
+    and the IPTC digest updated."""
     resources, tail = parse_resources(block or b"")
     datasets = _with_ours(parse_datasets(_iim_of(resources)), caption, keywords)
     if place:
@@ -107,12 +108,15 @@ def _iim_of(resources: list[Resource]) -> bytes:
     return next((r.data for r in resources if r.signature == b"8BIM" and r.id == IPTC_RESOURCE), b"")
 
 
-def _with_ours(datasets: list[Dataset], caption: str, keywords: Sequence[str]) -> list[Dataset]:
+def _with_ours(datasets: list[Dataset], caption: str | None, keywords: Sequence[str]) -> list[Dataset]:
     utf8 = _declares_utf8(datasets)
-    ours = {(ENVELOPE, CODED_CHARACTER_SET), (APPLICATION, KEYWORDS), (APPLICATION, CAPTION)}
+    ours = {(ENVELOPE, CODED_CHARACTER_SET), (APPLICATION, KEYWORDS)}
+    if caption is not None:
+        ours.add((APPLICATION, CAPTION))
     kept = [_as_utf8(d, utf8) for d in datasets if (d.record, d.number) not in ours]
-    added = [Dataset(ENVELOPE, CODED_CHARACTER_SET, UTF8_ESCAPE),
-             Dataset(APPLICATION, CAPTION, _cut(caption.encode("utf-8"), MAX_CAPTION_BYTES))]
+    added = [Dataset(ENVELOPE, CODED_CHARACTER_SET, UTF8_ESCAPE)]
+    if caption is not None:
+        added.append(Dataset(APPLICATION, CAPTION, _cut(caption.encode("utf-8"), MAX_CAPTION_BYTES)))
     added += [Dataset(APPLICATION, KEYWORDS, word.encode("utf-8")) for word in keywords
               if word and len(word.encode("utf-8")) <= MAX_KEYWORD_BYTES]
     if not any((d.record, d.number) == (APPLICATION, RECORD_VERSION) for d in kept):

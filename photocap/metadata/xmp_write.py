@@ -87,7 +87,7 @@ class Keyword:
 class PhotoMetadata:
     """What photocap writes into a photo's metadata."""
 
-    alt_text: str
+    alt_text: str | None  # None: no alt text is written, and the description fields are left as they are
     keywords: tuple[Keyword, ...] = ()
     place: Place | None = None  # where it was taken: its location fields (PLACE_PROPERTIES)
 
@@ -105,7 +105,7 @@ def with_metadata(existing: bytes | None, metadata: PhotoMetadata, *, held_keywo
     See `sidecar_bytes` and `packet_bytes` for the file forms of the document. Raises XmpError when
     `existing` is not XMP that can be edited, or the text holds characters XML cannot carry.
     """
-    texts = [metadata.alt_text, *(text for keyword in metadata.keywords for text in (keyword.word, keyword.path)),
+    texts = [metadata.alt_text or "", *(text for keyword in metadata.keywords for text in (keyword.word, keyword.path)),
              *(metadata.place.names() if metadata.place else [])]
     if any(_NOT_XML_CHARACTERS.search(text) for text in texts):
         raise XmpError("the alt text or a tag holds control characters, which XML cannot carry")
@@ -118,8 +118,9 @@ def with_metadata(existing: bytes | None, metadata: PhotoMetadata, *, held_keywo
     descriptions = rdf.findall(_DESCRIPTION)
     if not descriptions:
         descriptions = [ET.SubElement(rdf, _DESCRIPTION, {_ABOUT: ""})]
-    for name in ALT_TEXT_PROPERTIES:
-        _set_default_language_text(descriptions, name, metadata.alt_text)
+    if metadata.alt_text is not None:
+        for name in ALT_TEXT_PROPERTIES:
+            _set_default_language_text(descriptions, name, metadata.alt_text)
     held = [word for word in held_keywords if not _NOT_XML_CHARACTERS.search(word)]
     subjects = _merge_keywords(descriptions, SUBJECT, [k.word for k in metadata.keywords], held)
     _merge_keywords(descriptions, HIERARCHICAL_SUBJECT, [k.path for k in metadata.keywords])
