@@ -4,8 +4,11 @@
     python -m train.calibrate --dump captions.json  # also write every caption with its confidence and label
 
 Each set's photos are captioned as `photocap index` captions them (the feature grids and detections cached by
-train.chooser_settings), keeping the chooser's raw confidence. A caption is *right* by a CHAIR-style check when
-it names no COCO object that none of the photo's five references names (benchmarks.coco_objects). On coco-dev
+train.chooser_settings), keeping the chooser's raw confidence. A caption is *right* by the CHAIR check against the
+photo's five references when it names no COCO object that no reference names (benchmarks.coco_objects); that is
+the label fitted. A stricter check is reported beside it: no invented object, no colour or garment that no
+reference uses (photocap.model.details) and no sex the references contradict ("a man" where the references say
+woman or girl and never man, boy or he); fitted on it, the AUROC fell to 0.62 on Flickr8k val. On coco-dev
 the captions judged by eye (train/coco_dev_by_eye.json: right, partly right or wrong; how they were judged is
 written there) are a second check, where "right" is a caption judged right.
 
@@ -29,6 +32,8 @@ from benchmarks.coco_objects import mentions_in, objects_in_any
 from photocap.config import Settings
 from photocap.model.calibration import CALIBRATION_FILE, FEATURES, Calibration, features_of
 from photocap.model.captioner import Captioner
+from photocap.model.details import detail_words
+from photocap.model.vocab import tokenize
 from train.chooser_settings import BATCH, evidence_of
 from train.data import data_dir, load_split
 from train.features import DEFAULT_CACHE
@@ -39,6 +44,8 @@ BY_EYE = Path(__file__).resolve().parent / "coco_dev_by_eye.json"
 UNSURE_BELOW = 0.5
 BANDS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)
 L2 = 1.0
+MALE = frozenset({"man", "men", "boy", "boys", "guy", "guys", "he", "his", "him", "gentleman"})
+FEMALE = frozenset({"woman", "women", "girl", "girls", "lady", "ladies", "she", "her"})
 
 
 @dataclass
@@ -48,7 +55,8 @@ class Judged:
     method: str
     raw: float
     features: list[float]
-    right: bool  # by the CHAIR-style check
+    right: bool  # by the CHAIR check (names_no_invented_object)
+    strictly_right: bool  # and no invented colour, garment or sex (strictly_right)
 
 
 def flickr_test(root: Path) -> Photos:
@@ -57,22 +65,48 @@ def flickr_test(root: Path) -> Photos:
 
 
 def judged_captions(photos: Photos, captioner: Captioner, cache: Path, beam_size: int) -> list[Judged]:
+    """Each photo's caption, raw confidence and features, labelled by its references. The captions are cached
+    per set, models and beam size (PHOTOCAP_CACHE/calibration/), the labels worked out anew."""
     calibration, captioner.calibration = captioner.calibration, None  # the raw confidence is what is fitted
     try:
-        grid, found = evidence_of(photos, captioner, cache)
-        judged = []
-        for start in range(0, len(photos.paths), BATCH):
-            captions = captioner.describe(grid[start:start + BATCH], beam_size, None, found[start:start + BATCH])
-            for offset, caption in enumerate(captions):
-                references = photos.references[start + offset]
-                present = objects_in_any(references)
-                right = all(category in present for category in mentions_in(caption.text))
-                assert caption.confidence is not None
-                judged.append(Judged(photos.paths[start + offset].name, caption.text, caption.method,
-                                     caption.confidence, features_of(captioner.signals(caption)), right))
-        return judged
+        path = cache / "calibration" / f"{photos.name}-{captioner.model_checksum[:16]}-beam{beam_size}.json"
+        if path.exists():
+            described = json.loads(path.read_text())
+        else:
+            grid, found = evidence_of(photos, captioner, cache)
+            described = []
+            for start in range(0, len(photos.paths), BATCH):
+                for caption in captioner.describe(grid[start:start + BATCH], beam_size, None,
+                                                  found[start:start + BATCH]):
+                    assert caption.confidence is not None
+                    described.append([caption.text, caption.method, caption.confidence,
+                                      features_of(captioner.signals(caption))])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(described))
+        return [Judged(photo.name, text, method, raw, features, names_no_invented_object(text, references),
+                       strictly_right(text, references))
+                for photo, references, (text, method, raw, features)
+                in zip(photos.paths, photos.references, described, strict=True)]
     finally:
         captioner.calibration = calibration
+
+
+def names_no_invented_object(caption: str, references: list[str]) -> bool:
+    present = objects_in_any(references)
+    return all(category in present for category in mentions_in(caption))
+
+
+def strictly_right(caption: str, references: list[str]) -> bool:
+    """No invented COCO object, colour or garment, and no sex the references contradict (see the docstring)."""
+    if not names_no_invented_object(caption, references):
+        return False
+    used = {word for reference in references for word in tokenize(reference)}
+    if any(word not in used for word in detail_words(caption)):
+        return False
+    said = set(tokenize(caption))
+    contradicted = [sex for sex, other in ((MALE, FEMALE), (FEMALE, MALE))
+                    if said & sex and not used & sex and used & other]
+    return not contradicted
 
 
 def fit(features: np.ndarray, right: np.ndarray, l2: float = L2, unsure_below: float = UNSURE_BELOW) -> Calibration:
@@ -175,14 +209,17 @@ def main() -> None:
                  for j, c in zip(judged, calibrated, strict=True)]
         if name == "flickr8k-val":
             continue
-        labels = np.array([j.right for j in judged])
-        report(f"{name} (CHAIR-style)", np.array([j.raw for j in judged]), calibrated, labels)
+        raw = np.array([j.raw for j in judged])
+        report(f"{name} (CHAIR check)", raw, calibrated, np.array([j.right for j in judged]))
+        strict = np.array([j.strictly_right for j in judged])
+        print(f"stricter check: {100 * strict.mean():.1f}% right; AUROC raw {auroc(raw, strict):.3f}, "
+              f"calibrated {auroc(calibrated, strict):.3f}")
         if name == "coco-dev" and BY_EYE.exists():
             by_eye = json.loads(BY_EYE.read_text())["judged"]
             index = [i for i, j in enumerate(judged) if j.name in by_eye]
             eye_right = np.array([by_eye[judged[i].name]["verdict"] == "right" for i in index])
             eye_not_wrong = np.array([by_eye[judged[i].name]["verdict"] != "wrong" for i in index])
-            raw = np.array([judged[i].raw for i in index])
+            raw = raw[index]
             report("coco-dev by eye, right vs not", raw, calibrated[index], eye_right)
             report("coco-dev by eye, not wrong vs wrong", raw, calibrated[index], eye_not_wrong)
             stale = [judged[i].name for i in index if by_eye[judged[i].name]["caption"] != judged[i].caption]
@@ -191,7 +228,7 @@ def main() -> None:
     if args.dump:
         args.dump.write_text(json.dumps(dump, indent=1))
     if not args.no_write:
-        ASSET.write_text(calibration.to_json({"fitted_on": "flickr8k-val, CHAIR-style labels",
+        ASSET.write_text(calibration.to_json({"fitted_on": "flickr8k-val, CHAIR-style labels (train.calibrate)",
                                               "command": "python -m train.calibrate"}))
         print(f"\nwrote {ASSET}")
 
