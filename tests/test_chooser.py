@@ -35,8 +35,14 @@ def test_people_on_a_photo_without_them_are_refused_and_a_guided_caption_kept() 
     assert isinstance(verdict, Guidance) and {"person", "dog"} <= verdict.forbid
     assert CHOOSER.guidance_weights(verdict, ["young", "man", "grass"])[0] == float("-inf")  # nor describe them
     settled = CHOOSER.settle([], [("a group of young asian young asian", -4.0),  # stutters: refused
+                                  ("two small black and white are playing", -3.0),  # a verb without its noun
                                   ("a black and white animal standing in the grass", -3.1)], ZEBRA)
     assert settled == ChosenCaption("a black and white zebra standing in the grass", 0.96, "guided")
+    # Naming nothing, it would be kept on a photo the tags are unsure of; "a photo" is true, if not much use.
+    unsure = Evidence({"animal": 0.2}, person=0.5)
+    assert CHOOSER.settle([], [("a group of people are jumping in the air", -3.0)], unsure).method == "guided"
+    nonsense = CHOOSER.settle([], [("a group of a small are jumping in the air", -3.0)], unsure)
+    assert nonsense == ChosenCaption("a photo", 0.0, "nothing sure")
 
 
 def test_with_nothing_true_to_say_the_tags_describe_the_photo() -> None:

@@ -438,10 +438,20 @@ class CaptionChooser:
         return max(candidates, key=lambda item: item[1])
 
 
+# Words that cannot be a sentence's subject on their own: "two small black and white are playing in a park".
+_NOT_A_SUBJECT = frozenset({
+    "a", "an", "the", "of", "two", "three", "four", "five", "several", "many", "small", "large", "big", "little",
+    "young", "old", "red", "blue", "green", "yellow", "purple", "pink", "black", "white", "brown", "grey", "gray",
+})
+
+
 def _garbled(caption: str) -> bool:
     """A word said twice in a row or three times, or two words said twice: what a search pushed away from the
-    words it wants writes ("a group of young asian young asian ...")."""
+    words it wants writes ("a group of young asian young asian ..."); or a verb without its noun ("a group of a
+    small are jumping"), what a search forbidden the noun writes."""
     words = caption.lower().split()
+    if any(a in _NOT_A_SUBJECT and b in ("is", "are") for a, b in zip(words, words[1:], strict=False)):
+        return True
     repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
     # Pairs of short words ("in a", "on the", "a man") come back in any long sentence.
     pairs = [(a, b) for a, b in zip(words, words[1:], strict=False) if len(a) > 3 or len(b) > 3]
