@@ -16,6 +16,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -115,6 +116,9 @@ class Caption(Base):
     __table_args__ = (
         UniqueConstraint("photo_id", "source"),
         CheckConstraint("source IN ('model', 'user')", name="source"),
+        # The captions to review, least confident first, and their count (Catalog.captions_to_review), read from
+        # this index alone rather than from every caption's row (migration 0009).
+        Index("ix_captions_source_confidence", "source", "confidence", "photo_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,8 +129,8 @@ class Caption(Base):
     model_id: Mapped[str | None] = mapped_column(Text)
     model_checksum: Mapped[str | None] = mapped_column(Text)
     words: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")  # [[word, p], ...]
-    # How sure the caption chooser is that the caption is true (0..1), and how it chose it
-    # (photocap.model.chooser.METHODS). None for user captions and older catalogs.
+    # The chance that the model caption is right (0..1, photocap.model.calibration), and how the caption chooser
+    # chose it (photocap.model.chooser.METHODS). None for user captions and older catalogs.
     confidence: Mapped[float | None] = mapped_column(Float)
     method: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, server_default=func.current_timestamp())

@@ -80,7 +80,7 @@ from photocap.catalog.tags import ModelTags, PooledFeature, TagView
 
 # Alembic revisions this version knows, oldest first; the last is the schema this code writes.
 # tests/test_catalog.py checks this against migrations/versions.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 BUSY_TIMEOUT_S = 30.0
@@ -631,6 +631,39 @@ class Catalog:
             for chunk in chunks(ids):
                 conn.execute(update(photos).where(photos.c.id.in_(chunk), unchanged).values(search_synced=True))
 
+    # ------------------------------------------------------------------------------ captions to review
+
+    def captions_to_review(self, below: float, limit: int, offset: int = 0) -> tuple[list[PhotoRow], int]:
+        """The photos whose caption is the model's with a confidence under `below` (the calibration's
+        `unsure_below`: more likely wrong than right), least confident first (ties by path), `limit` of them from
+        `offset`, and how many there are in all. The user's own captions, captions the files carry and photos in
+        error or missing are never listed."""
+        stmt = _to_review(_photo_select(), below).order_by(*_REVIEW_ORDER).limit(limit).offset(offset)
+        with self._read() as conn:
+            rows = _with_tags(conn, [_photo_row(row) for row in conn.execute(stmt)])
+            return rows, conn.scalar(_review_count(below)) or 0
+
+    def count_captions_to_review(self, below: float) -> int:
+        """How many photos captions_to_review lists."""
+        with self._read() as conn:
+            return conn.scalar(_review_count(below)) or 0
+
+    def ids_to_review(self, below: float, limit: int, offset: int = 0) -> list[int]:
+        """The ids of the photos captions_to_review lists, `limit` of them from `offset`, in its order."""
+        stmt = (_to_review(select(photos.c.id).select_from(_with_captions), below)
+                .order_by(*_REVIEW_ORDER).limit(limit).offset(offset))
+        with self._read() as conn:
+            return list(conn.scalars(stmt))
+
+    def unsure_confidences(self, ids: Sequence[int], below: float) -> dict[int, float]:
+        """Of these photos, those captions_to_review would list, with their captions' confidence."""
+        found: dict[int, float] = {}
+        listed = _to_review(select(photos.c.id, _model.c.confidence).select_from(_with_captions), below)
+        with self._read() as conn:
+            for chunk in chunks(ids):
+                found.update((row.id, row.confidence) for row in conn.execute(listed.where(photos.c.id.in_(chunk))))
+        return found
+
     # ------------------------------------------------------------------------------- reports, upkeep
 
     def photo_by_path(self, path: str) -> PhotoRow | None:
@@ -817,6 +850,21 @@ def _not_looked_at_by(stmt: Any, detector_id: str) -> Any:
     """`stmt` (over photos) restricted to the captioned photos the detector `detector_id` has not looked at."""
     return stmt.where(photos.c.status == "ok",
                       or_(photos.c.detector_id.is_(None), photos.c.detector_id != detector_id))
+
+
+def _to_review(stmt: Any, below: float) -> Any:
+    """`stmt` (over _with_captions) restricted to the photos whose caption is the model's, with a confidence under
+    `below`, and that are neither in error nor missing. Answered from the index on the model captions' confidence
+    (migration 0009), never by reading every caption's row."""
+    return stmt.where(_model.c.confidence < below, _user.c.id.is_(None), _file.c.id.is_(None),
+                      photos.c.status.not_in(("error", "missing")))
+
+
+_REVIEW_ORDER = (_model.c.confidence, photos.c.path)  # least confident first, ties by path
+
+
+def _review_count(below: float) -> Any:
+    return _to_review(select(func.count()).select_from(_with_captions), below)
 
 
 _Tagged = TypeVar("_Tagged", SearchRow, PhotoRow)

@@ -14,7 +14,7 @@ from photocap.similar.neighbours import SimilarError, similar_to_id
 from photocap.web.library import Library
 from photocap.web.openapi import GUARDED, documented
 from photocap.web.options import ServeOptions
-from photocap.web.templating import templates
+from photocap.web.rendering import page_renderer
 
 ON_PHOTO_PAGE = 6  # photos in the photo page's "More like this"
 SIMILAR_MOST = 100
@@ -42,15 +42,13 @@ def duplicate_groups(library: Library, read_only: bool) -> list[Group]:
 def router(options: ServeOptions, library: Library) -> APIRouter:
     pages = APIRouter(include_in_schema=False)
     api = APIRouter(prefix="/api", responses=documented(*GUARDED))
-
-    def render(request: Request, name: str, context: dict[str, Any]) -> Response:
-        return templates().TemplateResponse(
-            request, name, {"csrf": options.csrf_secret, "read_only": options.read_only, **context})
+    render = page_renderer(options, library)
 
     @pages.get("/photos/{photo_id}/similar")
     def similar_page(request: Request, photo_id: int) -> Response:
-        return render(request, "similar.html", {"photo": library.photo(photo_id),
-                                                "similar": similar_cards(library, photo_id, SIMILAR_MOST)})
+        similar = similar_cards(library, photo_id, SIMILAR_MOST)
+        return render(request, "similar.html", {"photo": library.photo(photo_id), "similar": similar,
+                                                "unsure": library.unsure([card["id"] for card in similar])})
 
     @pages.get("/duplicates")
     def duplicates_page(request: Request) -> Response:

@@ -19,7 +19,7 @@ from photocap.export import ExportError
 from photocap.lock import HomeLocked
 from photocap.search.index import SearchIndexError
 from photocap.search.library import SearchRequestError
-from photocap.web import alike, api, openapi, pages
+from photocap.web import alike, api, openapi, pages, review
 from photocap.web.errors import error_response
 from photocap.web.files import Gone, Refused
 from photocap.web.guard import make_guard
@@ -54,6 +54,7 @@ def create_app(options: ServeOptions) -> FastAPI:
     app.include_router(pages.router(options, library))
     app.include_router(api.router(options, library))
     app.include_router(alike.router(options, library))
+    app.include_router(review.router(options, library))
     openapi.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _mount_swagger(app)

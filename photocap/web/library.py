@@ -1,6 +1,7 @@
 """What the pages and the JSON API ask of a photocap home about its photos, through the CLI's own functions:
 `details_of` (as `photocap show`), `edit_photo` and `undo_last_edit` (photocap.edits, as `photocap caption --set`
-and `photocap tag` edit, with one history for undo), `catalog_status` (as `photocap status`)."""
+and `photocap tag` edit, with one history for undo), `catalog_status` (as `photocap status`); and the captions to
+review: the model's captions under the shipped calibration's `unsure_below`, more likely wrong than right."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from photocap.catalog.edits import UserChange
 from photocap.catalog.store import Catalog, CatalogError, PhotoRow
 from photocap.edits import edit_photo, undo_last_edit
+from photocap.model.calibration import unsure_below
 from photocap.model.tag_vocabulary import normalize_tag
 from photocap.show import details_of
 from photocap.status import StatusReport, catalog_status
@@ -73,6 +75,20 @@ class Library:
         notes: list[str] = []
         undo_last_edit(self.home, Path(self.row(photo_id)["path"]), warn=notes.append)
         return self._view(self.row(photo_id)), notes
+
+    def to_review(self, limit: int, offset: int) -> tuple[list[PhotoRow], int]:
+        """The photos whose caption is unsure, least confident first, `limit` of them from `offset`, and their total."""
+        return self.catalog().captions_to_review(unsure_below(), limit, offset)
+
+    def ids_to_review(self, limit: int, offset: int) -> list[int]:
+        return self.catalog().ids_to_review(unsure_below(), limit, offset)
+
+    def count_to_review(self) -> int:
+        return self.catalog().count_captions_to_review(unsure_below())
+
+    def unsure(self, ids: list[int]) -> dict[int, float]:
+        """Of these photos, those whose caption is unsure (the ones to review), with its confidence."""
+        return self.catalog().unsure_confidences(ids, unsure_below()) if ids else {}
 
     def status(self) -> dict[str, Any]:
         report: StatusReport = catalog_status(self.home)

@@ -1,5 +1,6 @@
 """The HTML pages: search, photo, library; the forms that edit and undo; the photo, thumbnail and export
-downloads. Every page works without JavaScript; static/app.js adds the keyboard and in-place editing."""
+downloads. Every page works without JavaScript; static/app.js adds the keyboard and in-place editing. An unsure
+caption (photocap.web.review) is marked wherever one is shown."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from photocap.web.downloads import exported_copy, results_manifest
 from photocap.web.files import media_type, shown_file, thumbnail_of
 from photocap.web.library import Library
 from photocap.web.options import ServeOptions
-from photocap.web.results import SearchForm, neighbours, search_page
-from photocap.web.templating import templates
+from photocap.web.rendering import page_renderer
+from photocap.web.results import SearchForm, Trail, page_number, search_page, search_trail
+from photocap.web.review import opened_from_review, review_trail
 
 MANIFEST_MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8",
                         "html": "text/html; charset=utf-8"}
@@ -26,13 +28,11 @@ MANIFEST_MOST = 1000  # photos in a manifest of the results
 def search_form(request: Request) -> SearchForm:
     """The search fields of the request's query string; a bad page number is a 400 (see app.py)."""
     params = request.query_params
-    page = params.get("page", "1") or "1"
-    if not page.isdigit() or not 1 <= int(page) <= 100_000:
-        raise ValueError(f"page must be a whole number from 1, got {page!r}")
     return SearchForm(q=params.get("q", "").strip(), folder=params.get("folder", "").strip(),
                       after=params.get("after", "").strip(), before=params.get("before", "").strip(),
                       camera=params.get("camera", "").strip(),
-                      tags=form_tags(params.getlist("tag")), page=int(page), place=params.get("place", "").strip())
+                      tags=form_tags(params.getlist("tag")), page=page_number(params.get("page", "")),
+                      place=params.get("place", "").strip())
 
 
 def form_tags(values: list[str]) -> tuple[str, ...]:
@@ -43,35 +43,35 @@ def form_tags(values: list[str]) -> tuple[str, ...]:
 
 def router(options: ServeOptions, library: Library) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
-
-    def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        return templates().TemplateResponse(
-            request, name, {"csrf": options.csrf_secret, "read_only": options.read_only, **context},
-            status_code=status)
+    render = page_renderer(options, library)
 
     @routes.get("/")
     def search(request: Request) -> Response:
         form = search_form(request)
         context: dict[str, Any] = {"form": form, "page": None, "folders": library.roots(), "problem": None,
-                                   "places": library.places()}
+                                   "places": library.places(), "unsure": {}}
         if form.asked:
             try:
-                context["page"] = search_page(library.home, form, options.page_size)
+                context["page"] = found = search_page(library.home, form, options.page_size)
             except SearchRequestError as error:  # said beside the search box, to be fixed there
                 context["problem"] = str(error)
                 return render(request, "search.html", context, status=400)
+            context["unsure"] = library.unsure([card["id"] for card in found.cards() + found.maybe_cards()])
         return render(request, "search.html", context)
+
+    def trail(request: Request, photo_id: int) -> Trail:
+        """Where the photo's page was opened from: the review list, else search results (or neither)."""
+        if opened_from_review(request):
+            return review_trail(library, photo_id, _rank(request), options.page_size)
+        return search_trail(library.home, search_form(request), _rank(request), options.page_size)
 
     @routes.get("/photos/{photo_id}")
     def photo(request: Request, photo_id: int) -> Response:
-        form = search_form(request)
-        rank = _rank(request)
-        previous, following = neighbours(library.home, form, rank)
+        shown = library.photo(photo_id)
+        similar = similar_cards(library, photo_id, ON_PHOTO_PAGE)
         return render(request, "photo.html", {
-            "photo": library.photo(photo_id), "form": form, "rank": rank, "previous": previous,
-            "next": following, "notes": request.query_params.getlist("note"),
-            "similar": similar_cards(library, photo_id, ON_PHOTO_PAGE),
-            "back": form.query_string(page=rank // options.page_size + 1) if rank >= 0 else form.query_string()})
+            "photo": shown, "trail": trail(request, photo_id), "notes": request.query_params.getlist("note"),
+            "similar": similar, "unsure": library.unsure([photo_id, *(card["id"] for card in similar)])})
 
     @routes.post("/photos/{photo_id}/edit")
     async def edit(request: Request, photo_id: int) -> Response:

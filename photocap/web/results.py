@@ -1,5 +1,6 @@
 """Search results as the pages show them: the search form of a URL's query string, one page of results (with
-the CLI's `search_library`, so the ranking and query rules are `photocap search`'s), a photo's neighbours."""
+the CLI's `search_library`, so the ranking and query rules are `photocap search`'s), a photo's neighbours and the
+way back to the results from its page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ from photocap.search.index import Hit
 from photocap.search.library import LibraryResults, SearchFilters, SearchRequestError, parse_day, search_library
 
 MAYBE_SHOWN = 10  # photos only weaker guesses rank, shown apart after the last result (as `photocap search`)
+PAGES_MOST = 100_000
+
+
+def page_number(text: str) -> int:
+    """The page a query string's `page` asks for (blank: the first); anything else than a whole number from 1 is a
+    ValueError (a 400, see app.py)."""
+    page = text or "1"
+    if not page.isdigit() or not 1 <= int(page) <= PAGES_MOST:
+        raise ValueError(f"page must be a whole number from 1, got {page!r}")
+    return int(page)
 
 
 @dataclass(frozen=True)
@@ -100,3 +111,35 @@ def neighbours(home: Path, form: SearchForm, rank: int) -> tuple[int | None, int
     if rank == 0:
         return None, ids[1] if len(ids) > 1 else None
     return (ids[0] if ids else None), (ids[2] if len(ids) > 2 else None)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """Where a photo's page was opened from (a page of search results, the review list): the way back to it, the
+    photos before and after this one there, and the query string that opens this photo there again (the edit and
+    undo forms come back to it)."""
+
+    name: str  # of the list, for a screen reader: "Results"
+    back_url: str
+    back_label: str
+    previous_url: str | None = None
+    next_url: str | None = None
+    here: str = ""
+
+
+def search_trail(home: Path, form: SearchForm, rank: int, page_size: int) -> Trail:
+    """The trail of a photo ranked `rank` (0-based; -1: not opened from results) in the results of `form`."""
+    previous, following = neighbours(home, form, rank)
+    listing = form.query_string(page=1)
+
+    def at(photo_id: int | None, photo_rank: int) -> str | None:
+        return None if photo_id is None else f"/photos/{photo_id}?{joined(listing, f'rank={photo_rank}')}"
+
+    back = form.query_string(page=rank // page_size + 1) if rank >= 0 else form.query_string()
+    return Trail("Results", f"/?{back}", "Back to results", at(previous, rank - 1), at(following, rank + 1),
+                 joined(listing, f"rank={rank}" if rank >= 0 else ""))
+
+
+def joined(*queries: str) -> str:
+    """Query strings joined into one, the empty ones left out."""
+    return "&".join(query for query in queries if query)

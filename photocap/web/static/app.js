@@ -1,5 +1,5 @@
-// photocap serve: the keyboard (/ focuses search, arrows move through results, Enter opens, Esc goes back)
-// and editing in place through the JSON API. The pages work without it.
+// photocap serve: the keyboard (/ focuses search, arrows move through results or the review list, Enter opens,
+// Esc goes back) and editing in place through the JSON API. The pages work without it.
 "use strict";
 
 function typing(target) {
@@ -52,7 +52,7 @@ document.addEventListener("keydown", (event) => {
   }
   if (typing(event.target)) return;
   if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(event.key)) {
-    if (document.body.classList.contains("search-page")) {
+    if (["search-page", "review-page"].some((name) => document.body.classList.contains(name))) {
       if (moveThroughResults(event.key)) event.preventDefault();
       return;
     }
