@@ -15,11 +15,17 @@ any source reaches its threshold; the ranking is the search index's own, with ev
 in (search ranks the results by all the evidence: the thresholds only decide which photos are results). Prints
 every setting's whole-list precision and recall, P@5 and R@10 (benchmarks.everyday's definitions), best first by
 min(precision, recall); --queries lists each query's figures for the first setting.
+
+`--per-word OUT.json` chooses, for each query word with at least PER_WORD_MIN_RELEVANT relevant photos, the detector
+and tagger thresholds that maximise min(precision, recall) of that word alone (the best setting of the grid for the
+others), writes them to OUT.json and prints the figures; `--per-word-from FILE` measures such thresholds on
+another set (choose them on Flickr8k val, check them on Flickr8k test).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +39,7 @@ NONE = float("inf")  # a threshold no evidence reaches
 DETECTOR_GRID = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, NONE)
 TAGGER_GRID = (0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, NONE)
 WORDS_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, NONE)
+PER_WORD_MIN_RELEVANT = 5
 
 
 @dataclass
@@ -119,12 +126,15 @@ def load_queries(home: Path, references: dict[int, Sequence[str]]) -> list[Query
     return queries
 
 
-def figures(queries: Sequence[QueryData], setting: Setting, maybe: bool = False) -> tuple[dict[str, float], list[dict]]:
+def figures(queries: Sequence[QueryData], setting: Setting, maybe: bool = False,
+            per_word: dict[str, Setting] | None = None) -> tuple[dict[str, float], list[dict]]:
     """The setting's figures; with `maybe`, P@5 and R@10 are of the list that shows the photos let in and then, set
-    apart, the others (the whole list's precision and recall are of those let in alone)."""
+    apart, the others (the whole list's precision and recall are of those let in alone). `per_word` settings win over
+    `setting` for their words."""
     precisions, recalls, at_5, at_10, rows = [], [], [], [], []
     for query in queries:
-        hits = [photo for photo in query.ranking if setting.lets_in(query.evidence.get(photo, Evidence()))]
+        chosen = (per_word or {}).get(query.word, setting)
+        hits = [photo for photo in query.ranking if chosen.lets_in(query.evidence.get(photo, Evidence()))]
         if hits:
             precisions.append(percent(len(query.shown & set(hits)), len(hits)))
         recalls.append(percent(len(query.relevant & set(hits)), len(query.relevant)))
@@ -136,6 +146,22 @@ def figures(queries: Sequence[QueryData], setting: Setting, maybe: bool = False)
                      "P@5": at_5[-1]})
     return {"precision": fmean(precisions) if precisions else 0.0, "recall": fmean(recalls), "P@5": fmean(at_5),
             "R@10": fmean(at_10), "no_result": float(sum(row["hits"] == 0 for row in rows))}, rows
+
+
+def per_word_settings(queries: Sequence[QueryData], fallback: Setting) -> dict[str, Setting]:
+    """For each word with enough relevant photos, the detector x tagger setting (likely words as in `fallback`)
+    with the best min(precision, recall) for that word; ties to the stricter setting."""
+    chosen = {}
+    for query in queries:
+        if len(query.relevant) < PER_WORD_MIN_RELEVANT:
+            continue
+        scored = []
+        for detector, tagger in product(DETECTOR_GRID, TAGGER_GRID):
+            candidate = Setting(detector, tagger, fallback.words)
+            found, _rows = figures([query], candidate)
+            scored.append((min(found["precision"], found["recall"]), candidate.detector, candidate.tagger, candidate))
+        chosen[query.word] = max(scored, key=lambda item: item[:3])[3]
+    return chosen
 
 
 def threshold(text: str) -> float:
@@ -153,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queries", action="store_true", help="each query's figures for the first setting")
     parser.add_argument("--maybe", action="store_true",
                         help="P@5 and R@10 of the list with the other photos after those let in, set apart")
+    parser.add_argument("--per-word", type=Path, metavar="OUT", help="choose per-word thresholds, write them here")
+    parser.add_argument("--per-word-from", type=Path, metavar="FILE", help="measure per-word thresholds from FILE")
     args = parser.parse_args(argv)
 
     home = args.keep_home / args.set / "home"
@@ -163,6 +191,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     references = {captioned[photo.source.name].photo_id: photo.references for photo in photo_set.photos
                   if photo.source.name in captioned}
     queries = load_queries(home, references)
+    if args.per_word or args.per_word_from:
+        fallback = Setting(*(threshold(part) for part in (args.only or "0.3,0.2,none").split(",")))
+        if args.per_word:
+            chosen = per_word_settings(queries, fallback)
+            args.per_word.write_text(json.dumps({word: [s.detector, s.tagger] for word, s in chosen.items()},
+                                                indent=1).replace("Infinity", "null"))
+        else:
+            chosen = {word: Setting(NONE if d is None else d, NONE if t is None else t, fallback.words)
+                      for word, (d, t) in json.loads(args.per_word_from.read_text()).items()}
+        for label, words in (("global", None), ("per word", chosen)):
+            found, rows = figures(queries, fallback, args.maybe, words)
+            print(f"{args.set} {label} ({fallback} elsewhere): precision {found['precision']:.1f} recall "
+                  f"{found['recall']:.1f} P@5 {found['P@5']:.1f} R@10 {found['R@10']:.1f} no result "
+                  f"{found['no_result']:.0f}")
+        for row in rows:
+            setting = chosen.get(row["query"], fallback)
+            print(f"  {row['query']:<14} {str(setting):<14} {row['relevant']:4d} {row['hits']:5d} "
+                  f"{row['showing_it']:5d} {row['relevant_found']:5d} {row['P@5']:6.1f}")
+        return
     if args.only:
         settings = [Setting(*(threshold(part) for part in args.only.split(",")))]
     else:

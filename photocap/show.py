@@ -10,6 +10,7 @@ from photocap.catalog.detections import DetectionView
 from photocap.catalog.store import Catalog, CatalogError, PhotoRow, camera_name
 from photocap.catalog.tags import confident, less_sure
 from photocap.metadata.places import Place
+from photocap.model.calibration import unsure_below
 from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
 
@@ -42,6 +43,9 @@ def details_of(row: PhotoRow, detections: list[DetectionView] | None = None) -> 
         "model": row["model_id"] if row["caption_source"] == "model" else None,
         "caption_model": row["model_id"],
         "confidence": None if row["confidence"] is None else round(row["confidence"], 3),
+        # A model caption more likely wrong than right (photocap.model.calibration): export leaves it out.
+        "unsure": row["caption_source"] == "model" and row["confidence"] is not None
+        and row["confidence"] < unsure_below(),
         "method": row["method"],
         "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"],
                   **({"count": t["count"]} if "count" in t else {})}
@@ -80,6 +84,8 @@ def details_text(details: dict[str, Any]) -> str:
         details["caption_source"], details["caption_model"] or "-")
     if details["caption_source"] == "model" and details["confidence"] is not None:
         by += f", confidence {details['confidence']:.2f} ({details['method']})"
+        if details["unsure"]:
+            by += ", unsure: more likely wrong than right"
     lines = [
         os.fsencode(details["path"]).decode("utf-8", "backslashreplace"),  # undecodable names as \\xNN
         f"  caption  {details['caption'] or '-'}" + (f"  [{by}]" if details["caption"] else ""),

@@ -786,6 +786,11 @@ def test_unsure_captions_are_exported_as_their_tags_or_not_at_all(tmp_home: Path
         assert copy.text["Description"] == "swing, bench"
         assert xmp_alt_texts(copy.info["xmp"]) == {DC_DESCRIPTION: "swing, bench", IPTC_ALT_TEXT: "swing, bench"}
 
+    shown = photocap(tmp_home, "show", sources[0], sources[1], "--json")
+    assert [json.loads(line)["unsure"] for line in shown.stdout.splitlines()] == [False, True]
+    caption_line = photocap(tmp_home, "show", sources[1]).stdout.splitlines()[1]
+    assert "confidence 0.22" in caption_line and caption_line.endswith("unsure: more likely wrong than right]")
+
     nothing = photocap(tmp_home, "export", *sources, "--to", str(tmp_path / "none"), "--unsure", "none",
                        "--min-confidence", "0.5", "--manifest", "csv")
     assert nothing.exit_code == 0, nothing.output
