@@ -160,9 +160,7 @@ def _reduced_vectors(catalog: Catalog, home: Path, ids: np.ndarray) -> tuple[np.
     changed_ids = np.array(sorted(changed), np.int64)
     wanted = ids[~np.isin(ids, changed_ids)]
     changed = set(changed_ids[np.isin(changed_ids, ids)].tolist())
-    positions = np.searchsorted(index.ids, wanted)
-    inside = positions < len(index.ids)
-    positions = positions[inside][index.ids[positions[inside]] == wanted[inside]]
+    positions = index.positions_of(wanted)
     row_ids, vectors = np.asarray(index.ids)[positions], np.asarray(index.vectors)[positions]
     if changed:
         with catalog.reading() as conn:

@@ -1,9 +1,10 @@
 """`photocap similar`: the photos that look most like one photo, by the cosine of their kept features.
 
-The vector index proposes CANDIDATES photos by their reduced vectors; their full features, read from the catalog,
-rank them exactly. Photos changed since the index file was written are scored from the catalog directly. The
-command line reads the catalog through photocap.similar.quick (sqlite3 alone, to answer in a fraction of a
-second); the web app, which keeps the catalog open, through photocap.catalog.store, with each photo's tags.
+The vector index proposes CANDIDATES photos by their reduced vectors (from the cells nearest the photo in a large
+library, from all photos in a small one); their full features, read from the catalog, rank them exactly. Photos
+changed since the index file was written are scored from the catalog directly. The command line reads the catalog
+through photocap.similar.quick (sqlite3 alone, to answer in a fraction of a second); the web app, which keeps the
+catalog open, through photocap.catalog.store, with each photo's tags.
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ def ranked(index: VectorIndex | None, changed: set[int], photo_id: int, limit: i
         raise SimilarError(NO_FEATURE)
     candidates: set[int] = set(changed)
     if index is not None and len(index):
-        scores = index.scores(index.reduce(query.vectors[0]), np.array(sorted(changed), np.int64))
-        top = nearest(scores, max(CANDIDATES, 20 * limit))
-        candidates.update(np.asarray(index.ids)[top[np.isfinite(scores[top])]].tolist())
+        proposed = index.candidates(index.reduce(query.vectors[0]), max(CANDIDATES, 20 * limit),
+                                    np.array(sorted(changed), np.int64))
+        candidates.update(proposed.tolist())
     candidates.discard(photo_id)
     found = features(sorted(candidates))
     exact = found.vectors @ query.vectors[0] if len(found.ids) else np.zeros(0, np.float32)

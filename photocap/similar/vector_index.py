@@ -2,18 +2,22 @@
 the library (the leading principal directions of the unit features), in one file beside the catalog
 (`<home>/vectors.bin`), read through a memory map.
 
-A query scores every photo in the reduced space (one matrix-vector product: 64 floats a photo, 256 MB at a
-million photos) and re-ranks the best few hundred by their full kept features from the catalog
-(photocap.similar.neighbours). The file records the last entry of the catalog's change log it has taken
+From CELLS_FROM photos the rows are grouped in k-means cells of about PER_CELL photos (an inverted file), stored
+cell by cell: a query scores only the photos of the PROBE cells nearest to it (a few MB of the file, not all of it)
+and re-ranks the best few hundred by their full kept features from the catalog (photocap.similar.neighbours). A
+smaller library is one cell, read whole: its file is no larger than what a query of a million photos reads, and
+scanning it all misses nothing. The file records the last entry of the catalog's change log it has taken
 (photocap.similar.features); photos changed since are left out of the file's scores and scored from the catalog
 instead, so the answers are current even before the file is brought up to date. `index`, `watch` and `prune`
-bring it up to date (`keep_in_step`); it is rebuilt when missing, unreadable, of another encoder, or when the
-library has more than doubled since the projection was fitted.
+bring it up to date (`keep_in_step`): changed photos read again, each put in the cell of its nearest centroid. It
+is rebuilt (projection and cells fitted again) when missing, unreadable, of another version or encoder, or when
+the library has more than doubled since they were fitted.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +35,39 @@ from photocap.similar.features import (
     last_change,
     main_encoder,
 )
-from photocap.similar.vectors import REDUCED_DIMS, VectorIndex, index_path, load_if_usable, save
+from photocap.similar.pairs import fit_centroids
+from photocap.similar.vectors import (
+    REDUCED_DIMS,
+    VectorIndex,
+    arranged,
+    file_identity,
+    index_path,
+    load_if_usable,
+    save,
+)
 
 FIT_SAMPLE = 50_000  # features the projection is fitted on
 SAMPLE_CHUNK = 5_000
 REWRITE_BELOW = 200_000  # photos: a smaller index takes every change at once (rewriting it is cheap)
 PENDING_MAX = 2_000  # changes a larger index leaves to be scored from the catalog before it is rewritten
+CELLS_FROM = 20_000  # photos: a smaller library is one cell, read whole by every query (5 MB at 20,000 photos)
+PER_CELL = 1_000  # photos per k-means cell, on average
+PROBE = 32  # cells a query reads (docs/SCALE.md: recall@10 against their number)
+CELL_SEED = 0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How build() lays the rows out: in cells of about `per_cell` photos from `cells_from` photos on, a query
+    reading `probe` of them (tests use cells on a small library)."""
+
+    cells_from: int = CELLS_FROM
+    per_cell: int = PER_CELL
+    probe: int = PROBE
+
+    def cells_for(self, photos: int) -> int:
+        """How many cells a library of `photos` photos is given (1: none)."""
+        return 1 if photos < max(self.cells_from, 2) else max(2, min(photos // max(self.per_cell, 1), photos))
 
 
 # ------------------------------------------------------------------------------------ building, updating
@@ -64,8 +95,19 @@ def _second_moment(conn: Connection, encoder: str, count: int) -> np.ndarray | N
     return moment
 
 
-def build(conn: Connection) -> VectorIndex | None:
-    """A new index of every shown photo's feature, as one read transaction sees the catalog (None: no features)."""
+def _centroids(vectors: np.ndarray, cells: int) -> np.ndarray:
+    """The unit centroids of `cells` k-means cells of the reduced rows `vectors` (their directions); one all-zero
+    centroid when `cells` is 1."""
+    if cells <= 1:
+        return np.zeros((1, vectors.shape[1]), np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+    return np.ascontiguousarray(fit_centroids(vectors / norms, cells, CELL_SEED), dtype=np.float32)
+
+
+def build(conn: Connection, layout: Layout | None = None) -> VectorIndex | None:
+    """A new index of every shown photo's feature, as one read transaction sees the catalog, laid out as `layout`
+    says (None: the default); None when no photo has a feature."""
+    layout = layout or Layout()
     encoder = main_encoder(conn)
     if encoder is None:
         return None
@@ -84,20 +126,34 @@ def build(conn: Connection) -> VectorIndex | None:
         ids[filled:filled + n] = rows.ids[:n]
         vectors[filled:filled + n] = rows.vectors[:n] @ projection
         filled += n
-    return VectorIndex(encoder, seq, count, projection, ids[:filled], vectors[:filled])
+    ids, vectors = ids[:filled], vectors[:filled]
+    centroids = _centroids(vectors, layout.cells_for(filled))
+    index = VectorIndex(encoder, seq, count, projection, centroids, np.array([0, filled], np.int64), ids, vectors,
+                        layout.probe)
+    return arranged(index, _cells_of(index, vectors))
+
+
+def _cells_of(index: VectorIndex, reduced: np.ndarray, rows_at_once: int = 4_096) -> np.ndarray:
+    """The cell of each reduced row, a block of rows at a time (a million rows by a thousand centroids)."""
+    cells = np.zeros(len(reduced), np.int64)
+    for start in range(0, len(reduced), rows_at_once):
+        cells[start:start + rows_at_once] = index.cell_of(reduced[start:start + rows_at_once])
+    return cells
 
 
 def with_changes(index: VectorIndex, conn: Connection, changed: set[int], newest: int) -> VectorIndex:
-    """The index with the photos in `changed` read again from the catalog (dropped if gone or not shown)."""
+    """The index with the photos in `changed` read again from the catalog (dropped if gone or not shown), each put
+    in the cell of its nearest centroid; the projection and the cells stay."""
     gone = np.fromiter(changed, np.int64, len(changed))
     keep = ~np.isin(index.ids, gone)
+    cell_of_rows = np.repeat(np.arange(index.cells), np.diff(index.bounds))[keep]
     fresh = features_of(conn, sorted(changed), index.encoder)
+    reduced = index.reduce(fresh.vectors) if len(fresh.ids) else np.zeros((0, index.projection.shape[1]), np.float32)
     ids = np.concatenate([np.asarray(index.ids)[keep], fresh.ids])
-    vectors = np.concatenate([np.asarray(index.vectors)[keep], index.reduce(fresh.vectors)
-                              if len(fresh.ids) else np.zeros((0, index.projection.shape[1]), np.float32)])
-    order = np.argsort(ids, kind="stable")
-    return VectorIndex(index.encoder, newest, index.fitted_on, index.projection, ids[order],
-                       np.ascontiguousarray(vectors[order]))
+    vectors = np.concatenate([np.asarray(index.vectors)[keep], reduced])
+    changed_index = VectorIndex(index.encoder, newest, index.fitted_on, index.projection, index.centroids,
+                                index.bounds, ids, vectors, index.probe)
+    return arranged(changed_index, np.concatenate([cell_of_rows, _cells_of(index, reduced)]))
 
 
 def _outgrown(index: VectorIndex) -> bool:
@@ -105,16 +161,17 @@ def _outgrown(index: VectorIndex) -> bool:
 
 
 def open_current(catalog: Catalog, home: Path) -> tuple[VectorIndex | None, set[int]]:
-    """For a query: the index (built when missing or unusable, and then saved unless another process saved one
-    meanwhile) and the photos changed since it was written, which the caller scores from the catalog."""
+    """For a query: the index (built when missing or unusable, and then saved unless another process replaced the
+    file meanwhile) and the photos changed since it was written, which the caller scores from the catalog."""
     path = index_path(home)
+    seen = file_identity(path)
     index = load_if_usable(path)
     with catalog.reading() as conn:
         if index is None:
             index = build(conn)
             if index is not None:
                 with contextlib.suppress(OSError):  # a read-only home still answers, from the index in memory
-                    save(index, path, only_if_absent=True)
+                    save(index, path, unless_replaced_since=seen)
             return index, set()
         changed, _newest = changed_since(conn, index.last_seq)
     return index, changed

@@ -1,6 +1,12 @@
 """The vector index's file, `<home>/vectors.bin`: a JSON header, the projection that reduces a unit feature to
-REDUCED_DIMS values, the photo ids (ascending) and their reduced vectors, each array aligned for a memory map.
-Plain numpy and the standard library: `photocap similar` reads it without loading SQLAlchemy (photocap.similar.quick).
+REDUCED_DIMS values, the centroids of the k-means cells the rows are grouped in, where each cell's rows begin, the
+photo ids (cell by cell, ascending within a cell) and their reduced vectors, each array aligned for a memory map.
+A query reads only the `probe` cells whose centroids are nearest to it; a library laid out as one cell (no
+centroid, an all-zero row) is read whole. Plain numpy and the standard library: `photocap similar` reads it without
+loading SQLAlchemy (photocap.similar.quick).
+
+Version 1 (until 2026-12) had no cells: the ids ascending, every row read by every query. Such a file is refused
+(VectorIndexError) and so rebuilt.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -19,11 +25,12 @@ from photocap.atomic import open_atomically
 
 FILE_NAME = "vectors.bin"
 MAGIC = b"photocap vectors\n"
-VERSION = 1
+VERSION = 2
 REDUCED_DIMS = 64
 ALIGN = 64
 HEADER_MAX = 1 << 16
-HEADER_KEYS = {"version", "encoder", "last_seq", "fitted_on", "count", "feature_dims", "dims"}
+HEADER_KEYS = {"version", "encoder", "last_seq", "fitted_on", "count", "feature_dims", "dims", "cells", "probe"}
+PERMUTE_COLUMNS = 8  # columns of the vectors reordered at once (a million rows: 32 MB of scratch)
 
 
 class FeatureRows(NamedTuple):
@@ -57,26 +64,70 @@ class VectorIndexError(Exception):
 class VectorIndex:
     encoder: str
     last_seq: int  # the change log's newest entry the file has taken
-    fitted_on: int  # photos in the library when the projection was fitted
+    fitted_on: int  # photos in the library when the projection (and the cells) were fitted
     projection: np.ndarray  # float32 (feature dims, REDUCED_DIMS)
-    ids: np.ndarray  # int64 (photos,), ascending
+    centroids: np.ndarray  # float32 (cells, REDUCED_DIMS), unit rows; one all-zero row: no cells
+    bounds: np.ndarray  # int64 (cells + 1,): the rows of cell c are bounds[c]:bounds[c + 1]
+    ids: np.ndarray  # int64 (photos,), cell by cell, ascending within a cell
     vectors: np.ndarray  # float32 (photos, REDUCED_DIMS): unit features times projection
+    probe: int  # cells a query reads, those whose centroids are nearest to it
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def cells(self) -> int:
+        return len(self.centroids)
+
     def reduce(self, unit_features: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(unit_features @ self.projection, dtype=np.float32)
 
-    def scores(self, reduced_query: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
-        """Approximate cosine of every photo with the query; photos in `leave_out` (ids) get -inf."""
-        scores = self.vectors @ reduced_query
-        if leave_out is not None and len(leave_out) and len(self.ids):
-            positions = np.searchsorted(self.ids, leave_out)
-            inside = positions < len(self.ids)
-            positions, wanted = positions[inside], leave_out[inside]
-            scores[positions[self.ids[positions] == wanted]] = -np.inf
-        return scores
+    def cell_of(self, reduced: np.ndarray) -> np.ndarray:
+        """The cell of each reduced row (n, dims): the one whose centroid is nearest (the largest dot product)."""
+        if self.cells == 1 or not len(reduced):
+            return np.zeros(len(reduced), np.int64)
+        return np.argmax(reduced @ self.centroids.T, axis=1)
+
+    def probed(self, reduced_query: np.ndarray) -> np.ndarray:
+        """The cells a query reads, in file order: every cell, or the `probe` whose centroids are nearest."""
+        if self.probe >= self.cells:
+            return np.arange(self.cells)
+        return np.sort(nearest(self.centroids @ reduced_query, self.probe))
+
+    def candidates(self, reduced_query: np.ndarray, count: int, leave_out: np.ndarray | None = None) -> np.ndarray:
+        """The ids of the `count` photos of the probed cells with the largest approximate cosine with the query,
+        best first; photos in `leave_out` (ids) are passed over."""
+        cells = self.probed(reduced_query)
+        if len(cells) == self.cells:
+            ids, scores = np.asarray(self.ids), self.vectors @ reduced_query
+        else:
+            spans = [slice(int(self.bounds[cell]), int(self.bounds[cell + 1])) for cell in cells]
+            ids = np.concatenate([self.ids[span] for span in spans])
+            scores = np.concatenate([self.vectors[span] @ reduced_query for span in spans])
+        if leave_out is not None and len(leave_out) and len(ids):
+            scores[np.isin(ids, leave_out)] = -np.inf
+        top = nearest(scores, count)
+        return ids[top[np.isfinite(scores[top])]]
+
+    def positions_of(self, wanted: np.ndarray) -> np.ndarray:
+        """The rows of the photos `wanted` (ids) that the file holds, in the order of `wanted`."""
+        order = np.argsort(self.ids, kind="stable")
+        ascending = np.asarray(self.ids)[order]
+        positions = np.searchsorted(ascending, wanted).clip(0, max(len(ascending) - 1, 0))
+        present = ascending[positions] == wanted if len(ascending) else np.zeros(len(wanted), bool)
+        return order[positions[present]]
+
+
+def arranged(index: VectorIndex, cell_of_rows: np.ndarray) -> VectorIndex:
+    """`index` with its rows (in any order; their cells `cell_of_rows`) put cell by cell, ascending ids within a
+    cell, and its bounds set. The vectors are reordered in place, a few columns at a time."""
+    order = np.lexsort((index.ids, cell_of_rows))
+    vectors = np.ascontiguousarray(index.vectors)
+    for start in range(0, vectors.shape[1], PERMUTE_COLUMNS):
+        vectors[:, start:start + PERMUTE_COLUMNS] = vectors[order, start:start + PERMUTE_COLUMNS]
+    bounds = np.searchsorted(cell_of_rows[order], np.arange(len(index.centroids) + 1)).astype(np.int64)
+    return VectorIndex(index.encoder, index.last_seq, index.fitted_on, index.projection, index.centroids, bounds,
+                       np.asarray(index.ids)[order], vectors, index.probe)
 
 
 def load_if_usable(path: Path) -> VectorIndex | None:
@@ -93,24 +144,48 @@ def index_path(home: Path) -> Path:
 # --------------------------------------------------------------------------------------------- the file
 
 
-def save(index: VectorIndex, path: Path, *, only_if_absent: bool = False) -> bool:
-    """Write the index atomically. `only_if_absent`: leave a file someone else wrote meanwhile (returns False)."""
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, modification time) of the file at `path`; None when there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+class _Superseded(Exception):
+    """Another process replaced the file while this one was writing its own."""
+
+
+UNSEEN = (-1, -1, -1)  # save(): replace whatever is there
+
+
+def save(index: VectorIndex, path: Path, *, unless_replaced_since: tuple[int, int, int] | None = UNSEEN) -> bool:
+    """Write the index atomically. `unless_replaced_since` (a file_identity; None: there was no file): leave the
+    file if another process wrote one meanwhile (returns False)."""
     header = json.dumps({"version": VERSION, "encoder": index.encoder, "last_seq": index.last_seq,
                          "fitted_on": index.fitted_on, "count": len(index), "feature_dims": index.projection.shape[0],
-                         "dims": index.projection.shape[1]}).encode()
-    if only_if_absent and path.exists():
+                         "dims": index.projection.shape[1], "cells": index.cells, "probe": index.probe}).encode()
+    try:
+        with open_atomically(str(path)) as file:
+            file.write(MAGIC + struct.pack("<Q", len(header)) + header)
+            for array in (index.projection, index.centroids, index.bounds, index.ids, index.vectors):
+                _write_aligned(file, array)
+            if unless_replaced_since != UNSEEN and file_identity(path) != unless_replaced_since:
+                raise _Superseded
+    except _Superseded:
         return False
-    with open_atomically(str(path)) as file:
-        file.write(MAGIC + struct.pack("<Q", len(header)) + header)
-        for array in (index.projection, index.ids, index.vectors):
-            file.write(b"\0" * (-file.tell() % ALIGN))
-            file.write(np.ascontiguousarray(array).tobytes())
     return True
 
 
-def load(path: Path) -> VectorIndex:
-    """The index in `path`, its arrays memory-mapped. FileNotFoundError when there is none; VectorIndexError
-    when it cannot be used."""
+def _write_aligned(file: BinaryIO, array: np.ndarray, rows_at_once: int = 65_536) -> None:
+    file.write(b"\0" * (-file.tell() % ALIGN))
+    for start in range(0, max(len(array), 1), rows_at_once):
+        file.write(np.ascontiguousarray(array[start:start + rows_at_once]).tobytes())
+
+
+def _header(path: Path) -> tuple[dict, int]:
+    """The file's header and where its first array may begin."""
     with open(path, "rb") as file:
         start = file.read(len(MAGIC) + 8)
         if len(start) < len(MAGIC) + 8 or not start.startswith(MAGIC):
@@ -120,15 +195,22 @@ def load(path: Path) -> VectorIndex:
             header = json.loads(file.read(length)) if length < HEADER_MAX else None
         except ValueError:
             header = None
+    if isinstance(header, dict) and header.get("version") not in (None, VERSION):
+        raise VectorIndexError(f"{path} was written by another photocap version")
     if not isinstance(header, dict) or not set(header) >= HEADER_KEYS:
         raise VectorIndexError(f"{path} is damaged")
-    if header["version"] != VERSION:
-        raise VectorIndexError(f"{path} was written by another photocap version")
+    return header, len(MAGIC) + 8 + length
+
+
+def load(path: Path) -> VectorIndex:
+    """The index in `path`, its arrays memory-mapped. FileNotFoundError when there is none; VectorIndexError
+    when it cannot be used (of another version, damaged)."""
+    header, offset = _header(path)
     size = os.path.getsize(path)
-    offset = len(MAGIC) + 8 + length
+    count, dims, cells = header["count"], header["dims"], header["cells"]
     arrays = []
-    for dtype, shape in ((np.float32, (header["feature_dims"], header["dims"])), (np.int64, (header["count"],)),
-                         (np.float32, (header["count"], header["dims"]))):
+    for dtype, shape in ((np.float32, (header["feature_dims"], dims)), (np.float32, (cells, dims)),
+                         (np.int64, (cells + 1,)), (np.int64, (count,)), (np.float32, (count, dims))):
         offset += -offset % ALIGN
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
         if offset + nbytes > size:
@@ -136,4 +218,9 @@ def load(path: Path) -> VectorIndex:
         arrays.append(np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape) if nbytes
                       else np.zeros(shape, dtype))
         offset += nbytes
-    return VectorIndex(header["encoder"], header["last_seq"], header["fitted_on"], *arrays)
+    projection, centroids, bounds, ids, vectors = arrays
+    bounds = np.array(bounds)
+    if cells < 1 or bounds[0] != 0 or bounds[-1] != count or np.any(np.diff(bounds) < 0):
+        raise VectorIndexError(f"{path} is damaged")
+    return VectorIndex(header["encoder"], header["last_seq"], header["fitted_on"], projection, np.array(centroids),
+                       bounds, ids, vectors, header["probe"])
