@@ -1,11 +1,13 @@
 """`photocap similar` and `photocap duplicates` at a million photos: the vector index's build time and memory,
 query time and memory (whole process), recall@10 against exact search (and how it depends on the number of cells
-a query reads: the `probes` step), and `duplicates` over the whole library.
+a query reads: the `probes` step), keeping the file in step with 2,000 changed photos (the `fold` step), and
+`duplicates` over the whole library.
 
     python -m benchmarks.similar_scale --dir /tmp/similar-scale                 # 1,000,000 photos
     python -m benchmarks.similar_scale --photos 50000 --dir /tmp/similar-small  # a quick small run
     python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps similar --cold data   # first query of the day
     python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps probes --probes 16,32,64
+    python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps fold
 
 `--cold data` drops the vector file's and the catalog's pages from the page cache before each `similar` (as after
 other work filled the memory); `--cold all` the Python modules' files it loads too (posix_fadvise DONTNEED on those
@@ -210,7 +212,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=20, help="`photocap similar` runs timed")
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument("--steps", default="index,similar,recall,duplicates",
-                        help="what to measure (a kept DIR is reused): index,similar,recall,probes,duplicates")
+                        help="what to measure (a kept DIR is reused): index,similar,recall,probes,fold,duplicates")
     parser.add_argument("--probes", default="8,16,32,64,128",
                         help="the `probes` step: recall@10 when a query reads this many cells (the file's own: "
                              "the `recall` step)")
@@ -280,6 +282,8 @@ def main() -> None:
     if "probes" in steps:
         figures.update(recall_by_probe(home, queries, exact_top10_kept(home, queries),
                                        [int(probe) for probe in args.probes.split(",")]))
+    if "fold" in steps:
+        measure_fold(home, args.photos, build, figures)
     if "duplicates" in steps:
         measure_duplicates(home, args.photos, figures)
     if args.json_out:
@@ -329,6 +333,23 @@ def recall_by_probe(home: Path, queries: list[int], exact: dict[int, set[int]],
         print(f"  probe {probe}: recall@10 {figures[f'recall_at_10_probe_{probe}']}", file=sys.stderr, flush=True)
     conn.close()
     return figures
+
+
+def measure_fold(home: Path, photos: int, keep_in_step: str, figures: dict[str, object]) -> None:
+    """Time `keep_in_step` (as `index`, `watch` and `prune` end) folding PENDING_MAX changed photos into the file: the
+    features of photos spread over the library written again (the same values; the catalog's triggers log them)."""
+    from photocap.similar.vector_index import PENDING_MAX
+
+    db = sqlite3.connect(home / "catalog.db")
+    db.executemany("UPDATE photo_features SET vector = vector WHERE photo_id = ?",
+                   [(i,) for i in random.Random(5).sample(range(1, photos + 1), PENDING_MAX)])
+    db.commit()
+    db.close()
+    seconds, _cpu, peak, _read, run = launched([sys.executable, "-c", keep_in_step])
+    if run.returncode:
+        raise SystemExit(run.stderr)
+    figures.update(fold_changes=PENDING_MAX, fold_s=round(seconds, 1), fold_peak_mb=round(peak))
+    print(f"  {PENDING_MAX} changes folded in: {seconds:.1f} s, {peak:.0f} MB", file=sys.stderr, flush=True)
 
 
 def measure_duplicates(home: Path, photos: int, figures: dict[str, object]) -> None:
