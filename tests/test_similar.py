@@ -165,11 +165,11 @@ def test_a_photo_added_changed_or_removed_while_watch_runs_shows_in_similar(tmp_
 # ------------------------------------------------------------------ the file laid out in cells (inverted file)
 
 
-def forced_into_cells(home: Path, probe: int) -> VectorIndex:
+def forced_into_cells(home: Path, probe_share: float) -> VectorIndex:
     """The home's vector index rebuilt in k-means cells of about 2 photos (a large library's layout), a query
-    reading the `probe` cells nearest to it."""
+    reading `probe_share` of the cells, those nearest to it."""
     with Catalog.open(home) as catalog, catalog.reading() as conn:
-        index = build(conn, Layout(cells_from=0, per_cell=2, probe=probe))
+        index = build(conn, Layout(cells_from=0, per_cell=2, probe_share=probe_share))
     assert index is not None and index.cells >= 4
     save(index, index_path(home))
     return index
@@ -193,12 +193,12 @@ def cells_hold_their_rows(index: VectorIndex) -> bool:
     cell_of_rows = np.repeat(np.arange(index.cells), np.diff(index.bounds))
     ascending = all(np.all(np.diff(index.ids[a:b]) > 0) for a, b in zip(index.bounds[:-1], index.bounds[1:],
                                                                         strict=True))
-    return ascending and np.array_equal(index.cell_of(np.asarray(index.vectors)), cell_of_rows)
+    return ascending and np.array_equal(index.cell_of(index.decode(np.asarray(index.vectors))), cell_of_rows)
 
 
 def test_in_cells_every_cell_read_answers_as_exact_search(home_copy: Path, similar_library) -> None:
     _home, library = similar_library
-    index = forced_into_cells(home_copy, probe=1000)
+    index = forced_into_cells(home_copy, probe_share=1.0)
     assert cells_hold_their_rows(index) and index.cells < len(index)
     for photo in sorted(library.rglob("*.*")):
         exact = exact_search(home_copy, photo)
@@ -210,7 +210,7 @@ def test_in_cells_every_cell_read_answers_as_exact_search(home_copy: Path, simil
 def test_in_cells_a_query_reads_only_the_nearest_cells_and_still_finds_the_copies(home_copy: Path,
                                                                                    similar_library) -> None:
     _home, library = similar_library
-    index = forced_into_cells(home_copy, probe=1)
+    index = forced_into_cells(home_copy, probe_share=0.01)
     with Catalog.open(home_copy) as catalog, catalog.reading() as conn:
         rows = next(all_features(conn, main_encoder(conn)))
     for photo_id, feature in zip(rows.ids.tolist(), rows.vectors, strict=True):
@@ -229,7 +229,8 @@ def test_in_cells_a_query_reads_only_the_nearest_cells_and_still_finds_the_copie
 
 
 def write_version_1(index: VectorIndex, path: Path) -> None:
-    """The file as photocap wrote it before cells (version 1): header, projection, ids ascending, vectors."""
+    """The file as photocap wrote it before cells (version 1): header, projection, ids ascending, float32
+    vectors."""
     order = np.argsort(index.ids)
     header = json.dumps({"version": 1, "encoder": index.encoder, "last_seq": index.last_seq,
                          "fitted_on": index.fitted_on, "count": len(index), "feature_dims": index.projection.shape[0],
@@ -237,7 +238,7 @@ def write_version_1(index: VectorIndex, path: Path) -> None:
     written = path.with_suffix(".old")  # then renamed over the file: `index` may still map it
     with open(written, "wb") as file:
         file.write(MAGIC + struct.pack("<Q", len(header)) + header)
-        for array in (index.projection, np.asarray(index.ids)[order], np.asarray(index.vectors)[order]):
+        for array in (index.projection, np.asarray(index.ids)[order], index.decode(np.asarray(index.vectors)[order])):
             file.write(b"\0" * (-file.tell() % ALIGN))
             file.write(np.ascontiguousarray(array).tobytes())
     os.replace(written, path)
@@ -260,7 +261,7 @@ def test_a_file_of_the_version_before_cells_is_rebuilt(home_copy: Path, similar_
 def test_in_cells_a_photo_added_changed_or_removed_shows_in_similar(home_copy: Path, similar_library,
                                                                    flickr_dir: Path, tmp_path: Path) -> None:
     _home, library = similar_library
-    before = forced_into_cells(home_copy, probe=2)
+    before = forced_into_cells(home_copy, probe_share=0.4)
     images, photos = flickr_dir / "Images", tmp_path / "photos"
     photos.mkdir()
     new = sorted(name for name in os.listdir(images) if name not in FLICKR)[:3]
