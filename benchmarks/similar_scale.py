@@ -1,12 +1,17 @@
 """`photocap similar` and `photocap duplicates` at a million photos: the vector index's build time and memory,
-query time and memory (whole process), recall@10 against exact search, and `duplicates` over the whole library.
+query time and memory (whole process), recall@10 against exact search (and how it depends on the number of cells
+a query reads: the `probes` step), keeping the file in step with 2,000 changed photos (the `fold` step), and
+`duplicates` over the whole library.
 
     python -m benchmarks.similar_scale --dir /tmp/similar-scale                 # 1,000,000 photos
     python -m benchmarks.similar_scale --photos 50000 --dir /tmp/similar-small  # a quick small run
     python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps similar --cold data   # first query of the day
+    python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps probes --probes 16,32,64
+    python -m benchmarks.similar_scale --dir /tmp/similar-scale --steps fold
 
-`--cold data` drops the vector file's and the catalog's pages from the page cache before each `similar` (as after
-other work filled the memory); `--cold all` the Python modules' files it loads too (posix_fadvise DONTNEED on those
+Warm (`--cold no`), each query is run once untimed first, so that what it reads is in the page cache. `--cold data`
+drops the vector file's and the catalog's pages from the page cache before each `similar` (as after other work
+filled the memory); `--cold all` the Python modules' files it loads too (posix_fadvise DONTNEED on those
 files only: other programs' caches stay; files mapped by a running process, such as the Python binary, stay).
 
 The catalog is benchmarks/scale.py's synthetic one (captions, tags, dates, cameras; only 1,000 real files), with
@@ -28,20 +33,20 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from benchmarks.rescan import make_library
-from benchmarks.scale import build_catalog, caption_texts, measured
+from benchmarks.scale import build_catalog, caption_texts
+from photocap.similar.vectors import load, load_if_usable
 from train.data import data_dir
 
 SEED_HOME = Path("/tmp/dup-bench/home")
 PLANT_EVERY = 100
 PLANTED_NOISE = 0.35  # of a photo's own spread: the planted copy's feature cosine is about 0.95
 FILES = 1000
-READ_MB: list[float] = []  # what each `similar` run read from disk, not from the page cache (wait4's ru_inblock)
 
 
 def real_features(home: Path) -> np.ndarray:
@@ -126,14 +131,49 @@ def files_to_evict(home: Path, cold: str) -> list[Path]:
     return found
 
 
-def python_measured(code: str) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(seconds, peak MB, result) of `python -c code` in a process of its own."""
-    began = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
-    _pid, status, usage = os.wait4(process.pid, 0)
-    result = subprocess.CompletedProcess(code, os.waitstatus_to_exitcode(status), stdout.decode(), stderr.decode())
-    return time.perf_counter() - began, usage.ru_maxrss / 1024, result
+# Runs the command given as its arguments in a process it forks, and writes to the file descriptor given first
+# that process's wall time, CPU time, peak memory (KB) and blocks read from disk. The measured process is forked from
+# this small one: Linux carries a process's peak memory over its exec, and a child forked by the benchmark itself
+# would report at least the benchmark's own resident memory.
+LAUNCHER = """
+import os, sys, time
+report = int(sys.argv[1])
+os.set_inheritable(report, False)
+began = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_pid, status, usage = os.wait4(pid, 0)
+took = time.perf_counter() - began
+os.write(report, f"{took} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {usage.ru_inblock}".encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+class Measured(NamedTuple):
+    seconds: float
+    cpu_s: float
+    peak_mb: float
+    read_mb: float  # read from disk, not from the page cache (wait4's ru_inblock)
+    run: subprocess.CompletedProcess
+
+
+def launched(command: list[str]) -> Measured:
+    """`command` run in a process of its own (forked by LAUNCHER), measured."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as report:
+        try:
+            run = subprocess.run([sys.executable, "-c", LAUNCHER, str(write_end), *command], capture_output=True,
+                                 text=True, pass_fds=(write_end,), env={k: v for k, v in os.environ.items()
+                                                                         if not k.startswith("PHOTOCAP_")})
+        finally:
+            os.close(write_end)
+        took, cpu, peak_kb, blocks = (float(value) for value in report.read().split())
+    return Measured(took, cpu, peak_kb / 1024, blocks * 512 / 1e6, run)
+
+
+def photocap_measured(arguments: list[str]) -> Measured:
+    return launched([sys.executable, "-m", "photocap.cli", *arguments])
 
 
 def exact_top10(home: Path, queries: list[int]) -> dict[int, set[int]]:
@@ -173,7 +213,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=20, help="`photocap similar` runs timed")
     parser.add_argument("--recall-queries", type=int, default=100)
     parser.add_argument("--steps", default="index,similar,recall,duplicates",
-                        help="what to measure (a kept DIR is reused): index,similar,recall,duplicates")
+                        help="what to measure (a kept DIR is reused): index,similar,recall,probes,fold,duplicates")
+    parser.add_argument("--probes", default="8,16,32,64,128",
+                        help="the `probes` step: recall@10 when a query reads this many cells (the file's own: "
+                             "the `recall` step)")
     parser.add_argument("--cold", choices=["no", "data", "all"], default="no",
                         help="drop files from the page cache before each `similar` (see above)")
     parser.add_argument("--json-out", type=Path)
@@ -191,27 +234,32 @@ def main() -> None:
     build = ("from pathlib import Path; from photocap.catalog.store import Catalog; "
              "from photocap.similar.vector_index import keep_in_step; "
              f"home = Path({str(home)!r}); catalog = Catalog.open(home); print(len(keep_in_step(catalog, home)))")
-    if "index" in steps or not (home / "vectors.bin").exists():
+    if "index" in steps or load_if_usable(home / "vectors.bin") is None:
         (home / "vectors.bin").unlink(missing_ok=True)
-        seconds, peak, result = python_measured(build)
+        seconds, _cpu, peak, _read, result = launched([sys.executable, "-c", build])
         if result.returncode:
             raise SystemExit(result.stderr)
         figures.update(index_build_s=round(seconds, 1), index_build_peak_mb=round(peak),
                        index_photos=int(result.stdout),
                        index_file_mb=round((home / "vectors.bin").stat().st_size / 1e6))
         print(f"  vector index: {seconds:.1f} s, {peak:.0f} MB", file=sys.stderr, flush=True)
+    figures.update(cell_figures(home))
 
     rng = random.Random(3)
     paths = sqlite3.connect(f"file:{home / 'catalog.db'}?mode=ro", uri=True)
     ids = rng.sample(range(1, args.photos + 1), args.queries)
-    times, cpu, peaks = [], [], []
+    times, cpu, peaks, read_mb = [], [], [], []
     evicted = files_to_evict(home, args.cold) if args.cold != "no" else []
     for photo_id in ids if "similar" in steps else []:
         path = paths.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()[0]
+        command = ["--home", str(home), "similar", path, "--limit", "10", "--json"]
+        if args.cold == "no":  # warm: what the query reads is in the page cache (a query reads a fifth of the file)
+            photocap_measured(command)
         evict(evicted)
-        took, used, peak, run = cli_measured(["--home", str(home), "similar", path, "--limit", "10", "--json"])
+        took, used, peak, read, run = photocap_measured(command)
         if run.returncode:
             raise SystemExit(f"similar failed: {run.stderr}")
+        read_mb.append(read)
         times.append(took)
         cpu.append(used)
         peaks.append(peak)
@@ -220,7 +268,7 @@ def main() -> None:
         figures.update(similar_median_s=round(statistics.median(times), 3),
                        similar_p95_s=round(times[int(0.95 * (len(times) - 1))], 3),
                        similar_cpu_median_s=round(statistics.median(cpu), 3), similar_peak_mb=round(max(peaks)),
-                       similar_cold=args.cold, similar_disk_read_mb_median=round(statistics.median(READ_MB), 1),
+                       similar_cold=args.cold, similar_disk_read_mb_median=round(statistics.median(read_mb), 1),
                        load_average=round(os.getloadavg()[0], 1))
         print(f"  similar: median {statistics.median(times):.3f} s, peak {max(peaks):.0f} MB", file=sys.stderr)
 
@@ -229,11 +277,16 @@ def main() -> None:
 
     queries = rng.sample(range(1, args.photos + 1), args.recall_queries)
     if "recall" in steps:
-        exact = exact_top10(home, queries)
+        exact = exact_top10_kept(home, queries)
         with Catalog.open(home) as catalog:
             found = {q: {item["id"] for item in similar_to_id(catalog, home, q, 10)} for q in queries}
         figures["recall_at_10"] = round(statistics.mean(len(found[q] & exact[q]) / 10 for q in queries), 3)
         print(f"  recall@10 {figures['recall_at_10']}", file=sys.stderr, flush=True)
+    if "probes" in steps:
+        figures.update(recall_by_probe(home, queries, exact_top10_kept(home, queries),
+                                       [int(probe) for probe in args.probes.split(",")]))
+    if "fold" in steps:
+        measure_fold(home, args.photos, build, figures)
     if "duplicates" in steps:
         measure_duplicates(home, args.photos, figures)
     if args.json_out:
@@ -243,21 +296,67 @@ def main() -> None:
     print("targets                similar < 0.3 s whole process and < 1000 MB; duplicates in minutes")
 
 
-def cli_measured(arguments: list[str]) -> tuple[float, float, float, subprocess.CompletedProcess]:
-    """(seconds, CPU seconds, peak MB, result) of `photocap ARGUMENTS` in a process of its own; the MB it read from
-    disk (not from the page cache) are in READ_MB."""
-    command = [sys.executable, "-m", "photocap.cli", *arguments]
-    began = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
-    _pid, status, usage = os.wait4(process.pid, 0)
-    result = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status), stdout.decode(), stderr.decode())
-    READ_MB.append(usage.ru_inblock * 512 / 1e6)
-    return time.perf_counter() - began, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, result
+def exact_top10_kept(home: Path, queries: list[int]) -> dict[int, set[int]]:
+    """exact_top10, kept in `home`'s parent folder (reading every feature of a million photos takes minutes)."""
+    kept = home.parent / "exact-top10.json"
+    known = json.loads(kept.read_text()) if kept.is_file() else {}
+    if known.get("queries") != queries:
+        found = exact_top10(home, queries)
+        known = {"queries": queries, "top10": {str(q): sorted(found[q]) for q in queries}}
+        kept.write_text(json.dumps(known))
+    return {int(q): set(found) for q, found in known["top10"].items()}
+
+
+def cell_figures(home: Path) -> dict[str, object]:
+    """The vector file's cells: how many, how many a query reads, the smallest and largest."""
+    index = load(home / "vectors.bin")
+    sizes = np.diff(index.bounds)
+    return {"index_cells": index.cells, "index_probe": index.probe, "index_cell_photos_min": int(sizes.min()),
+            "index_cell_photos_max": int(sizes.max())}
+
+
+def recall_by_probe(home: Path, queries: list[int], exact: dict[int, set[int]],
+                    probes: list[int]) -> dict[str, object]:
+    """Recall@10 against exact search, and the photos scored a query, when a query reads `probe` cells (the
+    command line's path: quick's sqlite3 reads, the catalog's change log left out)."""
+    from photocap.similar import quick
+    from photocap.similar.neighbours import ranked
+
+    index = load(home / "vectors.bin")
+    conn = quick.connect(home)
+    figures: dict[str, object] = {}
+    for probe in probes:
+        index.probe = probe
+        found = {q: {i for i, _score in ranked(index, set(), q, 10, lambda ids: quick.features_of(
+            conn, ids, index.encoder))} for q in queries}
+        recall = round(statistics.mean(len(found[q] & exact[q]) / 10 for q in queries), 3)
+        rows = [sum(int(index.bounds[c + 1] - index.bounds[c]) for c in index.probed(index.reduce(
+            quick.features_of(conn, [q], index.encoder).vectors[0]))) for q in queries]
+        figures[f"recall_at_10_probe_{probe}"] = f"{recall} ({round(statistics.mean(rows))} photos scored)"
+        print(f"  probe {probe}: recall@10 {figures[f'recall_at_10_probe_{probe}']}", file=sys.stderr, flush=True)
+    conn.close()
+    return figures
+
+
+def measure_fold(home: Path, photos: int, keep_in_step: str, figures: dict[str, object]) -> None:
+    """Time `keep_in_step` (as `index`, `watch` and `prune` end) folding PENDING_MAX changed photos into the file: the
+    features of photos spread over the library written again (the same values; the catalog's triggers log them)."""
+    from photocap.similar.vector_index import PENDING_MAX
+
+    db = sqlite3.connect(home / "catalog.db")
+    db.executemany("UPDATE photo_features SET vector = vector WHERE photo_id = ?",
+                   [(i,) for i in random.Random(5).sample(range(1, photos + 1), PENDING_MAX)])
+    db.commit()
+    db.close()
+    seconds, _cpu, peak, _read, run = launched([sys.executable, "-c", keep_in_step])
+    if run.returncode:
+        raise SystemExit(run.stderr)
+    figures.update(fold_changes=PENDING_MAX, fold_s=round(seconds, 1), fold_peak_mb=round(peak))
+    print(f"  {PENDING_MAX} changes folded in: {seconds:.1f} s, {peak:.0f} MB", file=sys.stderr, flush=True)
 
 
 def measure_duplicates(home: Path, photos: int, figures: dict[str, object]) -> None:
-    seconds, peak, run = measured(["--home", str(home), "duplicates", "--json"])
+    seconds, _cpu, peak, _read, run = photocap_measured(["--home", str(home), "duplicates", "--json"])
     if run.returncode:
         raise SystemExit(f"duplicates failed: {run.stderr}")
     groups = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]

@@ -687,6 +687,9 @@ def similar(ctx, photo, limit, as_json):
     Example:
         photocap similar ~/Pictures/beach.jpg --limit 5
     """
+    # Before numpy loads: a query's products are small, and OpenBLAS starting a thread per core costs about 0.1 s
+    # of the 0.3 s a query may take (docs/SCALE.md). The user's own setting wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from photocap.similar.neighbours import SimilarError, similar_photos
 
     try:

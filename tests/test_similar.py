@@ -7,17 +7,31 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from similar_support import CHILD, DOGS_ON_BEACH, FLICKR, half_size_copy, json_lines, photocap
 from test_watch import WAIT_S, Events, Lines
 
 from photocap.catalog.store import Catalog
-from photocap.similar.vectors import REDUCED_DIMS, index_path, load
+from photocap.similar.features import all_features, main_encoder
+from photocap.similar.vector_index import Layout, build
+from photocap.similar.vectors import (
+    ALIGN,
+    MAGIC,
+    REDUCED_DIMS,
+    VectorIndex,
+    VectorIndexError,
+    index_path,
+    load,
+    nearest,
+    save,
+)
 
 
 def similar(home: Path, photo: Path, *extra: str) -> list[dict]:
@@ -146,3 +160,141 @@ def test_a_photo_added_changed_or_removed_while_watch_runs_shows_in_similar(tmp_
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=WAIT_S)
+
+
+# ------------------------------------------------------------------ the file laid out in cells (inverted file)
+
+
+def forced_into_cells(home: Path, probe_share: float) -> VectorIndex:
+    """The home's vector index rebuilt in k-means cells of about 2 photos (a large library's layout), a query
+    reading `probe_share` of the cells, those nearest to it."""
+    with Catalog.open(home) as catalog, catalog.reading() as conn:
+        index = build(conn, Layout(cells_from=0, per_cell=2, probe_share=probe_share))
+    assert index is not None and index.cells >= 4
+    save(index, index_path(home))
+    return index
+
+
+def exact_search(home: Path, photo: Path) -> list[tuple[str, float]]:
+    """(path, cosine) of every other shown photo against the photo at `photo`, by its full kept feature, best
+    first: the answer the vector index must give."""
+    with Catalog.open(home) as catalog:
+        with catalog.reading() as conn:
+            rows = next(all_features(conn, main_encoder(conn)))
+        photo_id = catalog.photo_by_path(str(photo))["id"]
+        path_of = {row["id"]: row["path"] for row in catalog.photos_by_ids(rows.ids.tolist())}
+    scores = rows.vectors @ rows.vectors[list(rows.ids).index(photo_id)]
+    return [(path_of[int(rows.ids[i])], float(scores[i])) for i in nearest(scores, len(scores))
+            if rows.ids[i] != photo_id]
+
+
+def cells_hold_their_rows(index: VectorIndex) -> bool:
+    """Each cell's rows are those whose centroid is nearest, ascending by id."""
+    cell_of_rows = np.repeat(np.arange(index.cells), np.diff(index.bounds))
+    ascending = all(np.all(np.diff(index.ids[a:b]) > 0) for a, b in zip(index.bounds[:-1], index.bounds[1:],
+                                                                        strict=True))
+    return ascending and np.array_equal(index.cell_of(index.decode(np.asarray(index.vectors))), cell_of_rows)
+
+
+def test_in_cells_every_cell_read_answers_as_exact_search(home_copy: Path, similar_library) -> None:
+    _home, library = similar_library
+    index = forced_into_cells(home_copy, probe_share=1.0)
+    assert cells_hold_their_rows(index) and index.cells < len(index)
+    for photo in sorted(library.rglob("*.*")):
+        exact = exact_search(home_copy, photo)
+        found = similar(home_copy, photo)
+        assert {item["path"] for item in found} == {path for path, _score in exact}
+        assert [item["score"] for item in found] == pytest.approx([score for _path, score in exact], abs=1e-4)
+
+
+def test_in_cells_a_query_reads_only_the_nearest_cells_and_still_finds_the_copies(home_copy: Path,
+                                                                                   similar_library) -> None:
+    _home, library = similar_library
+    index = forced_into_cells(home_copy, probe_share=0.01)
+    with Catalog.open(home_copy) as catalog, catalog.reading() as conn:
+        rows = next(all_features(conn, main_encoder(conn)))
+    for photo_id, feature in zip(rows.ids.tolist(), rows.vectors, strict=True):
+        reduced = index.reduce(feature)
+        (cell,) = index.probed(reduced)
+        members = index.ids[index.bounds[cell]:index.bounds[cell + 1]]
+        assert set(index.candidates(reduced, 400).tolist()) == set(members.tolist())
+        assert photo_id in set(index.candidates(reduced, 400).tolist())  # a photo is in the cell nearest to it
+    for photo, copies in ((library / DOGS_ON_BEACH, {"beach_small.jpg", "beach.png"}),
+                          (library / CHILD, {"child_copy.jpg"})):
+        found = similar(home_copy, photo)
+        assert {Path(item["path"]).name for item in found[:len(copies)]} == copies
+        exact = dict(exact_search(home_copy, photo))
+        assert all(item["score"] == pytest.approx(exact[item["path"]], abs=1e-4) for item in found)
+        assert len(found) < len(exact)  # the photos of the other cells are not read
+
+
+def write_version_1(index: VectorIndex, path: Path) -> None:
+    """The file as photocap wrote it before cells (version 1): header, projection, ids ascending, float32
+    vectors."""
+    order = np.argsort(index.ids)
+    header = json.dumps({"version": 1, "encoder": index.encoder, "last_seq": index.last_seq,
+                         "fitted_on": index.fitted_on, "count": len(index), "feature_dims": index.projection.shape[0],
+                         "dims": index.projection.shape[1]}).encode()
+    written = path.with_suffix(".old")  # then renamed over the file: `index` may still map it
+    with open(written, "wb") as file:
+        file.write(MAGIC + struct.pack("<Q", len(header)) + header)
+        for array in (index.projection, np.asarray(index.ids)[order], index.decode(np.asarray(index.vectors)[order])):
+            file.write(b"\0" * (-file.tell() % ALIGN))
+            file.write(np.ascontiguousarray(array).tobytes())
+    os.replace(written, path)
+
+
+def test_a_file_of_the_version_before_cells_is_rebuilt(home_copy: Path, similar_library) -> None:
+    _home, library = similar_library
+    expected = similar(home_copy, library / DOGS_ON_BEACH)
+    write_version_1(load(index_path(home_copy)), index_path(home_copy))
+    with pytest.raises(VectorIndexError, match="another photocap version"):
+        load(index_path(home_copy))
+    assert similar(home_copy, library / DOGS_ON_BEACH) == expected  # a query rebuilds it, and keeps it
+    assert len(load(index_path(home_copy))) == len(FLICKR) + 3
+    write_version_1(load(index_path(home_copy)), index_path(home_copy))
+    assert photocap(home_copy, "prune", "--json").exit_code == 0  # as `index` and `watch` do
+    assert len(load(index_path(home_copy))) == len(FLICKR) + 3
+    assert similar(home_copy, library / DOGS_ON_BEACH) == expected
+
+
+def test_in_cells_a_photo_added_changed_or_removed_shows_in_similar(home_copy: Path, similar_library,
+                                                                   flickr_dir: Path, tmp_path: Path) -> None:
+    _home, library = similar_library
+    before = forced_into_cells(home_copy, probe_share=0.4)
+    images, photos = flickr_dir / "Images", tmp_path / "photos"
+    photos.mkdir()
+    new = sorted(name for name in os.listdir(images) if name not in FLICKR)[:3]
+    for name in new:
+        shutil.copy2(images / name, photos / name)
+    added = half_size_copy(images / new[0], photos / "added.jpg")
+
+    def nearest_paths(photo: Path, limit: int = 3) -> list[str]:
+        return [item["path"] for item in similar(home_copy, photo, "--limit", str(limit))]
+
+    def index_photos() -> VectorIndex:
+        assert photocap(home_copy, "index", str(photos), "--workers", "0").exit_code == 0
+        index = load(index_path(home_copy))
+        assert index.cells == before.cells and np.array_equal(index.centroids, before.centroids)  # the cells stay
+        assert cells_hold_their_rows(index)
+        return index
+
+    index = index_photos()  # the new photos go to their cells
+    assert len(index) == len(before) + 4
+    assert nearest_paths(photos / new[0])[0] == str(added)
+    half_size_copy(images / CHILD, photos / "swap.jpg")  # the same name, another picture
+    os.replace(photos / "swap.jpg", added)
+    index_photos()
+    assert nearest_paths(library / CHILD)[:2] == [str(library / "copies" / "child_copy.jpg"), str(added)]
+    assert str(added) not in nearest_paths(photos / new[0])
+    added.unlink()
+    index = index_photos()
+    with Catalog.open(home_copy) as catalog:
+        assert catalog.photo_by_path(str(added))["id"] not in set(index.ids.tolist())
+    assert str(added) not in nearest_paths(library / CHILD, 50)
+    # A change the file has not taken yet (the catalog's change log) counts at once.
+    with Catalog.open(home_copy) as catalog, catalog.writing() as conn:
+        gone = catalog.photo_by_path(str(photos / new[1]))["id"]
+        conn.exec_driver_sql("UPDATE photos SET status = 'missing' WHERE id = ?", (gone,))
+    assert gone in set(load(index_path(home_copy)).ids.tolist())
+    assert str(photos / new[1]) not in nearest_paths(photos / new[2], 50)

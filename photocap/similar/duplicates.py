@@ -160,18 +160,16 @@ def _reduced_vectors(catalog: Catalog, home: Path, ids: np.ndarray) -> tuple[np.
     changed_ids = np.array(sorted(changed), np.int64)
     wanted = ids[~np.isin(ids, changed_ids)]
     changed = set(changed_ids[np.isin(changed_ids, ids)].tolist())
-    positions = np.searchsorted(index.ids, wanted)
-    inside = positions < len(index.ids)
-    positions = positions[inside][index.ids[positions[inside]] == wanted[inside]]
-    row_ids, vectors = np.asarray(index.ids)[positions], np.asarray(index.vectors)[positions]
+    positions = index.positions_of(wanted)
+    row_ids, vectors = np.asarray(index.ids)[positions], index.decode(np.asarray(index.vectors)[positions])
     if changed:
         with catalog.reading() as conn:
             fresh = features_of(conn, sorted(changed), index.encoder)
         if len(fresh.ids):
             row_ids = np.concatenate([row_ids, fresh.ids])
             vectors = np.concatenate([vectors, index.reduce(fresh.vectors)])
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
-    return row_ids, np.ascontiguousarray(vectors / norms), index.encoder
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+    return row_ids, np.ascontiguousarray(vectors), index.encoder
 
 
 def _hash_pairs(ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:

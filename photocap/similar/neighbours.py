@@ -1,9 +1,10 @@
 """`photocap similar`: the photos that look most like one photo, by the cosine of their kept features.
 
-The vector index proposes CANDIDATES photos by their reduced vectors; their full features, read from the catalog,
-rank them exactly. Photos changed since the index file was written are scored from the catalog directly. The
-command line reads the catalog through photocap.similar.quick (sqlite3 alone, to answer in a fraction of a
-second); the web app, which keeps the catalog open, through photocap.catalog.store, with each photo's tags.
+The vector index proposes CANDIDATES photos by their reduced vectors (from the cells nearest the photo in a large
+library, from all photos in a small one); their full features, read from the catalog, rank them exactly. Photos
+changed since the index file was written are scored from the catalog directly. The command line reads the catalog
+through photocap.similar.quick (sqlite3 alone, to answer in a fraction of a second); the web app, which keeps the
+catalog open, through photocap.catalog.store, with each photo's tags.
 """
 
 from __future__ import annotations
@@ -53,21 +54,31 @@ def _must_be_comparable(path: str, found: tuple[int, str, str | None] | None) ->
 
 
 def ranked(index: VectorIndex | None, changed: set[int], photo_id: int, limit: int,
-           features: Callable[[Sequence[int]], FeatureRows]) -> list[tuple[int, float]]:
+           features: Callable[[Sequence[int]], FeatureRows],
+           proposed_features: Callable[[Sequence[int]], FeatureRows] | None = None) -> list[tuple[int, float]]:
     """(id, cosine) of the `limit` photos most like `photo_id`: candidates from the index (less the photos changed
-    since it was written) and the changed photos, ranked by their full features (`features(ids)`)."""
+    since it was written) and the changed photos, ranked by their full features: `features(ids)` for the photo and
+    the changed photos (those not shown left out), `proposed_features(ids)` for the index's (known to be shown;
+    default `features`)."""
     query = features([photo_id])
     if not len(query.ids):
         raise SimilarError(NO_FEATURE)
-    candidates: set[int] = set(changed)
+    proposed: set[int] = set()
     if index is not None and len(index):
-        scores = index.scores(index.reduce(query.vectors[0]), np.array(sorted(changed), np.int64))
-        top = nearest(scores, max(CANDIDATES, 20 * limit))
-        candidates.update(np.asarray(index.ids)[top[np.isfinite(scores[top])]].tolist())
-    candidates.discard(photo_id)
-    found = features(sorted(candidates))
+        proposed = set(index.candidates(index.reduce(query.vectors[0]), max(CANDIDATES, 20 * limit),
+                                        np.array(sorted(changed), np.int64)).tolist())
+    proposed.discard(photo_id)
+    found = _joined(features(sorted(changed - {photo_id})), (proposed_features or features)(sorted(proposed)))
     exact = found.vectors @ query.vectors[0] if len(found.ids) else np.zeros(0, np.float32)
     return [(int(found.ids[i]), float(exact[i])) for i in nearest(exact, limit)]
+
+
+def _joined(*parts: FeatureRows) -> FeatureRows:
+    filled = [part for part in parts if len(part.ids)]
+    if len(filled) < 2:
+        return filled[0] if filled else parts[0]
+    return FeatureRows(np.concatenate([part.ids for part in filled]),
+                       np.concatenate([part.vectors for part in filled]))
 
 
 def similar_to_id(catalog: Catalog, home: Path, photo_id: int, limit: int) -> list[SimilarPhoto]:
@@ -111,7 +122,8 @@ def similar_photos(home: Path, path: str | os.PathLike[str], limit: int) -> list
         photo_id = _must_be_comparable(absolute, quick.photo_state(conn, absolute)
                                        or quick.photo_state(conn, os.path.realpath(absolute)))
         changed = quick.changed_since(conn, index.last_seq)
-        best = ranked(index, changed, photo_id, limit, lambda ids: quick.features_of(conn, ids, index.encoder))
+        best = ranked(index, changed, photo_id, limit, lambda ids: quick.features_of(conn, ids, index.encoder),
+                      lambda ids: quick.proposed_features(home, ids, index.encoder))
         about = quick.shown(conn, [i for i, _ in best])
     finally:
         conn.close()

@@ -50,10 +50,10 @@ def _pairs_within(vectors: np.ndarray, rows: np.ndarray, threshold: float) -> tu
     return np.stack([low, high], axis=1), scores
 
 
-def _cells(vectors: np.ndarray, seed: int) -> list[np.ndarray]:
-    """Row numbers of each k-means cell; each row is in the cells of its two nearest centroids."""
+def fit_centroids(vectors: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """`count` unit centroids of spherical k-means (KMEANS_ROUNDS rounds) over up to KMEANS_SAMPLE of the unit rows
+    of `vectors`, drawn with `seed`; a centroid no row is nearest to stays where it began."""
     rng = np.random.default_rng(seed)
-    count = max(2, len(vectors) // PER_CELL)
     sample = vectors[np.sort(rng.choice(len(vectors), min(KMEANS_SAMPLE, len(vectors)), replace=False))]
     centroids = sample[rng.choice(len(sample), count, replace=False)].copy()
     for _ in range(KMEANS_ROUNDS):
@@ -62,6 +62,13 @@ def _cells(vectors: np.ndarray, seed: int) -> list[np.ndarray]:
         np.add.at(sums, nearest, sample)
         filled = np.bincount(nearest, minlength=count) > 0
         centroids[filled] = sums[filled] / np.linalg.norm(sums[filled], axis=1, keepdims=True).clip(1e-12)
+    return centroids
+
+
+def _cells(vectors: np.ndarray, seed: int) -> list[np.ndarray]:
+    """Row numbers of each k-means cell; each row is in the cells of its two nearest centroids."""
+    count = max(2, len(vectors) // PER_CELL)
+    centroids = fit_centroids(vectors, count, seed)
     first = np.zeros(len(vectors), np.int64)
     second = np.zeros(len(vectors), np.int64)
     for start in range(0, len(vectors), 8 * BLOCK):

@@ -5,8 +5,10 @@ the change log (schema 0007 on) and the vector index's file is there; otherwise 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from photocap.similar.vectors import FeatureRows, unit_rows
 
 BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
+READERS = 8  # connections reading the proposed photos' features at once
+PROPOSED_SQL = "SELECT photo_id, vector FROM photo_features WHERE encoder = ? AND photo_id IN ({})"
 
 
 class NeedsFullPath(Exception):
@@ -50,18 +54,56 @@ def photo_state(conn: sqlite3.Connection, path: str) -> tuple[int, str, str | No
 
 
 def features_of(conn: sqlite3.Connection, photo_ids: Sequence[int], encoder: str) -> FeatureRows:
+    """The kept features of these photos, those shown (status ok) with a feature of `encoder`."""
+    return _features(conn, photo_ids, encoder, "SELECT f.photo_id, f.vector FROM photo_features f JOIN photos p "
+                     "ON p.id = f.photo_id WHERE f.encoder = ? AND p.status = 'ok' AND f.photo_id IN ({})")
+
+
+def _features(conn: sqlite3.Connection, photo_ids: Sequence[int], encoder: str, sql: str) -> FeatureRows:
+    """The features `sql` (its parameters: the encoder, then the ids for `{}`) reads, CHUNK ids at a time."""
     ids: list[int] = []
     blobs: list[bytes] = []
     for start in range(0, len(photo_ids), CHUNK):
         chunk = list(photo_ids[start:start + CHUNK])
-        rows = conn.execute(
-            "SELECT f.photo_id, f.vector FROM photo_features f JOIN photos p ON p.id = f.photo_id "
-            f"WHERE p.status = 'ok' AND f.encoder = ? AND f.photo_id IN ({','.join('?' * len(chunk))})",
-            (encoder, *chunk))
-        for photo, vector in rows:
+        for photo, vector in conn.execute(sql.format(",".join("?" * len(chunk))), (encoder, *chunk)):
             ids.append(photo)
             blobs.append(vector)
     return FeatureRows(np.array(ids, np.int64), unit_rows(blobs))
+
+
+def proposed_features(home: Path, photo_ids: Sequence[int], encoder: str, readers: int = READERS) -> FeatureRows:
+    """The kept features of photos the vector index proposes: known to be shown (a photo changed since the file
+    was written is not proposed), so read without the join on `photos`, and by `readers` connections at once, each
+    a run of the ids: a catalog out of the page cache then serves several reads at a time instead of one
+    (docs/SCALE.md)."""
+    ordered = sorted(photo_ids)
+    step = max(1, -(-len(ordered) // max(readers, 1)))
+    runs = [ordered[start:start + step] for start in range(0, len(ordered), step)]
+    found: list[FeatureRows | BaseException | None] = [None] * len(runs)
+
+    def read(n: int) -> None:
+        try:
+            with contextlib.closing(connect(home)) as conn:
+                found[n] = _features(conn, runs[n], encoder, PROPOSED_SQL)
+        except BaseException as error:  # raised below, in the caller's thread
+            found[n] = error
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(1, len(runs))]
+    for thread in threads:
+        thread.start()
+    if runs:
+        read(0)
+    for thread in threads:
+        thread.join()
+    parts = []
+    for part in found:
+        if isinstance(part, BaseException):
+            raise part
+        if part is not None and len(part.ids):
+            parts.append(part)
+    if not parts:
+        return FeatureRows(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    return FeatureRows(np.concatenate([part.ids for part in parts]), np.concatenate([part.vectors for part in parts]))
 
 
 def changed_since(conn: sqlite3.Connection, seq: int) -> set[int]:

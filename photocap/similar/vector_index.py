@@ -1,19 +1,24 @@
 """The vector index: every shown photo's kept feature, reduced to REDUCED_DIMS values by a projection fitted to
-the library (the leading principal directions of the unit features), in one file beside the catalog
-(`<home>/vectors.bin`), read through a memory map.
+the library (the leading principal directions of the unit features) and stored as int8 codes, in one file beside
+the catalog (`<home>/vectors.bin`).
 
-A query scores every photo in the reduced space (one matrix-vector product: 64 floats a photo, 256 MB at a
-million photos) and re-ranks the best few hundred by their full kept features from the catalog
-(photocap.similar.neighbours). The file records the last entry of the catalog's change log it has taken
-(photocap.similar.features); photos changed since are left out of the file's scores and scored from the catalog
-instead, so the answers are current even before the file is brought up to date. `index`, `watch` and `prune`
-bring it up to date (`keep_in_step`); it is rebuilt when missing, unreadable, of another encoder, or when the
-library has more than doubled since the projection was fitted.
+From CELLS_FROM photos the rows are grouped in k-means cells of about PER_CELL photos (an inverted file), stored
+cell by cell: a query scores only the photos of the PROBE_SHARE of the cells nearest to it (at a million photos 17
+MB of the file's 73) and re-ranks the best few hundred by their full kept features from the catalog
+(photocap.similar.neighbours). A smaller library is one cell, read whole: that reads no more than a query of a
+million photos in cells, and misses nothing. The file records the last entry of the catalog's change log it has
+taken (photocap.similar.features); photos changed since are left out of the file's scores and scored from the
+catalog instead, so the answers are current even before the file is brought up to date. `index`, `watch` and
+`prune` bring it up to date (`keep_in_step`): changed photos read again, each put in the cell of its nearest
+centroid. It is rebuilt (projection, scale and cells fitted again) when missing, unreadable, of another version or
+encoder, when the library has more than doubled since they were fitted, or has grown to CELLS_FROM in one cell.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +36,46 @@ from photocap.similar.features import (
     last_change,
     main_encoder,
 )
-from photocap.similar.vectors import REDUCED_DIMS, VectorIndex, index_path, load_if_usable, save
+from photocap.similar.pairs import KMEANS_SAMPLE, fit_centroids
+from photocap.similar.vectors import (
+    REDUCED_DIMS,
+    VectorIndex,
+    arranged,
+    file_identity,
+    index_path,
+    load_if_usable,
+    save,
+    scale_for,
+)
 
 FIT_SAMPLE = 50_000  # features the projection is fitted on
 SAMPLE_CHUNK = 5_000
 REWRITE_BELOW = 200_000  # photos: a smaller index takes every change at once (rewriting it is cheap)
 PENDING_MAX = 2_000  # changes a larger index leaves to be scored from the catalog before it is rewritten
+# Photos: a smaller library is one cell, read whole by every query. At 200,000 photos that is 14 MB (72 bytes a
+# photo), what a query of a million photos in cells reads: the cells' recall is not worth having below.
+CELLS_FROM = 200_000
+PER_CELL = 1_000  # photos per k-means cell, on average
+PROBE_SHARE = 0.2  # of the cells, those nearest to it, a query reads (docs/SCALE.md: recall@10 against it)
+CELL_SEED = 0
+ENCODE_ROWS = 65_536  # reduced rows encoded or assigned to their cells at once
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How build() lays the rows out: in cells of about `per_cell` photos from `cells_from` photos on, a query
+    reading `probe_share` of them (tests use cells on a small library)."""
+
+    cells_from: int = CELLS_FROM
+    per_cell: int = PER_CELL
+    probe_share: float = PROBE_SHARE
+
+    def cells_for(self, photos: int) -> int:
+        """How many cells a library of `photos` photos is given (1: none)."""
+        return 1 if photos < max(self.cells_from, 2) else max(2, min(photos // max(self.per_cell, 1), photos))
+
+    def probe_for(self, cells: int) -> int:
+        return max(1, min(cells, math.ceil(self.probe_share * cells)))
 
 
 # ------------------------------------------------------------------------------------ building, updating
@@ -64,8 +103,21 @@ def _second_moment(conn: Connection, encoder: str, count: int) -> np.ndarray | N
     return moment
 
 
-def build(conn: Connection) -> VectorIndex | None:
-    """A new index of every shown photo's feature, as one read transaction sees the catalog (None: no features)."""
+def _centroids(vectors: np.ndarray, cells: int) -> np.ndarray:
+    """The unit centroids of `cells` k-means cells of the reduced rows `vectors` (their directions); one all-zero
+    centroid when `cells` is 1."""
+    if cells <= 1:
+        return np.zeros((1, vectors.shape[1]), np.float32)
+    rng = np.random.default_rng(CELL_SEED)  # the sample first: a normalised copy of them all would be 256 MB
+    sample = vectors[np.sort(rng.choice(len(vectors), min(KMEANS_SAMPLE, len(vectors)), replace=False))]
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True).clip(1e-12)
+    return np.ascontiguousarray(fit_centroids(sample, cells, CELL_SEED), dtype=np.float32)
+
+
+def build(conn: Connection, layout: Layout | None = None) -> VectorIndex | None:
+    """A new index of every shown photo's feature, as one read transaction sees the catalog, laid out as `layout`
+    says (None: the default); None when no photo has a feature."""
+    layout = layout or Layout()
     encoder = main_encoder(conn)
     if encoder is None:
         return None
@@ -84,37 +136,64 @@ def build(conn: Connection) -> VectorIndex | None:
         ids[filled:filled + n] = rows.ids[:n]
         vectors[filled:filled + n] = rows.vectors[:n] @ projection
         filled += n
-    return VectorIndex(encoder, seq, count, projection, ids[:filled], vectors[:filled])
+    ids, reduced = ids[:filled], vectors[:filled]
+    cells = layout.cells_for(filled)
+    index = VectorIndex(encoder, seq, count, projection, scale_for(reduced), _centroids(reduced, cells),
+                        np.array([0, filled], np.int64), ids, np.zeros((0, projection.shape[1]), np.int8),
+                        layout.probe_for(cells))
+    index.vectors = _encoded(index, reduced)
+    del vectors, reduced
+    return arranged(index, _cells_of(index, index.vectors))
+
+
+def _encoded(index: VectorIndex, reduced: np.ndarray) -> np.ndarray:
+    codes = np.empty(reduced.shape, np.int8)
+    for start in range(0, len(reduced), ENCODE_ROWS):
+        codes[start:start + ENCODE_ROWS] = index.encode(reduced[start:start + ENCODE_ROWS])
+    return codes
+
+
+def _cells_of(index: VectorIndex, codes: np.ndarray) -> np.ndarray:
+    """The cell of each row of codes (by the reduced row it stands for), a block of rows at a time."""
+    cells = np.zeros(len(codes), np.int64)
+    for start in range(0, len(codes), ENCODE_ROWS):
+        cells[start:start + ENCODE_ROWS] = index.cell_of(index.decode(codes[start:start + ENCODE_ROWS]))
+    return cells
 
 
 def with_changes(index: VectorIndex, conn: Connection, changed: set[int], newest: int) -> VectorIndex:
-    """The index with the photos in `changed` read again from the catalog (dropped if gone or not shown)."""
+    """The index with the photos in `changed` read again from the catalog (dropped if gone or not shown), each put
+    in the cell of its nearest centroid; the projection, the scale and the cells stay."""
     gone = np.fromiter(changed, np.int64, len(changed))
     keep = ~np.isin(index.ids, gone)
+    cell_of_rows = np.repeat(np.arange(index.cells), np.diff(index.bounds))[keep]
     fresh = features_of(conn, sorted(changed), index.encoder)
-    ids = np.concatenate([np.asarray(index.ids)[keep], fresh.ids])
-    vectors = np.concatenate([np.asarray(index.vectors)[keep], index.reduce(fresh.vectors)
-                              if len(fresh.ids) else np.zeros((0, index.projection.shape[1]), np.float32)])
-    order = np.argsort(ids, kind="stable")
-    return VectorIndex(index.encoder, newest, index.fitted_on, index.projection, ids[order],
-                       np.ascontiguousarray(vectors[order]))
+    codes = (_encoded(index, index.reduce(fresh.vectors)) if len(fresh.ids)
+             else np.zeros((0, index.projection.shape[1]), np.int8))
+    changed_index = VectorIndex(index.encoder, newest, index.fitted_on, index.projection, index.scale,
+                                index.centroids, index.bounds, np.concatenate([np.asarray(index.ids)[keep], fresh.ids]),
+                                np.concatenate([np.asarray(index.vectors)[keep], codes]), index.probe)
+    return arranged(changed_index, np.concatenate([cell_of_rows, _cells_of(index, codes)]))
 
 
 def _outgrown(index: VectorIndex) -> bool:
-    return len(index) > 2 * max(index.fitted_on, 1000)
+    """The library has more than doubled since the index was fitted, or has grown into cells."""
+    grown_into_cells = index.cells == 1 and index.fitted_on < CELLS_FROM <= len(index)
+    return len(index) > 2 * max(index.fitted_on, 1000) or grown_into_cells
 
 
 def open_current(catalog: Catalog, home: Path) -> tuple[VectorIndex | None, set[int]]:
-    """For a query: the index (built when missing or unusable, and then saved unless another process saved one
-    meanwhile) and the photos changed since it was written, which the caller scores from the catalog."""
+    """For a query: the index (built when missing or unusable, and then saved unless another process replaced the
+    file meanwhile) and the photos changed since it was written, which the caller scores from the catalog."""
     path = index_path(home)
+    seen = file_identity(path)
     index = load_if_usable(path)
     with catalog.reading() as conn:
         if index is None:
             index = build(conn)
             if index is not None:
                 with contextlib.suppress(OSError):  # a read-only home still answers, from the index in memory
-                    save(index, path, only_if_absent=True)
+                    save(index, path, unless_replaced_since=seen)
             return index, set()
         changed, _newest = changed_since(conn, index.last_seq)
     return index, changed
