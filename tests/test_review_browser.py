@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_review import CAPTIONS, TO_REVIEW, review_library
 from test_serve_browser import page, start_server, stop_servers  # noqa: F401  (page: a fixture)
+from web_support import assert_accessible
 
 FIX = "Rex on the bench by the harbour"
 
@@ -69,17 +70,6 @@ def test_the_least_confident_caption_is_opened_fixed_and_gone_from_the_list(page
 
 
 def test_the_review_page_and_an_unsure_photo_page_pass_the_axe_core_check(browser, served) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
-                                     reason="axe-playwright-python is not installed (pip install -e .[dev])")
     base, ids = served
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
-    checked = context.new_page()
-    axe = axe_module.Axe()
-    try:
-        for url in (f"{base}/review", f"{base}/photos/{ids['beach.jpg']}?from=review&rank=2", f"{base}/?q=dog"):
-            checked.goto(url)
-            checked.wait_for_load_state("networkidle")
-            results = axe.run(checked)
-            assert results.violations_count == 0, f"{url}:\n{results.generate_report()}"
-    finally:
-        context.close()
+    assert_accessible(browser, [f"{base}/review", f"{base}/photos/{ids['beach.jpg']}?from=review&rank=2",
+                                f"{base}/?q=dog"])

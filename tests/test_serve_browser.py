@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from conftest import REPO
-from web_support import cli_search
+from web_support import assert_accessible, cli_search
 
 START_S = 60  # the most a server may take to start on a busy machine
 
@@ -180,22 +180,14 @@ def test_read_only_mode_refuses_the_edit(page, serve, home: Path) -> None:
 
 
 def test_pages_pass_the_axe_core_accessibility_check(browser, serve) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
-                                     reason="axe-playwright-python is not installed (pip install -e .[dev])")
     base = serve()
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
-    page = context.new_page()
-    axe = axe_module.Axe()
-    try:
+
+    def pages(page) -> list[str]:
         search_for(page, base, "dog")
         first = page.get_attribute(".grid a >> nth=0", "href")
-        for url in (base + "/?q=dog", base + first, base + "/library", base + "/?q=zyzzyva", base + "/photos/999999"):
-            page.goto(url)
-            page.wait_for_load_state("networkidle")
-            results = axe.run(page)
-            assert results.violations_count == 0, f"{url}:\n{results.generate_report()}"
-    finally:
-        context.close()
+        return [base + "/?q=dog", base + first, base + "/library", base + "/?q=zyzzyva", base + "/photos/999999"]
+
+    assert_accessible(browser, pages)
 
 
 def test_the_openapi_page_renders_offline(page, serve) -> None:

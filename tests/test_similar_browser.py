@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO
 from similar_support import DOGS_ON_BEACH
 from test_serve_browser import start_server, stop_servers
+from web_support import assert_accessible
 
 from photocap.catalog.store import Catalog
 
@@ -94,18 +95,8 @@ def test_more_like_this_on_the_photo_page_leads_to_the_copies(browser, served: s
 
 
 def test_the_new_pages_pass_the_axe_core_accessibility_check(browser, served: str, similar_library) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
-                                     reason="axe-playwright-python is not installed (pip install -e .[dev])")
     home, library = similar_library
     with Catalog.open(home) as catalog:
         dogs = catalog.photo_by_path(str(library / DOGS_ON_BEACH))
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    try:
-        for url in (served + "/duplicates", f"{served}/photos/{dogs['id']}", f"{served}/photos/{dogs['id']}/similar"):
-            page.goto(url)
-            page.wait_for_load_state("networkidle")
-            results = axe_module.Axe().run(page)
-            assert results.violations_count == 0, f"{url}:\n{results.generate_report()}"
-    finally:
-        context.close()
+    assert_accessible(browser, [served + "/duplicates", f"{served}/photos/{dogs['id']}",
+                                f"{served}/photos/{dogs['id']}/similar"])

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -103,3 +104,21 @@ def browser() -> Iterator:
         launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+def assert_accessible(browser, urls: Iterable[str] | Callable[[Any], Iterable[str]]) -> None:
+    """Each page at `urls` passes axe-core's check; `urls` may be a function of the page, for addresses found by
+    browsing first."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
+                                     reason="axe-playwright-python is not installed (pip install -e .[dev])")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # to inject axe
+    page = context.new_page()
+    axe = axe_module.Axe()
+    try:
+        for url in urls(page) if callable(urls) else urls:
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            results = axe.run(page)
+            assert results.violations_count == 0, f"{url}:\n{results.generate_report()}"
+    finally:
+        context.close()
