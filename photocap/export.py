@@ -52,6 +52,7 @@ from photocap.metadata.embed import CannotEmbed, MetadataError, embed_metadata, 
 from photocap.metadata.formats import SIDECAR_ONLY_KINDS
 from photocap.metadata.places import Place
 from photocap.metadata.xmp_write import Keyword, PhotoMetadata, XmpError, sidecar_bytes, with_metadata
+from photocap.model.calibration import is_unsure
 from photocap.model.tag_vocabulary import TagMapError, vocabulary
 from photocap.wording import counted
 
@@ -260,7 +261,7 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
         confidence = row["confidence"] if row["caption_source"] == "model" else None
         text: str | None = row["caption"]
         text_from = "caption"
-        if confidence is not None and request.min_confidence is not None and confidence < request.min_confidence:
+        if request.min_confidence is not None and is_unsure(row["caption_source"], confidence, request.min_confidence):
             text = tags_alt_text([k.word for k in keywords]) if request.unsure_alt == "tags" else None
             text_from = "tags" if text is not None else "none"
         if text is not None and request.place_in_alt_text:

@@ -10,7 +10,7 @@ from photocap.catalog.detections import DetectionView
 from photocap.catalog.store import Catalog, CatalogError, PhotoRow, camera_name
 from photocap.catalog.tags import confident, less_sure
 from photocap.metadata.places import Place
-from photocap.model.calibration import unsure_below
+from photocap.model.calibration import is_unsure, unsure_below
 from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
 
@@ -44,8 +44,7 @@ def details_of(row: PhotoRow, detections: list[DetectionView] | None = None) -> 
         "caption_model": row["model_id"],
         "confidence": None if row["confidence"] is None else round(row["confidence"], 3),
         # A model caption more likely wrong than right (photocap.model.calibration): export leaves it out.
-        "unsure": row["caption_source"] == "model" and row["confidence"] is not None
-        and row["confidence"] < unsure_below(),
+        "unsure": is_unsure(row["caption_source"], row["confidence"], unsure_below()),
         "method": row["method"],
         "tags": [{"word": t["word"], "probability": round(t["probability"], 3), "source": t["source"],
                   **({"count": t["count"]} if "count" in t else {})}

@@ -35,9 +35,9 @@ from photocap.model.captioner import Captioner
 from photocap.model.details import detail_words
 from photocap.model.vocab import tokenize
 from train.chooser_settings import BATCH, evidence_of
-from train.data import data_dir, load_split
+from train.data import data_dir
 from train.features import DEFAULT_CACHE
-from train.tag_thresholds import DEFAULT_COCO, Photos, coco_dev, flickr_val
+from train.tag_thresholds import DEFAULT_COCO, Photos, coco_dev, flickr_split, flickr_val
 
 ASSET = Path(__file__).resolve().parent.parent / "photocap" / "assets" / CALIBRATION_FILE
 BY_EYE = Path(__file__).resolve().parent / "coco_dev_by_eye.json"
@@ -57,11 +57,6 @@ class Judged:
     features: list[float]
     right: bool  # by the CHAIR check (names_no_invented_object)
     strictly_right: bool  # and no invented colour, garment or sex (strictly_right)
-
-
-def flickr_test(root: Path) -> Photos:
-    photos = [p for p in load_split(root) if p.split == "test"]
-    return Photos("flickr8k-test", [root / "Images" / p.filename for p in photos], [list(p.raw) for p in photos])
 
 
 def judged_captions(photos: Photos, captioner: Captioner, cache: Path, beam_size: int) -> list[Judged]:
@@ -189,7 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     captioner = Captioner.load(detector_size=Settings().detector_size)
     root = data_dir(None)
-    loaders = {"flickr8k-val": lambda: flickr_val(root), "flickr8k-test": lambda: flickr_test(root),
+    loaders = {"flickr8k-val": lambda: flickr_val(root), "flickr8k-test": lambda: flickr_split(root, "test"),
                "coco-dev": lambda: coco_dev(DEFAULT_COCO)}
     sets = {name: judged_captions(loaders[name](), captioner, args.cache, args.beam_size)
             for name in args.sets.split(",")}

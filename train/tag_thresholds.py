@@ -53,9 +53,14 @@ class Photos:
     references: list[list[str]]  # raw reference captions per photo
 
 
+def flickr_split(root: Path, split: str) -> Photos:
+    """The photos of one Karpathy split ("val", "test") with their references."""
+    photos = [p for p in load_split(root) if p.split == split]
+    return Photos(f"flickr8k-{split}", [root / "Images" / p.filename for p in photos], [list(p.raw) for p in photos])
+
+
 def flickr_val(root: Path) -> Photos:
-    photos = [p for p in load_split(root) if p.split == "val"]
-    return Photos("flickr8k-val", [root / "Images" / p.filename for p in photos], [list(p.raw) for p in photos])
+    return flickr_split(root, "val")
 
 
 def coco_dev(root: Path) -> Photos:

@@ -44,12 +44,12 @@ def features_of(signals: CaptionSignals) -> list[float]:
     """The feature vector of FEATURES, in order."""
     known = [word for word in signals.text.lower().split() if word in signals.concept_words]
     support = [signals.likely_words.get(word, UNLISTED_WORD) for word in known]
-    from_beam = signals.method in ("beam", "guided", "replaced") and signals.beam_score is not None
+    beam_score = signals.beam_score if signals.method in ("beam", "guided", "replaced") else None
     return [
         signals.raw_confidence,
         sum(support) / len(support) if support else 0.0,
         min(support) if support else 0.0,
-        signals.beam_score if from_beam and signals.beam_score is not None else 0.0,
+        beam_score if beam_score is not None else 0.0,
         max(signals.detection_scores, default=0.0),
         *(1.0 if signals.method == method else 0.0 for method in METHODS_WEIGHED),
     ]
@@ -97,3 +97,9 @@ def shipped_calibration() -> Calibration:
 def unsure_below() -> float:
     """The confidence under which a caption is unsure (the shipped calibration's measured threshold)."""
     return shipped_calibration().unsure_below
+
+
+def is_unsure(caption_source: str | None, confidence: float | None, below: float) -> bool:
+    """Whether a photo's caption is the model's with a confidence under `below`; the user's own captions and those
+    the files carry never are. (The web app's review list asks the catalog the same: Catalog.captions_to_review.)"""
+    return caption_source == "model" and confidence is not None and confidence < below
