@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from photocap.similar import quick
-from photocap.similar.vectors import FeatureRows, VectorIndex, index_path, load_if_usable, nearest
+from photocap.similar.vectors import FeatureRows, VectorIndex, index_path, joined_rows, load_if_usable, nearest
 from photocap.wording import not_catalogued, not_usable
 
 if TYPE_CHECKING:
@@ -68,17 +68,9 @@ def ranked(index: VectorIndex | None, changed: set[int], photo_id: int, limit: i
         proposed = set(index.candidates(index.reduce(query.vectors[0]), max(CANDIDATES, 20 * limit),
                                         np.array(sorted(changed), np.int64)).tolist())
     proposed.discard(photo_id)
-    found = _joined(features(sorted(changed - {photo_id})), (proposed_features or features)(sorted(proposed)))
+    found = joined_rows([features(sorted(changed - {photo_id})), (proposed_features or features)(sorted(proposed))])
     exact = found.vectors @ query.vectors[0] if len(found.ids) else np.zeros(0, np.float32)
     return [(int(found.ids[i]), float(exact[i])) for i in nearest(exact, limit)]
-
-
-def _joined(*parts: FeatureRows) -> FeatureRows:
-    filled = [part for part in parts if len(part.ids)]
-    if len(filled) < 2:
-        return filled[0] if filled else parts[0]
-    return FeatureRows(np.concatenate([part.ids for part in filled]),
-                       np.concatenate([part.vectors for part in filled]))
 
 
 def similar_to_id(catalog: Catalog, home: Path, photo_id: int, limit: int) -> list[SimilarPhoto]:

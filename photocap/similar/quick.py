@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photocap.similar.vectors import FeatureRows, unit_rows
+from photocap.similar.vectors import FeatureRows, joined_rows, unit_rows
 
 BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
@@ -99,11 +99,9 @@ def proposed_features(home: Path, photo_ids: Sequence[int], encoder: str, reader
     for part in found:
         if isinstance(part, BaseException):
             raise part
-        if part is not None and len(part.ids):
+        if part is not None:
             parts.append(part)
-    if not parts:
-        return FeatureRows(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
-    return FeatureRows(np.concatenate([part.ids for part in parts]), np.concatenate([part.vectors for part in parts]))
+    return joined_rows(parts)
 
 
 def changed_since(conn: sqlite3.Connection, seq: int) -> set[int]:

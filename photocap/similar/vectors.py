@@ -41,6 +41,16 @@ class FeatureRows(NamedTuple):
     vectors: np.ndarray  # float32 (rows, dims), each row of length 1 (an all-zero feature stays zero)
 
 
+def joined_rows(parts: Sequence[FeatureRows]) -> FeatureRows:
+    """The rows of `parts`, one after another (the empty ones left out)."""
+    filled = [part for part in parts if len(part.ids)]
+    if len(filled) == 1:
+        return filled[0]
+    if not filled:
+        return FeatureRows(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    return FeatureRows(np.concatenate([part.ids for part in filled]), np.concatenate([part.vectors for part in filled]))
+
+
 def unit_rows(blobs: Sequence[bytes]) -> np.ndarray:
     """fp16 feature bytes, one per row, as float32 rows of length 1 (cosine similarity is then a dot product)."""
     if not blobs:
