@@ -35,6 +35,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from benchmarks.launcher import photocap_measured
 from benchmarks.rescan import make_library
 from photocap.catalog.store import Catalog
 from photocap.model.installed import current_tagger
@@ -150,17 +151,10 @@ def build_catalog(home: Path, library: Path, photos: int, files: int, texts: lis
 
 
 def measured(arguments: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(seconds, peak resident MB, result) of `photocap ARGUMENTS`, in a process of its own."""
-    command = [sys.executable, "-m", "photocap.cli", *arguments]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOCAP_")}
-    began = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
-    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - began
-    process.returncode = os.waitstatus_to_exitcode(status)
-    result = subprocess.CompletedProcess(command, process.returncode, stdout.decode(), stderr.decode())
-    return seconds, usage.ru_maxrss / 1024, result
+    """(seconds, peak resident MB, result) of `photocap ARGUMENTS`, in a process of its own (its peak memory its
+    own, not this benchmark's: benchmarks.launcher)."""
+    run = photocap_measured(arguments)
+    return run.seconds, run.peak_mb, run.run
 
 
 def folder_mb(folder: Path) -> float:

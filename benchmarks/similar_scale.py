@@ -34,10 +34,10 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
+from benchmarks.launcher import launched, photocap_measured
 from benchmarks.rescan import make_library
 from benchmarks.scale import build_catalog, caption_texts
 from photocap.similar.vectors import load, load_if_usable
@@ -129,51 +129,6 @@ def files_to_evict(home: Path, cold: str) -> list[Path]:
         listed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         found += [Path(line) for line in listed.splitlines() if line.startswith("/")]
     return found
-
-
-# Runs the command given as its arguments in a process it forks, and writes to the file descriptor given first
-# that process's wall time, CPU time, peak memory (KB) and blocks read from disk. The measured process is forked from
-# this small one: Linux carries a process's peak memory over its exec, and a child forked by the benchmark itself
-# would report at least the benchmark's own resident memory.
-LAUNCHER = """
-import os, sys, time
-report = int(sys.argv[1])
-os.set_inheritable(report, False)
-began = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_pid, status, usage = os.wait4(pid, 0)
-took = time.perf_counter() - began
-os.write(report, f"{took} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss} {usage.ru_inblock}".encode())
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-class Measured(NamedTuple):
-    seconds: float
-    cpu_s: float
-    peak_mb: float
-    read_mb: float  # read from disk, not from the page cache (wait4's ru_inblock)
-    run: subprocess.CompletedProcess
-
-
-def launched(command: list[str]) -> Measured:
-    """`command` run in a process of its own (forked by LAUNCHER), measured."""
-    read_end, write_end = os.pipe()
-    with os.fdopen(read_end, "rb") as report:
-        try:
-            run = subprocess.run([sys.executable, "-c", LAUNCHER, str(write_end), *command], capture_output=True,
-                                 text=True, pass_fds=(write_end,), env={k: v for k, v in os.environ.items()
-                                                                         if not k.startswith("PHOTOCAP_")})
-        finally:
-            os.close(write_end)
-        took, cpu, peak_kb, blocks = (float(value) for value in report.read().split())
-    return Measured(took, cpu, peak_kb / 1024, blocks * 512 / 1e6, run)
-
-
-def photocap_measured(arguments: list[str]) -> Measured:
-    return launched([sys.executable, "-m", "photocap.cli", *arguments])
 
 
 def exact_top10(home: Path, queries: list[int]) -> dict[int, set[int]]:
