@@ -17,6 +17,7 @@ from photocap.catalog.store import (
     Base,
     Catalog,
     CatalogError,
+    FileUpdate,
     NewFile,
     PhotoResult,
     migrations_dir,
@@ -150,8 +151,7 @@ def test_failures_are_recorded_and_listed(catalog: Catalog) -> None:
 
 def test_results_for_photos_gone_meanwhile_are_dropped(catalog: Catalog) -> None:
     ids = add(catalog, "/p/a.jpg")
-    catalog.flag_photos_under_roots_as_unseen(["/p"])
-    assert catalog.flag_unseen_photos_under_roots_as_missing(["/p"]) == 1
+    assert catalog.flag_photos_under_roots_as_missing([ids["/p/a.jpg"]], ["/p"]) == 1
     catalog.save_batch_results([captioned(ids["/p/a.jpg"])])
     assert catalog.photo_by_path("/p/a.jpg")["status"] == "missing"
     assert catalog.prune_missing() == [ids["/p/a.jpg"]]
@@ -210,8 +210,7 @@ def test_pruning_deletes_captions_by_cascade(catalog: Catalog) -> None:
     ids = add(catalog, "/p/a.jpg")
     catalog.save_batch_results([captioned(ids["/p/a.jpg"])])
     catalog.set_user_caption("/p/a.jpg", "mine")
-    catalog.flag_photos_under_roots_as_unseen(["/p"])
-    catalog.flag_unseen_photos_under_roots_as_missing(["/p"])
+    catalog.flag_photos_under_roots_as_missing([ids["/p/a.jpg"]], ["/p"])
     assert catalog.prune_missing() == [ids["/p/a.jpg"]]
     with catalog._read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM captions").scalar() == 0
@@ -248,3 +247,13 @@ def test_every_migration_is_a_revision_the_catalog_knows():
     versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
     revisions = sorted(path.name.split("_", 1)[0] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
     assert tuple(revisions) == KNOWN_REVISIONS
+
+
+def test_the_sweep_flags_only_photos_still_under_the_roots_and_not_yet_missing(catalog: Catalog) -> None:
+    ids = add(catalog, "/p/a.jpg", "/p/b.jpg", "/p/c.jpg")
+    assert catalog.flag_photos_under_roots_as_missing([ids["/p/c.jpg"]], ["/p"]) == 1
+    # Another process moved b.jpg out of /p after the walk began.
+    catalog.move_photos([FileUpdate(id=ids["/p/b.jpg"], path="/q/b.jpg", size=10, mtime_ns=1, content_hash="h-1")])
+    assert catalog.flag_photos_under_roots_as_missing(list(ids.values()), ["/p"]) == 1  # a.jpg; c.jpg already was
+    assert {path: catalog.photo_by_path(path)["status"] for path in ("/p/a.jpg", "/q/b.jpg", "/p/c.jpg")} == {
+        "/p/a.jpg": "missing", "/q/b.jpg": "pending", "/p/c.jpg": "missing"}

@@ -86,8 +86,7 @@ def test_kept_features_let_photos_be_tagged_again_without_decoding(catalog: Cata
 def test_pruning_and_changed_content_drop_tags_and_features(catalog: Catalog) -> None:
     ids = add(catalog, "/p/a.jpg")
     catalog.save_batch_results([tagged(ids["/p/a.jpg"], [("dog", 0.9)])])
-    catalog.flag_photos_under_roots_as_unseen(["/p"])
-    catalog.flag_unseen_photos_under_roots_as_missing(["/p"])
+    catalog.flag_photos_under_roots_as_missing([ids["/p/a.jpg"]], ["/p"])
     catalog.prune_missing()
     with catalog._read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM tags").scalar() == 0

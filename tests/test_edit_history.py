@@ -95,9 +95,7 @@ def history_limited_and_pruned(catalog: Catalog) -> None:
         assert catalog.undo_last_edit(ids["/p/a.jpg"]) is not None
     assert catalog.photo_by_path("/p/a.jpg")["caption"] == "caption 4"  # the oldest edits were forgotten
     assert catalog.undo_last_edit(ids["/p/a.jpg"]) is None
-    catalog.flag_photos_under_roots_as_unseen(["/p"])
-    catalog.mark_photos_seen([ids["/p/a.jpg"]])  # b.jpg is gone, with its history
-    catalog.flag_unseen_photos_under_roots_as_missing(["/p"])
+    catalog.flag_photos_under_roots_as_missing([ids["/p/b.jpg"]], ["/p"])  # b.jpg is gone, with its history
     assert catalog.prune_missing() == [ids["/p/b.jpg"]]
     with sqlite3.connect(catalog.path) as conn:
         assert conn.execute("SELECT photo_id FROM edits").fetchall() == []  # b.jpg's went with it

@@ -1,8 +1,8 @@
 """The catalog: a SQLite file (`<home>/catalog.db`), the source of truth for photos and their captions.
 
 One small class, `Catalog`, whose method names say what happens to the data. The scanner's change
-detection is mark-and-sweep: `flag_photos_under_roots_as_unseen`, `mark_photos_seen` as files are found,
-then `flag_unseen_photos_under_roots_as_missing`. The Whoosh index is derived: every change search shows
+detection is mark-and-sweep: `known_files_under` before the walk, and `flag_photos_under_roots_as_missing` for
+those of them the walk did not find (marked in memory). The Whoosh index is derived: every change search shows
 clears `search_synced`, and `mark_search_synced` sets it once the index has taken the change, so a crash
 between the two commits is repaired on the next run.
 
@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -236,26 +237,22 @@ class Catalog:
             photos.c.metadata_stamp,
         ).where(_under(photos.c.path, roots))
         with self._read() as conn:
-            return {row[0]: KnownFile(*row[1:]) for row in conn.execute(stmt)}
+            rows = conn.execute(stmt).all()  # all at once: a row at a time doubles the time at 100,000 files
+        return {row[0]: KnownFile._make(row[1:]) for row in rows}
 
-    def flag_photos_under_roots_as_unseen(self, roots: Sequence[StrPath]) -> None:
-        with self._write() as conn:
-            conn.execute(update(photos).where(_under(photos.c.path, roots)).values(seen=False))
-
-    def mark_photos_seen(self, ids: Iterable[int]) -> None:
+    def flag_photos_under_roots_as_missing(self, ids: Iterable[int], roots: Sequence[StrPath]) -> int:
+        """The sweep: the photos `ids` (found under `roots` before a walk that did not see them) are missing,
+        unless they are already, or another process moved them out of `roots` meanwhile."""
+        now = utcnow()
+        flagged = 0
         with self._write() as conn:
             for chunk in chunks(ids):
-                conn.execute(update(photos).where(photos.c.id.in_(chunk)).values(seen=True))
-
-    def flag_unseen_photos_under_roots_as_missing(self, roots: Sequence[StrPath]) -> int:
-        """The sweep: photos under `roots` not seen since the last flag_photos_under_roots_as_unseen."""
-        stmt = (
-            update(photos)
-            .where(_under(photos.c.path, roots), photos.c.seen.is_(False), photos.c.status != "missing")
-            .values(status="missing", search_synced=False, updated_at=utcnow())
-        )
-        with self._write() as conn:
-            return conn.execute(stmt).rowcount
+                flagged += conn.execute(
+                    update(photos)
+                    .where(photos.c.id.in_(chunk), photos.c.status != "missing", _under(photos.c.path, roots))
+                    .values(status="missing", search_synced=False, updated_at=now)
+                ).rowcount
+        return flagged
 
     def add_pending_photos(self, new_files: Iterable[NewFile]) -> None:
         """Insert new photos, to be captioned; a path already catalogued is left alone."""
@@ -421,10 +418,9 @@ class Catalog:
                       roots: Sequence[StrPath] | None = None) -> tuple[list[PooledFeature], list[PhotoToCaption]]:
         """Captioned photos the tagger `tagger_id` has not tagged: those whose pooled feature (from `encoder`)
         is kept, to be tagged from it, and those without one (catalogued by an older photocap), to be decoded."""
-        stmt = _awaiting_tags(select(photos.c.id, photos.c.path, photo_features.c.encoder).select_from(photos)
-                              .outerjoin(photo_features, photo_features.c.photo_id == photos.c.id), tagger_id)
-        if roots is not None:
-            stmt = stmt.where(_under(photos.c.path, roots))
+        stmt = (select(photos.c.id, photos.c.path, photo_features.c.encoder).select_from(photos)
+                .outerjoin(photo_features, photo_features.c.photo_id == photos.c.id))
+        stmt = _awaiting_tags(stmt, tagger_id) if roots is None else _awaiting_tags_under(stmt, tagger_id, roots)
         with self._read() as conn:
             rows = list(conn.execute(stmt))
             kept = [row.id for row in rows if row.encoder == encoder]
@@ -844,6 +840,18 @@ def _awaiting_tags(stmt: Any, tagger_id: str) -> Any:
     # NOT IN, not a correlated NOT EXISTS: SQLite answers the latter by looking each photo's feature row up.
     tagged = select(photo_features.c.photo_id).where(photo_features.c.tagger_id == tagger_id)
     return stmt.where(photos.c.status == "ok", photos.c.id.not_in(tagged))
+
+
+def _awaiting_tags_under(stmt: Any, tagger_id: str, roots: Sequence[StrPath]) -> Any:
+    """`_awaiting_tags` for the photos under `roots`, which a re-scan asks for: the photos are found by their paths
+    (not by status, whose index holds every captioned photo) and each is looked up in the tagger id's index.
+    0.2 s for 100,000 photos of a million-photo catalog, where `_awaiting_tags` took 1.4 s."""
+    # In SQL: SQLAlchemy renders no INDEXED BY for SQLite, and without it SQLite reads each feature's row.
+    not_tagged_by_this_tagger = text("NOT EXISTS (SELECT 1 FROM photo_features INDEXED BY ix_photo_features_tagger_id "
+                                     "WHERE tagger_id = :awaited_tagger AND photo_id = photos.id)")
+    # status || '' keeps SQLite from choosing the status index over the paths' range.
+    return stmt.where(_under(photos.c.path, roots), (photos.c.status + "") == "ok",
+                      not_tagged_by_this_tagger.bindparams(awaited_tagger=tagger_id))
 
 
 def _not_looked_at_by(stmt: Any, detector_id: str) -> Any:

@@ -66,7 +66,6 @@ def scan_folders(
     absolute = _normalise_roots(roots)
     scan = _Scan(catalog)
     known = catalog.known_files_under(absolute)
-    catalog.flag_photos_under_roots_as_unseen(absolute)
     examined = 0
     for path, st in _walk(absolute, follow_symlinks, scan.folder_unreadable):
         scan.examine(path, st, known.get(path))
@@ -74,9 +73,10 @@ def scan_folders(
         if on_progress is not None and examined % PROGRESS_EVERY == 0:
             on_progress(examined)
     for folder in scan.unreadable_folders:  # their photos were not seen, but are not known to be gone
-        scan.seen.extend(k.id for p, k in known.items() if is_within(p, folder))
+        scan.found.update(k.id for p, k in known.items() if is_within(p, folder))
     scan.flush()
-    scan.summary.missing = catalog.flag_unseen_photos_under_roots_as_missing(absolute)
+    gone = [k.id for k in known.values() if k.id not in scan.found and k.status != "missing"]
+    scan.summary.missing = catalog.flag_photos_under_roots_as_missing(gone, absolute)
     scan.read_changed_metadata()
     if on_progress is not None:
         on_progress(examined)
@@ -193,7 +193,7 @@ class _Scan:
         self.catalog = catalog
         self.summary = ScanSummary()
         self.unreadable_folders: list[str] = []
-        self.seen: list[int] = []
+        self.found: set[int] = set()  # the known photos the walk found, and those it found moved
         self.new: list[NewFile] = []
         self.changed: list[FileUpdate] = []
         self.moved: list[FileUpdate] = []
@@ -217,26 +217,28 @@ class _Scan:
         unchanged = known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns)
         if known is not None and unchanged and known.content_hash is not None:
             self.present.append((known.id, path, known.metadata_stamp, known.status))
+            self.found.add(known.id)
             if known.status == "missing":
                 self._refresh(known, path, st)
                 self.summary.restored += 1
             else:
-                self.seen.append(known.id)
                 self.summary.unchanged += 1
             self._flush_if_full()
             return
         is_photo = known is not None or has_image_extension(path)
+        if known is not None:
+            self.found.add(known.id)  # unless it vanishes while being read, below
         if st.st_size == 0:
             if is_photo:
                 self._fail(path, st, EMPTY_HASH, "empty file")
             return
         read = _read_file(path, st, hash_non_images=is_photo)
         if read.vanished:
-            return  # gone: if it was known, the sweep marks it missing
+            if known is not None:
+                self.found.discard(known.id)  # gone: the sweep marks it missing
+            return
         if read.error is not None:
-            if read.unsettled:  # reported, not recorded: the next scan reads it again
-                if known is not None:
-                    self.seen.append(known.id)  # still there; its row stays as it was
+            if read.unsettled:  # reported, not recorded (its row stays as it was): the next scan reads it again
                 self.summary.errors.append((path, read.error))
             elif is_photo:
                 self._fail(path, st, None, read.error)
@@ -263,6 +265,7 @@ class _Scan:
             self.summary.new += 1
         else:
             update["id"] = gone
+            self.found.add(gone)
             self.present.append((gone, path, None, "moved"))  # its sidecars may have moved with it, or not
             self.claimed.add(gone)
             self.moved.append(update)
@@ -312,7 +315,7 @@ class _Scan:
         self.summary.errors.append((path, reason))
 
     def _flush_if_full(self) -> None:
-        rows = len(self.seen) + len(self.new) + len(self.changed) + len(self.moved) + len(self.refreshed)
+        rows = len(self.new) + len(self.changed) + len(self.moved) + len(self.refreshed)
         if rows + len(self.failed) >= CHUNK_ROWS:
             self.flush()
 
@@ -342,8 +345,7 @@ class _Scan:
         self.catalog.flag_as_changed(self.changed)
         self.catalog.add_pending_photos(self.new)
         self.catalog.record_files_in_error(self.failed)
-        self.catalog.mark_photos_seen(self.seen)
-        self.seen, self.new, self.changed, self.moved, self.refreshed, self.failed = [], [], [], [], [], []
+        self.new, self.changed, self.moved, self.refreshed, self.failed = [], [], [], [], []
         self.claimed.clear()
 
 
