@@ -612,6 +612,8 @@ def status(ctx, as_json):
                f"{report['errors']} errors, {report['missing']} missing)")
     click.echo(f"model    {report['model'] or '-'}")
     click.echo(f"index    {report['index']}")
+    if report["index_advice"]:
+        click.echo(f"         {report['index_advice']}")
     tags = report["tagger"] or "none (the EfficientNet-Lite0 weights are not installed)"
     if report["awaiting_tags"]:
         waiting = report["awaiting_tags"]

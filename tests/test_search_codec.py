@@ -109,3 +109,19 @@ def test_photocap_writes_packed_segments(tmp_path: Path) -> None:
                                 words=[], taken_at=None, camera=None)])
     opened = whoosh_index.open_dir(str(tmp_path / "index"))
     assert all(isinstance(segment.codec(), PackedCodec) for segment in opened._segments())
+
+
+def test_segments_of_an_older_photocap_are_counted_until_rewritten(tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    older = whoosh_index.create_in(str(tmp_path / "index"), schema())
+    with older.writer() as writer:  # Whoosh's own blocks, as photocap wrote them before PackedCodec
+        for doc in library_docs(3):
+            writer.add_document(**doc)
+    with SearchIndex.open(tmp_path / "index") as index:
+        assert index.documents_in_older_blocks() == 3
+        index.upsert([SearchDoc(photo_id=9, path="/photos/b.jpg", folder="/photos", caption="two dogs",
+                                words=[], taken_at=None, camera=None)])
+        assert index.documents_in_older_blocks() == 3  # the new photo's segment is packed
+    with SearchIndex.rebuild_at(tmp_path / "index", [SearchDoc(photo_id=9, path="/photos/b.jpg", folder="/photos",
+                                caption="two dogs", words=[], taken_at=None, camera=None)]) as index:
+        assert index.documents_in_older_blocks() == 0

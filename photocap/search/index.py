@@ -207,6 +207,15 @@ class SearchIndex:
         with self._reader() as reader:
             return {int(reader.stored_fields(docnum)["photo_id"]) for docnum in reader.all_doc_ids()}
 
+    def documents_in_older_blocks(self) -> int:
+        """Documents in segments an older photocap wrote, in Whoosh's own postings blocks, which search reads
+        several times slower than PackedCodec's (large segments are never merged: `rebuild-index` rewrites them)."""
+        from photocap.search.codec import PackedCodec
+
+        with self._reading():
+            return sum(segment.doc_count() for segment in self._index._segments()
+                       if not isinstance(segment.codec(), PackedCodec))
+
     def doc_count(self) -> int:
         with self._reader() as reader:
             return reader.doc_count()
