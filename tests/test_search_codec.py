@@ -12,8 +12,9 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.qparser import QueryParser
 
-from photocap.search.codec import PackedCodec, PackedValues, packed_writer
+from photocap.search.codec import PackedCodec, PackedValues
 from photocap.search.index import SearchDoc, SearchIndex, document_fields, schema
+from photocap.search.packed_writer import packed_writer
 from photocap.search.scoring import _postings
 
 WORDS = ["dog", "dogs", "beach", "runs", "two", "people", "snow", "red", "ball", "grass", "child", "water", "bike"]

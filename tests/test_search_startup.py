@@ -13,7 +13,8 @@ from pathlib import Path
 from photocap.search.index import SearchDoc, SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
-NOT_NEEDED = ("numpy", "asyncio", "urllib.request", "cached_property")
+# whoosh.writing: the index writer's side, which the codec every search unpickles keeps apart.
+NOT_NEEDED = ("numpy", "asyncio", "urllib.request", "cached_property", "whoosh.writing")
 
 
 def small_library(home: Path) -> None:

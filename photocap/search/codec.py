@@ -8,6 +8,9 @@ the same three things as `array.array`s and one byte string with the values' end
 4, in which each is one piece of bytes. Whoosh's own reader reads these blocks unchanged: it indexes and
 iterates the numbers and values, which arrays and `PackedValues` allow. Only writing changes, so an index
 written before reads as before, and `photocap rebuild-index` brings it to the new blocks.
+
+Every search unpickles PackedCodec with the index's table of contents, so this module imports nothing a search
+does not already load; the writer's side is photocap.search.packed_writer.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from typing import Any, overload
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter
 from whoosh.util.numeric import length_to_byte
-from whoosh.writing import PostingPool, SegmentWriter
 
 PICKLE_PROTOCOL = 4
 # Postings per block (Whoosh's default is 128): reading a block costs some tens of microseconds whatever its size,
@@ -119,22 +121,3 @@ class PackedCodec(W3Codec):
         return PackedPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
                                     compression=self._compression, inlinelimit=self._inlinelimit)
 
-
-class PackedPostingPool(PostingPool):
-    """Whoosh's pool of a writer's postings, spilling its sorted runs with PICKLE_PROTOCOL instead of protocol 2,
-    which writes each posting's term and values as calls to `codecs.encode` (a quarter of `rebuild-index`'s time)."""
-
-    def _write_run(self, f: Any, items: list[tuple]) -> None:
-        pickler = pickle.Pickler(f, PICKLE_PROTOCOL)
-        for item in items:
-            pickler.dump(item)
-            pickler.clear_memo()  # each item is read back with its own `pickle.load`
-        f.close()
-
-
-def packed_writer(whoosh_index: Any, *, limitmb: int, codec: PackedCodec | None = None,
-                  **options: Any) -> SegmentWriter:
-    """A Whoosh index writer writing PackedCodec's blocks through a PackedPostingPool."""
-    writer = whoosh_index.writer(codec=codec or PackedCodec(), limitmb=limitmb, **options)
-    writer.pool = PackedPostingPool(writer._tempstorage, writer.newsegment, limitmb=limitmb)
-    return writer

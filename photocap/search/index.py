@@ -449,7 +449,7 @@ def _damaged(index_dir: Path, error: BaseException) -> SearchIndexError:
 def _locked_writer(whoosh_index: FileIndex, timeout: float) -> IndexWriter:
     from whoosh.index import LockError
 
-    from photocap.search.codec import packed_writer
+    from photocap.search.packed_writer import packed_writer
 
     try:
         # Whoosh retries the lock every `delay` seconds until `timeout` runs out.
