@@ -34,14 +34,21 @@ class Measured(NamedTuple):
     run: subprocess.CompletedProcess
 
 
+def command_environment() -> dict[str, str]:
+    """This process's environment without photocap's settings (a command runs with its defaults) and without
+    PYTHONDONTWRITEBYTECODE, which some shells set: a user's photocap runs from compiled bytecode, and compiling
+    its modules from source at every start costs a search about 50 ms."""
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("PHOTOCAP_") and key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def launched(command: list[str]) -> Measured:
     """`command` run in a process of its own (forked by LAUNCHER), measured."""
     read_end, write_end = os.pipe()
     with os.fdopen(read_end, "rb") as report:
         try:
             run = subprocess.run([sys.executable, "-c", LAUNCHER, str(write_end), *command], capture_output=True,
-                                 text=True, pass_fds=(write_end,), env={k: v for k, v in os.environ.items()
-                                                                         if not k.startswith("PHOTOCAP_")})
+                                 text=True, pass_fds=(write_end,), env=command_environment())
         finally:
             os.close(write_end)
         took, cpu, peak_kb, blocks = (float(value) for value in report.read().split())
