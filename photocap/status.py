@@ -66,7 +66,7 @@ def _index_health(index_dir: Path, unsynced: int) -> tuple[int | None, str, str 
     advice = None
     if older >= OLDER_BLOCKS_WORTH_REBUILDING:
         advice = (f"{counted(older, 'photo')} are indexed in an older photocap's postings blocks: "
-                  "`photocap rebuild-index` makes searching them up to 3 times faster (docs/SCALE.md)")
+                  "`photocap rebuild-index` rewrites them in blocks search reads several times faster (docs/SCALE.md)")
     if unsynced:
         return indexed, (f"{counted(unsynced, 'photo')} changed since the index last took them; the next index run "
                          "syncs them"), advice

@@ -104,7 +104,8 @@ class Photo(Base):
     detector_id: Mapped[str | None] = mapped_column(Text, index=True)
     status: Mapped[str] = mapped_column(Text, index=True)
     error: Mapped[str | None] = mapped_column(Text)
-    # The scan's mark before 2026-12: it marks in memory now. Kept: dropping it would rewrite the table.
+    # The scan's mark before 2026-12, no longer read or written (the scan marks in memory). Kept: dropping it would
+    # rewrite the photos table.
     seen: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     search_synced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
     # UTC (naive), like SQLite's CURRENT_TIMESTAMP.

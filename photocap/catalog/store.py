@@ -279,7 +279,6 @@ class Catalog:
                 content_hash=bindparam("b_content_hash"),
                 status="pending",
                 error=None,
-                seen=True,
                 search_synced=False,
                 updated_at=bindparam("b_now"),
             )
@@ -309,7 +308,6 @@ class Catalog:
             .where(photos.c.id == bindparam("b_id"))
             .values(
                 **_file_location_values(),
-                seen=True,
                 status=case((was_missing, case((has_model_caption, "ok"), else_="pending")), else_=photos.c.status),
                 search_synced=case((visible_change, False), else_=photos.c.search_synced),
                 updated_at=bindparam("b_now"),

@@ -214,10 +214,11 @@ class _Scan:
         if known is None and is_sidecar(path):
             self.sidecars[path] = (os.path.basename(path), st.st_size, st.st_mtime_ns)
             return
+        if known is not None:
+            self.found.add(known.id)  # unless it vanishes while being read, below
         unchanged = known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns)
         if known is not None and unchanged and known.content_hash is not None:
             self.present.append((known.id, path, known.metadata_stamp, known.status))
-            self.found.add(known.id)
             if known.status == "missing":
                 self._refresh(known, path, st)
                 self.summary.restored += 1
@@ -226,8 +227,6 @@ class _Scan:
             self._flush_if_full()
             return
         is_photo = known is not None or has_image_extension(path)
-        if known is not None:
-            self.found.add(known.id)  # unless it vanishes while being read, below
         if st.st_size == 0:
             if is_photo:
                 self._fail(path, st, EMPTY_HASH, "empty file")
