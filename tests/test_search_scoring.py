@@ -15,9 +15,12 @@ import pytest
 
 from photocap.search.index import Hit, SearchDoc, SearchIndex, parse_query
 from photocap.search.scoring import plain_query
+from photocap.search.time_query import read_time_words
+from photocap.search.time_words import season_keys
 
 FOLDERS = ["/photos/2019/beach", "/photos/2019/snow", "/photos/2020", "/archive/scans"]
 CAMERAS = ["Apple iPhone 13", "Canon EOS R6", None]
+CITIES = [(38.72, -9.14, "Lisbon Portugal"), (-33.87, 151.21, "Sydney Australia")]
 TAGS = [("dog", "animal"), ("beach", "sand"), ("snow", "winter"), ("bicycle", "vehicle"), ("food", "pizza")]
 
 
@@ -34,12 +37,17 @@ def make_doc(photo_id: int, caption: str, rng: random.Random) -> SearchDoc:
     tag, synonym = rng.choice(TAGS)
     probability = rng.random()
     folder = rng.choice(FOLDERS)
+    taken_at = (datetime(2019, 1, 1) + timedelta(days=rng.randrange(730), seconds=rng.randrange(86_400))
+                if rng.random() < 0.8 else None)
+    # Half the photos taken around Lisbon or Sydney (both hemispheres' seasons), some sharing a position.
+    lat, lon, place = rng.choice(CITIES) if rng.random() < 0.5 else (None, None, None)
+    position = (lat + rng.choice([0.0, rng.uniform(-0.5, 0.5)]), lon + rng.uniform(-0.5, 0.5)) if lat else None
     return SearchDoc(
         photo_id=photo_id, path=f"{folder}/IMG_{photo_id:04d}.jpg", folder=folder, caption=caption, words=likely,
         tags=[(tag, probability, "model")], tag_terms=[(tag, probability), (synonym, probability)],
-        filter_tags=[tag, synonym],
-        taken_at=datetime(2019, 1, 1) + timedelta(days=rng.randrange(730)) if rng.random() < 0.8 else None,
-        camera=rng.choice(CAMERAS))
+        filter_tags=[tag, synonym], taken_at=taken_at, camera=rng.choice(CAMERAS),
+        place_text=place or "", position=position,
+        season_keys=season_keys(taken_at, "exif", position[0] if position else None))
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +120,33 @@ def test_filters_and_later_pages_match_whoosh(library, filters: dict):
                                                                 offset=offset, limit=20, **filters)
         assert fast_total == reference_total
         assert_same_ranking(fast, reference)
+
+
+def time_filters(said: str) -> tuple:
+    reading = read_time_words(said, datetime(2021, 3, 15).date())
+    assert reading.filters and not reading.words.strip(), said
+    return tuple(reading.filters)
+
+
+@pytest.mark.flickr
+@pytest.mark.parametrize("filters", [
+    {"periods": time_filters("may 2019")},
+    {"periods": time_filters("summer 2019")},  # June-August in Lisbon, December-February in Sydney
+    {"periods": time_filters("last winter")},
+    {"periods": time_filters("2020"), "place": "portugal"},
+    {"near": (38.72, -9.14, 30.0)},
+    {"near": (-33.87, 151.21, 40.0), "periods": time_filters("2019")},
+    {"place": "sydney", "tags": ("dog",)},
+])
+def test_place_and_time_filters_match_whoosh(library, filters: dict):
+    index, _captions = library
+    for query in ("a dog runs through the snow", "beach", ""):  # "": every photo taken there or then
+        for offset in (0, 15):
+            fast, fast_total, reference, reference_total = both_ways(index, query, offset=offset, limit=15,
+                                                                    **filters)
+            assert fast_total == reference_total
+            assert fast or offset >= fast_total, (query, filters)
+            assert_same_ranking(fast, reference)
 
 
 @pytest.mark.flickr

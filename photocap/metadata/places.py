@@ -147,6 +147,16 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
+def distances_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """`distance_km` from one point to each of the points (lats[i], lons[i])."""
+    import numpy as np
+
+    p1, p2 = np.radians(lat), np.radians(lats)
+    dp, dl = p2 - p1, np.radians(lons - lon)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+
 class Geocoder:
     """The places of photocap/assets/places.npz and the lookup over them."""
 

@@ -10,10 +10,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from photocap.metadata.country_codes import alpha2, alpha3
-from photocap.metadata.places import KM_PER_DEGREE, distance_km, valid_coordinates
+from photocap.metadata.places import KM_PER_DEGREE, distance_km, distances_km, valid_coordinates
 from photocap.search.schema import SearchQueryError, indexable, schema
 
 if TYPE_CHECKING:
+    import numpy as np
     from whoosh.query import Query
 
 MAX_WITHIN_KM = 20_000.0  # half the Earth's circumference: everywhere
@@ -95,6 +96,10 @@ def _within_class() -> type:
 
         def _rewrap(self, child: Any) -> Any:
             return Within(child, self.lat, self.lon, self.km)
+
+        def within(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+            """Which of the positions are within the distance (photocap.search.restriction reads them as arrays)."""
+            return distances_km(self.lat, self.lon, lats, lons) <= self.km
 
         def docs(self, searcher: Any) -> Any:
             for docnum in self.child.docs(searcher):

@@ -97,7 +97,10 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     BM25F with `ranking`'s parameters scores them; with `evidence`, only those with evidence for a query word
     (photocap.search.evidence), though every field ranks them. None when the query is not a plain OR of terms,
     or when its terms have fewer than `from_postings` postings (Whoosh's matchers are quicker than importing
-    numpy)."""
+    numpy). A query for every photo (a search that only says where or when) ranks the photos `restriction`
+    allows in index order, as Whoosh does."""
+    if _is_every_photo(query):
+        return _every_photo(searcher, query, top=top, restriction=restriction, from_postings=from_postings)
     plain = plain_query(query)
     if (plain is None or not _codec_readable(searcher)
             or not all(searcher.schema[term.field].scorable for term in plain.terms)
@@ -154,6 +157,35 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     return ScoredDocs(ranked, total, _matched_terms(searcher, ranked, postings_of))
 
 
+def _is_every_photo(query: Query) -> bool:
+    from whoosh.query import Every
+
+    return type(query) is Every and query.fieldname in (None, "", "*")
+
+
+def _every_photo(searcher: Searcher, query: Query, *, top: int | None, restriction: Query | None,
+                 from_postings: int) -> ScoredDocs | None:
+    """Every photo `restriction` allows, each scored the query's boost (as Whoosh's Every), in index order."""
+    if not _codec_readable(searcher) or searcher.doc_count_all() < from_postings:
+        return None
+    import numpy as np
+
+    ranked: list[tuple[float, int]] = []
+    total = 0
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        doc_count = reader.doc_count_all()
+        if not doc_count:
+            continue
+        allowed = _allowed(leaf, reader, restriction, doc_count)
+        docnums = np.arange(doc_count) if allowed is None else np.flatnonzero(allowed)
+        total += len(docnums)
+        if top is None or len(ranked) < top:
+            ranked += [(float(query.boost), int(docnum) + offset)
+                       for docnum in docnums[: None if top is None else top - len(ranked)]]
+    return ScoredDocs(ranked, total, {docnum: [] for _score, docnum in ranked})
+
+
 def _postings_count(searcher: Searcher, plain: PlainQuery) -> int:
     return sum(searcher.doc_frequency(term.field, term.text) for term in plain.terms)
 
@@ -188,9 +220,13 @@ def _matched_terms(searcher: Searcher, ranked: list[tuple[float, int]],
 
 def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """A term's document numbers (ascending) and weights in one segment, read a block at a time."""
+    return _matcher_arrays(_unwrapped(reader.postings(field, text)))
+
+
+def _matcher_arrays(matcher: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The document numbers and weights of a W3 block matcher, read a block at a time."""
     import numpy as np
 
-    matcher = _unwrapped(reader.postings(field, text))
     ids_parts, weight_parts = [], []
     while matcher.is_active():
         matcher._read_data()
@@ -254,8 +290,9 @@ def _allowed(leaf: Searcher, reader: Any, restriction: Query | None, doc_count: 
         allowed = np.ones(doc_count, dtype=bool)
         allowed[np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)] = False
     if restriction is not None:
-        passing = np.zeros(doc_count, dtype=bool)
-        passing[np.fromiter(restriction.docs(leaf), dtype=np.int64)] = True
+        from photocap.search.restriction import passing_mask
+
+        passing = passing_mask(leaf, reader, restriction, doc_count)
         allowed = passing if allowed is None else allowed & passing
     return allowed
 
