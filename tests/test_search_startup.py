@@ -14,7 +14,7 @@ from photocap.search.index import SearchDoc, SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
 # whoosh.writing: the index writer's side, which the codec every search unpickles keeps apart.
-NOT_NEEDED = ("numpy", "asyncio", "urllib.request", "cached_property", "whoosh.writing")
+NOT_NEEDED = ("numpy", "asyncio", "urllib.request", "cached_property", "whoosh.writing", "whoosh.lang.morph_en")
 
 
 def small_library(home: Path) -> None:
@@ -69,3 +69,13 @@ def test_after_whoosh_loads_the_real_modules_are_imported_as_ever() -> None:
     """)
     run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+
+
+def test_whooshs_variations_still_work_after_starting_without_morph_en() -> None:
+    script = ("import sys, photocap.search.index\n"
+              "from whoosh.query import terms\n"
+              "assert 'whoosh.lang.morph_en' not in sys.modules\n"
+              "print(sorted(terms.variations('dogs')))\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "dog" in run.stdout and "dogs" in run.stdout

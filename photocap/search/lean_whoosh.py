@@ -1,11 +1,12 @@
-"""Whoosh imported without two modules it never uses here, which cost `photocap search` a sixth of its start-up.
+"""Whoosh imported without three modules it never uses here, which cost `photocap search` a fifth of its start-up.
 
 whoosh.compat imports urllib.request (for a download helper no search calls) and whoosh.reading imports the
 `cached_property` package (for one property of a segment reader), which imports asyncio: about 40 ms of a
-0.3 s search. While those two Whoosh modules run their imports, stand-ins take the two modules' places: a
-`urlretrieve` that imports the real urllib.request when called, and the standard library's
-`functools.cached_property` (the same caching for a plain method). The stand-ins are taken out of `sys.modules`
-as soon as the Whoosh module is loaded, so anything importing urllib.request or cached_property later gets the real
+0.3 s search. whoosh.query.terms imports whoosh.lang.morph_en, which compiles some hundred regular expressions
+(11 ms) for the Variations query photocap never makes. While those Whoosh modules run their imports, stand-ins
+take the modules' places: a `urlretrieve` and a `variations` that import the real module when called, and the
+standard library's `functools.cached_property` (the same caching for a plain method). The stand-ins are taken
+out of `sys.modules` as soon as the Whoosh module is loaded, so anything importing one of them later gets the real
 module; where one is already imported, Whoosh gets the real one too. `install` is called by photocap.search's
 `__init__`, before any module of photocap imports Whoosh.
 """
@@ -29,6 +30,12 @@ def _urlretrieve(*args: Any, **kwargs: Any) -> Any:
     return urlretrieve(*args, **kwargs)
 
 
+def _variations(*args: Any, **kwargs: Any) -> Any:
+    from whoosh.lang.morph_en import variations
+
+    return variations(*args, **kwargs)
+
+
 def _stand_in(name: str, **attributes: Any) -> ModuleType:
     module = ModuleType(name, f"photocap's stand-in for {name} while Whoosh loads (photocap.search.lean_whoosh)")
     module.__dict__.update(attributes)
@@ -39,6 +46,7 @@ STAND_INS: dict[str, dict[str, Callable[[], ModuleType]]] = {
     "whoosh.compat": {"urllib.request": lambda: _stand_in("urllib.request", urlretrieve=_urlretrieve)},
     "whoosh.reading": {"cached_property": lambda: _stand_in("cached_property",
                                                             cached_property=functools.cached_property)},
+    "whoosh.query.terms": {"whoosh.lang.morph_en": lambda: _stand_in("whoosh.lang.morph_en", variations=_variations)},
 }
 
 

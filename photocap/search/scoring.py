@@ -104,7 +104,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     plain = plain_query(query)
     if (plain is None or not _codec_readable(searcher)
             or not all(searcher.schema[term.field].scorable for term in plain.terms)
-            or _postings_count(searcher, plain) < from_postings):
+            or not _has_postings(searcher, plain, from_postings)):
         return None
     import numpy as np
 
@@ -123,9 +123,10 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
         lengths: dict[str, np.ndarray] = {}
         segment_postings = []
         for term in plain.terms:
-            if (term.field, term.text) not in reader:
+            postings = _postings_if_any(reader, term.field, term.text)
+            if postings is None:
                 continue
-            ids, weights = _postings(reader, term.field, term.text)
+            ids, weights = postings
             if term.field not in lengths:
                 lengths[term.field] = _field_lengths(reader, term.field, doc_count)
             idf = searcher.idf(term.field, term.text)
@@ -137,18 +138,20 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             if term.field not in RANKING_ONLY_FIELDS:
                 found[ids] = True
             segment_postings.append((term, ids))
-        words_matched = matched_texts.sum(axis=0)
+        words_matched = matched_texts.view(np.uint8).sum(axis=0, dtype=np.uint16)
         if evidence:
             for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}:
-                if (EVIDENCE_FIELD, text) in reader:
-                    found[_postings(reader, EVIDENCE_FIELD, text)[0]] = True
+                evidence_postings = _postings_if_any(reader, EVIDENCE_FIELD, text)
+                if evidence_postings is not None:
+                    found[evidence_postings[0]] = True
             words_matched[~found] = 0
         allowed = _allowed(leaf, reader, restriction, doc_count)
         if allowed is not None:
             words_matched[~allowed] = 0
-        if plain.bonus and plain.word_count >= 2:
-            scores *= 1 + plain.bonus * np.maximum(words_matched - 1, 0) / (plain.word_count - 1)
         candidates = np.flatnonzero(words_matched)
+        if plain.bonus and plain.word_count >= 2:  # only the candidates' scores are read
+            extra_words = words_matched[candidates].astype(np.float64) - 1
+            scores[candidates] *= 1 + plain.bonus * extra_words / (plain.word_count - 1)
         total += len(candidates)
         ranked += [(float(scores[docnum]), int(docnum) + offset) for docnum in _best(scores, candidates, top)]
         postings_of[offset] = segment_postings
@@ -186,8 +189,14 @@ def _every_photo(searcher: Searcher, query: Query, *, top: int | None, restricti
     return ScoredDocs(ranked, total, {docnum: [] for _score, docnum in ranked})
 
 
-def _postings_count(searcher: Searcher, plain: PlainQuery) -> int:
-    return sum(searcher.doc_frequency(term.field, term.text) for term in plain.terms)
+def _has_postings(searcher: Searcher, plain: PlainQuery, count: int) -> bool:
+    """Whether the query's terms have at least `count` postings (a sentence's first common word says so)."""
+    found = 0
+    for term in plain.terms:
+        found += searcher.doc_frequency(term.field, term.text)
+        if found >= count:
+            return True
+    return False
 
 
 def _best(scores: np.ndarray, candidates: np.ndarray, top: int | None) -> np.ndarray:
@@ -221,6 +230,18 @@ def _matched_terms(searcher: Searcher, ranked: list[tuple[float, int]],
 def _postings(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """A term's document numbers (ascending) and weights in one segment, read a block at a time."""
     return _matcher_arrays(_unwrapped(reader.postings(field, text)))
+
+
+def _postings_if_any(reader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_postings`, or None when the segment does not have the term; the term's entry is looked up once."""
+    from whoosh.reading import TermNotFound
+
+    terms = reader._terms
+    try:
+        info = terms.term_info(field, reader.schema[field].to_bytes(text))
+    except TermNotFound:
+        return None
+    return _matcher_arrays(terms._codec.postings_reader(terms._postfile, info, reader.schema[field].format))
 
 
 def _matcher_arrays(matcher: Any) -> tuple[np.ndarray, np.ndarray]:
