@@ -101,3 +101,27 @@ def test_matched_cites_only_what_show_lists_with_its_strength(tmp_home: Path, li
     assert f"matched caption: dog; less sure: cat ({LESS_SURE:.2f})" in text
     shown = photocap(tmp_home, "show", str(library["less_sure"])).stdout
     assert f"less sure cat {LESS_SURE:.2f}" in shown and "tags     -" in shown
+
+
+def test_a_sentence_takes_any_word_for_someone_as_evidence_a_short_one_not(tmp_home: Path, tmp_path: Path) -> None:
+    """A sentence query's person word is evidence for any person the caption or a tag search trusts names ("a man
+    rides ..." and a caption "a boy ..."); a short query keeps its own words' evidence."""
+    captions = {"boy": ("a boy outdoors", []), "crowd": ("a street at night", [("people", SURE)]),
+                "nobody": ("a street at night", [])}
+    photos = {name: draw_photo(tmp_path / "photos" / f"{name}.jpg", seed=seed) for seed, name in enumerate(captions)}
+    with Catalog.open(tmp_home) as catalog:
+        ids = add(catalog, *(str(path) for path in photos.values()))
+        catalog.save_batch_results([
+            replace(tagged(ids[str(photos[name])], tags), caption=caption, words=[("bicycle", 0.6), ("red", 0.4)])
+            for name, (caption, tags) in captions.items()])
+    assert photocap(tmp_home, "rebuild-index").exit_code == 0
+
+    found = search(tmp_home, "a man rides a red bicycle")
+    assert sorted(names(found, photos)) == ["boy", "crowd"]
+    hits = dict(zip(names(found, photos), found, strict=True))
+    assert hits["boy"]["matched"] == {"caption": ["boy"]}
+    assert hits["crowd"]["matched"] == {"tags": ["people"]}
+    assert hits["crowd"]["matched_tags"]["people"]["probability"] == SURE
+    assert names(maybe(tmp_home, "a man rides a red bicycle"), photos) == ["nobody"]
+    assert search(tmp_home, "man") == [] and search(tmp_home, "man bicycle") == []
+    assert sorted(names(search(tmp_home, "a boy rides a red bicycle"), photos)) == ["boy", "crowd"]

@@ -14,6 +14,7 @@ after the results, set apart as "maybe" and not counted (photocap.search.library
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from photocap.search.time_words import NAMED_DAY_LABELS
@@ -83,6 +84,54 @@ def evidence_query(query: Query) -> Query | None:
     return found if changed else None
 
 
+def person_evidence(query: Query) -> list[tuple[str, str]]:
+    """The (field, term) pairs that are also evidence for a sentence query (PERSON_SENTENCE_WORDS distinct words or
+    more) with a person word: any person word in the caption or among the evidence tags. A caption says "a boy"
+    where the query says "a man", or "a man" for "two men", and the photo is still about a person; its other words
+    rank it. A shorter query ("woman", "woman dog") keeps its words' own evidence."""
+    texts = {text for _field, text in query.iter_all_terms()}
+    if len(texts) < PERSON_SENTENCE_WORDS or not texts & person_words_by_term().keys():
+        return []
+    return [(field, term) for field in ("caption", EVIDENCE_FIELD) for term in sorted(person_words_by_term())]
+
+
+PERSON_WORDS = ("man", "men", "woman", "women", "boy", "girl", "child", "children", "kid", "person", "people", "lady",
+                "guy", "baby", "toddler", "teenager", "adult")
+PERSON_SENTENCE_WORDS = 3
+
+
+@lru_cache(maxsize=1)
+def person_words_by_term() -> dict[str, str]:
+    """PERSON_WORDS (and their plurals) as the caption and tags fields hold them ("peopl"), and the word each is."""
+    from photocap.search.schema import schema
+
+    analyzer = schema()["caption"].analyzer
+    return {token.text: word for word in PERSON_WORDS for token in analyzer(word)}
+
+
+# Where a hit holds a person word the query did not say (person_evidence), as scoring and `matched_words` pass it on.
+PERSON_MATCH_FIELDS = {"caption": "person_in_caption", EVIDENCE_FIELD: "person_in_tags"}
+
+
+def person_matches(also: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """person_evidence's (field, term) pairs as a hit's matched terms name them (PERSON_MATCH_FIELDS)."""
+    return [(PERSON_MATCH_FIELDS[field], term) for field, term in also]
+
+
+def _with_person_word(terms: list[tuple[str, str]], cited: Mapping[str, Sequence[Any]]) -> list[tuple[str, str]]:
+    """The query's matched (field, term) pairs, and when none of them is a person word, the one person word that let
+    the hit in: its caption's (the first), else its tags' (person_evidence)."""
+    query_terms = [(field, text) for field, text in terms if field not in PERSON_MATCH_FIELDS.values()]
+    person = person_words_by_term()
+    if any(text in person and (field == "caption" or (field in RANKING_ONLY_FIELDS and text in cited))
+           for field, text in query_terms):
+        return query_terms
+    in_caption = [("caption", text) for field, text in terms if field == PERSON_MATCH_FIELDS["caption"]]
+    in_tags = [("tags", text) for field, text in terms
+               if field == PERSON_MATCH_FIELDS[EVIDENCE_FIELD] and text in cited]
+    return query_terms + (in_caption or in_tags)[:1]
+
+
 def evidence_entries(tags: Iterable[tuple[str, float, str, bool]], terms_of: Any) -> list[tuple[str, Cited]]:
     """(search term, the tag it stands for) for each evidence tag (tag, probability, source, shown), its terms being
     `terms_of(tag, probability, source)` (its synonyms and broader words)."""
@@ -116,8 +165,8 @@ def matched_words(terms: Iterable[tuple[str, str | bytes]], words_of_term: dict[
     left out (it only ranked the photo); one an evidence tag below the shown strength holds is under "less_sure"."""
     matched: dict[str, list[str]] = {}
     tags: dict[str, Cited] = {}
-    for field, term in terms:
-        text = term.decode("utf-8") if isinstance(term, bytes) else str(term)
+    texts = [(field, term.decode("utf-8") if isinstance(term, bytes) else str(term)) for field, term in terms]
+    for field, text in _with_person_word(texts, cited):
         if field in RANKING_ONLY_FIELDS:
             if text not in cited:
                 continue

@@ -22,7 +22,15 @@ if TYPE_CHECKING:
 
     from photocap.search.time_query import TimeFilter
 
-from photocap.search.evidence import EVIDENCE_FIELD, RANKING_ONLY_FIELDS, evidence_query, matched_words
+from photocap.search.evidence import (
+    EVIDENCE_FIELD,
+    RANKING_ONLY_FIELDS,
+    evidence_query,
+    matched_words,
+    person_evidence,
+    person_matches,
+    person_words_by_term,
+)
 from photocap.search.query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
@@ -300,7 +308,7 @@ class SearchIndex:
                 camera: str | None, tags: Sequence[str], syntax: bool | None, ranking: Ranking,
                 explain: bool, place: str | None = None, near: tuple[float, float, float] | None = None,
                 periods: Sequence[TimeFilter] = (), evidence: bool = True) -> HitPage:
-        from whoosh.query import And, Every
+        from whoosh.query import And, Every, Or, Term
         from whoosh.scoring import BM25F
 
         restriction = filter_query(folder=folder, after=after, before=before, camera=camera, tags=tags,
@@ -311,6 +319,9 @@ class SearchIndex:
             parsed = parse_query(query, syntax=syntax, ranking=ranking)
         weighting = BM25F(B=ranking.bm25_b, K1=ranking.bm25_k1)
         words_of_term = query_words_by_term(query) if explain else {}
+        if explain:  # a person word a hit's caption or tags hold where the query says another (person_evidence)
+            words_of_term |= {term: [word] for term, word in person_words_by_term().items()
+                              if term not in words_of_term}
         with self._reading(), self._index.searcher(weighting=weighting) as searcher:
             top = None if limit is None else offset + limit
             scored = (None if self.numpy_scoring is False else
@@ -322,13 +333,20 @@ class SearchIndex:
                              words_of_term) for score, docnum in scored.ranked[offset:]]
                 return HitPage(hits, scored.total)
             needed = evidence_query(parsed) if evidence and self.evidence_filter else None
+            also = person_evidence(parsed) if needed is not None else []
+            if also:
+                needed = Or([needed, *(Term(field, text) for field, text in also)])
             if needed is not None:  # Whoosh scores the whole query, among the photos with evidence
                 restriction = needed if restriction is None else And([restriction, needed])
             allowed = None if restriction is None else set(searcher.docs_for_query(restriction))
             if allowed is not None and not allowed:
                 return HitPage([], 0)  # Whoosh takes an empty filter for none at all
             results = searcher.search(parsed, limit=top, filter=allowed, terms=explain)
-            hits = [_hit(hit.fields(), float(hit.score), (hit.matched_terms() or []) if explain else None,
+            person_docs = ({cited_as: set(searcher.docs_for_query(Term(*pair)))
+                            for pair, cited_as in zip(also, person_matches(also), strict=True)} if explain else {})
+            hits = [_hit(hit.fields(), float(hit.score),
+                         (hit.matched_terms() or []) + [cited_as for cited_as, docs in person_docs.items()
+                                                         if hit.docnum in docs] if explain else None,
                          words_of_term) for hit in results[offset:]]
             if not count:
                 return HitPage(hits, len(hits) + offset)

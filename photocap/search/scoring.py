@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from photocap.search.evidence import EVIDENCE_FIELD, RANKING_ONLY_FIELDS
+from photocap.search.evidence import EVIDENCE_FIELD, RANKING_ONLY_FIELDS, person_evidence, person_matches
 from photocap.search.schema import Ranking
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     import numpy as np
 
     row_of_text = {text: row for row, text in enumerate(sorted({term.text for term in plain.terms}))}
+    also_evidence = person_evidence(query) if evidence else []
     ranked: list[tuple[float, int]] = []
     postings_of: dict[int, list[tuple[WeightedTerm, np.ndarray]]] = {}  # per segment offset
     total = 0
@@ -140,10 +141,17 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             segment_postings.append((term, ids))
         words_matched = matched_texts.view(np.uint8).sum(axis=0, dtype=np.uint16)
         if evidence:
-            for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}:
-                evidence_postings = _postings_if_any(reader, EVIDENCE_FIELD, text)
+            evidence_terms = [(EVIDENCE_FIELD, text)
+                              for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}]
+            for field, text in evidence_terms:
+                evidence_postings = _postings_if_any(reader, field, text)
                 if evidence_postings is not None:
                     found[evidence_postings[0]] = True
+            for (field, text), cited_as in zip(also_evidence, person_matches(also_evidence), strict=True):
+                evidence_postings = _postings_if_any(reader, field, text)
+                if evidence_postings is not None:
+                    found[evidence_postings[0]] = True
+                    segment_postings.append((WeightedTerm(*cited_as, 0.0), evidence_postings[0]))
             words_matched[~found] = 0
         allowed = _allowed(leaf, reader, restriction, doc_count)
         if allowed is not None:
