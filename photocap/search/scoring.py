@@ -141,14 +141,14 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
             segment_postings.append((term, ids))
         words_matched = matched_texts.view(np.uint8).sum(axis=0, dtype=np.uint16)
         if evidence:
-            evidence_terms = [(EVIDENCE_FIELD, text)
-                              for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}]
-            for field, text in evidence_terms:
-                evidence_postings = _postings_if_any(reader, field, text)
+            for text in {term.text for term in plain.terms if term.field in RANKING_ONLY_FIELDS}:
+                evidence_postings = _postings_if_any(reader, EVIDENCE_FIELD, text)
                 if evidence_postings is not None:
                     found[evidence_postings[0]] = True
+            read = {(term.field, term.text): ids for term, ids in segment_postings}
             for (field, text), cited_as in zip(also_evidence, person_matches(also_evidence), strict=True):
-                evidence_postings = _postings_if_any(reader, field, text)
+                evidence_postings = ((read[field, text],) if (field, text) in read
+                                     else _postings_if_any(reader, field, text))
                 if evidence_postings is not None:
                     found[evidence_postings[0]] = True
                     segment_postings.append((WeightedTerm(*cited_as, 0.0), evidence_postings[0]))
