@@ -125,3 +125,6 @@ def test_a_sentence_takes_any_word_for_someone_as_evidence_a_short_one_not(tmp_h
     assert names(maybe(tmp_home, "a man rides a red bicycle"), photos) == ["nobody"]
     assert search(tmp_home, "man") == [] and search(tmp_home, "man bicycle") == []
     assert sorted(names(search(tmp_home, "a boy rides a red bicycle"), photos)) == ["boy", "crowd"]
+    assert sorted(names(search(tmp_home, "two surfers ride red bicycles"), photos)) == ["boy", "crowd"]
+    # "skateboarder" is indexed as "skateboard", the board: not a word for people.
+    assert search(tmp_home, "a skateboarder rides a red bicycle") == []

@@ -95,8 +95,14 @@ def person_evidence(query: Query) -> list[tuple[str, str]]:
     return [(field, term) for field in ("caption", EVIDENCE_FIELD) for term in sorted(person_words_by_term())]
 
 
+# Words for people, and for people by what they are doing ("a surfer" is "a man" in another caption). Not "team" (of
+# sled dogs too) nor "group" (of anything), nor words the stemmer makes an object's or a verb's ("skateboarder" is
+# "skateboard", "performer" "perform", "officer" "offic" as in office).
 PERSON_WORDS = ("man", "men", "woman", "women", "boy", "girl", "child", "children", "kid", "person", "people", "lady",
-                "guy", "baby", "toddler", "teenager", "adult")
+                "guy", "baby", "toddler", "teenager", "adult", "couple", "crowd", "family", "friend", "student",
+                "bride", "groom", "tourist", "soldier", "worker", "musician", "dancer", "athlete", "player", "runner",
+                "hiker", "climber", "swimmer", "surfer", "skier", "skater", "boarder", "biker", "cyclist",
+                "bicyclist", "motorcyclist", "rider", "wrestler", "jockey", "cowboy", "fisherman", "golfer")
 PERSON_SENTENCE_WORDS = 3
 
 
