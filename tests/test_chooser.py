@@ -142,3 +142,22 @@ def test_without_a_detector_objects_the_imagenet_head_cannot_see_are_not_judged(
     caption = "a man rides a surfboard on a wave"
     assert [m.tag for m in CHOOSER.mentions(caption)] == ["person"]
     assert [m.tag for m in CHOOSER.mentions(caption, detected=True)] == ["person", "surfboard"]
+
+
+def test_a_caption_cut_short_is_not_kept() -> None:
+    # A beam that ran out of steps, and a describer caption with a pronoun for a verb: the next candidate is taken.
+    kept = CHOOSER.judge([("two dogs are playing with a", -1.9), ("two dogs are playing in the snow", -2.0)], DOGS)
+    assert kept == ChosenCaption("two dogs are playing in the snow", 0.94, "beam")
+    assert isinstance(CHOOSER.judge([("a brown dog is running through a", -1.9)], DOGS), Guidance)
+    settled = CHOOSER.settle([], [("a dog and a man wearing a red", -3.0), ("a dog and a man on a beach", -3.1)], DOGS)
+    assert settled.text == "a dog and a man on a beach"
+    assert CHOOSER.accept([("a person they sitting down with a dog", -1.0)], DOGS, "grounded") is None
+    # Unsure clothes dropped ("wearing a pink hat") would leave "a man is": another candidate is kept instead.
+    unsure_hat = Evidence(DOGS.tags, person=0.9, words={"hat": 0.01, "pink": 0.01})
+    kept = CHOOSER.judge([("a man is wearing a pink hat", -1.0), ("a man is walking his dog", -1.2)], unsure_hat)
+    assert kept.text == "a man is walking his dog"
+
+
+def test_people_counted_are_not_counted_again_as_the_photos_object() -> None:
+    evidence = detected(Evidence({}, person=0.2), [("person", 0.9), ("person", 0.8)])
+    assert CHOOSER.describe(evidence).text == "two people"

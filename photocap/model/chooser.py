@@ -45,7 +45,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from photocap.model.details import without_unsure_details
+from photocap.model.details import COLOURS, without_unsure_details
 from photocap.model.tag_vocabulary import TagMap, best_and_counts, covered_by_objects, object_tags
 from photocap.model.tag_vocabulary import vocabulary as tag_vocabulary
 from photocap.wording import article
@@ -237,7 +237,7 @@ class CaptionChooser:
         forbid: set[str] = set()
         for text, _score in candidates:
             unsupported, omits = self._faults(text, evidence)
-            if not unsupported and not omits:
+            if not unsupported and not omits and not _cut_short(self._finished(text, evidence)):
                 return self._kept(text, evidence, "beam")
             forbid |= unsupported
         boost = {tag: p for tag, p in evidence.tags.items()
@@ -252,7 +252,7 @@ class CaptionChooser:
         """The first of another generator's candidates that names nothing unsupported, leaves out nothing sure
         and reads as a sentence, or None."""
         for text, _score in candidates:
-            if not text or _garbled(text):
+            if not text or _garbled(text) or _cut_short(self._finished(text, evidence)):
                 continue
             unsupported, omits = self._faults(text, evidence)
             if not unsupported and not omits:
@@ -301,7 +301,7 @@ class CaptionChooser:
         guidance=None for the last try)."""
         unsupported: set[str] = set()
         for text, _score in guided:
-            if _garbled(text):
+            if _garbled(text) or _cut_short(self._finished(text, evidence)):
                 continue
             bad, omits = self._faults(text, evidence)
             if not bad and not omits:
@@ -313,7 +313,7 @@ class CaptionChooser:
             if _garbled(text):
                 continue
             replaced = self._replace_contradicted(text, evidence)
-            if replaced is not None:
+            if replaced is not None and not _cut_short(self._finished(replaced, evidence)):
                 return self._kept(replaced, evidence, "replaced")
         described = self.describe(evidence)
         if described is not None:
@@ -341,7 +341,7 @@ class CaptionChooser:
         if people:
             parts.append(counted(PERSON, people))
             confidence = evidence.person
-        if probability >= floor:
+        if probability >= floor and not (people and tag == PERSON):  # not "two people with two people"
             parts.append(counted(tag, evidence.counts.get(tag, 1)))
             confidence = min(confidence, probability)
         text = " with ".join(parts)
@@ -358,10 +358,16 @@ class CaptionChooser:
         return JUDGED_KINDS | {self.vocabulary.kind(word) or "" for word in object_tags()}
 
     def _kept(self, text: str, evidence: Evidence, method: str) -> ChosenCaption:
+        text = self._finished(text, evidence)
+        return ChosenCaption(text, self.confidence(text, evidence), method)
+
+    def _finished(self, text: str, evidence: Evidence) -> str:
+        """The caption as kept: vague words refined, unsure colours and clothes dropped (which can leave "a man
+        is" of "a man is wearing a pink hat": the chooser then takes another candidate)."""
         text = self._refine(text, evidence)
         if evidence.words is not None:
             text = without_unsure_details(text, evidence.words, self.settings.detail_above)
-        return ChosenCaption(text, self.confidence(text, evidence), method)
+        return text
 
     def _replace_contradicted(self, caption: str, evidence: Evidence) -> str | None:
         words = caption.split()
@@ -450,7 +456,8 @@ def _garbled(caption: str) -> bool:
     words it wants writes ("a group of young asian young asian ..."); or a verb without its noun ("a group of a
     small are jumping"), what a search forbidden the noun writes."""
     words = caption.lower().split()
-    if any(a in _NOT_A_SUBJECT and b in ("is", "are") for a, b in zip(words, words[1:], strict=False)):
+    if _cut_short(caption) or any(a in _NOT_A_SUBJECT and b in ("is", "are")
+                                  for a, b in zip(words, words[1:], strict=False)):
         return True
     repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
     # Pairs of short words ("in a", "on the", "a man") come back in any long sentence.
@@ -459,6 +466,17 @@ def _garbled(caption: str) -> bool:
             or any(words.count(w) >= 3 for w in set(words) if len(w) > 3))
 
 
+def _cut_short(caption: str) -> bool:
+    """A sentence that stops before its end ("a man is standing next to a woman and a", "... wearing a red": a
+    beam search that ran out of steps; "a man is" when an unsure garment went) or a pronoun without its verb
+    ("a person they sitting down in a chair", a typo in the describer's everyday captions)."""
+    words = caption.lower().split()
+    return bool(words) and (words[-1] in _CANNOT_END or (words[-2:-1] == ["a"] and words[-1] in COLOURS) or any(
+        a in ("he", "she", "they") and b.endswith("ing") for a, b in zip(words, words[1:], strict=False)))
+
+
+_CANNOT_END = frozenset(("a", "an", "the", "and", "or", "of", "with", "in", "on", "at", "to", "his", "her", "their",
+                         "its", "is", "are"))
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 
