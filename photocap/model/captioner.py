@@ -33,7 +33,7 @@ from photocap.media.decode import INPUT_SIZE, PhotoDecodeError, decode_photo, pi
 from photocap.model.beam import Hypothesis, beam_candidates
 from photocap.model.calibration import Calibration, CaptionSignals, shipped_calibration
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from photocap.model.chooser import CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
+from photocap.model.chooser import CHOOSER_RULES, CaptionChooser, ChosenCaption, Evidence, Guidance, with_detections
 from photocap.model.describer import Describer
 from photocap.model.detector import Detection, Detector, DetectorUnavailable, load_detector
 from photocap.model.encoder import Encoder, EncoderUnavailable, apply_tuned_weights, load_encoder
@@ -180,12 +180,15 @@ class Captioner:
 
     @property
     def model_checksum(self) -> str:
-        """The decoder's checksum alone, or with the describer and the calibration that change what is stored."""
+        """The decoder's checksum alone, or with the describer, the calibration and the caption chooser's rules
+        that change what is stored."""
         parts = [self.checkpoint.sha256]
         if self.describer is not None:
             parts.append(self.describer.sha256)
         if self.calibration is not None:
             parts.append(self.calibration.sha256)
+        if self.chooser is not None:
+            parts.append(f"chooser-rules-{CHOOSER_RULES}")
         return parts[0] if len(parts) == 1 else hashlib.sha256("+".join(parts).encode()).hexdigest()
 
     @property

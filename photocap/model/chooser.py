@@ -51,6 +51,9 @@ from photocap.model.tag_vocabulary import vocabulary as tag_vocabulary
 from photocap.wording import article
 
 PERSON = "person"
+# Raised when the rules change which captions are kept, so that `photocap index --recaption-older` (which compares
+# the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused.
+CHOOSER_RULES = 2
 EVERYDAY_WORDS_FILE = "everyday_words.json"
 # Caption words for people, singular and plural (the decoder's vocabulary comes from Flickr8k captions).
 _PEOPLE = (
