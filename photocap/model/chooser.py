@@ -475,7 +475,8 @@ def _cut_short(caption: str) -> bool:
     ("a person they sitting down in a chair", a typo in the describer's everyday captions)."""
     words = caption.lower().split()
     return bool(words) and (words[-1] in _CANNOT_END or (words[-2:-1] == ["a"] and words[-1] in COLOURS) or any(
-        a in ("he", "she", "they") and b.endswith("ing") for a, b in zip(words, words[1:], strict=False)))
+        a in ("he", "she", "they") and b.endswith("ing") and len(b) > 5  # "they sing", "they bring" are verbs
+        for a, b in zip(words, words[1:], strict=False)))
 
 
 _CANNOT_END = frozenset(("a", "an", "the", "and", "or", "of", "with", "in", "on", "at", "to", "his", "her", "their",
