@@ -27,7 +27,7 @@ def passing_mask(leaf: Searcher, reader: Any, restriction: Query, doc_count: int
     from whoosh.query.ranges import DateRange, NumericRange, TermRange
     from whoosh.query.wrappers import ConstantScoreQuery, WrappingQuery
 
-    from photocap.search.scoring import _postings
+    from photocap.search.scoring import _is_every_photo, _postings
 
     def mask_of(node: Query) -> np.ndarray:
         kind = type(node)
@@ -52,7 +52,7 @@ def passing_mask(leaf: Searcher, reader: Any, restriction: Query, doc_count: int
             return mask_of(node.a) & ~mask_of(node.b)
         if kind is whoosh_query.Not:
             return ~mask_of(node.query)
-        if kind is whoosh_query.Every and node.fieldname in (None, "", "*"):
+        if _is_every_photo(node):
             return np.ones(doc_count, dtype=bool)
         if kind is whoosh_query.NullQuery.__class__:
             return np.zeros(doc_count, dtype=bool)

@@ -19,6 +19,7 @@ It reads Whoosh's W3 codec blocks directly; a Whoosh whose codec has other inter
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -113,11 +114,7 @@ def score_plain_query(searcher: Searcher, query: Query, ranking: Ranking, *, top
     ranked: list[tuple[float, int]] = []
     postings_of: dict[int, list[tuple[WeightedTerm, np.ndarray]]] = {}  # per segment offset
     total = 0
-    for leaf, offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        doc_count = reader.doc_count_all()
-        if not doc_count:
-            continue
+    for leaf, reader, offset, doc_count in _segments(searcher):
         scores = np.zeros(doc_count)
         matched_texts = np.zeros((len(row_of_text), doc_count), dtype=bool)
         found = np.zeros(doc_count, dtype=bool)  # photos with evidence for some query word
@@ -183,11 +180,7 @@ def _every_photo(searcher: Searcher, query: Query, *, top: int | None, restricti
 
     ranked: list[tuple[float, int]] = []
     total = 0
-    for leaf, offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        doc_count = reader.doc_count_all()
-        if not doc_count:
-            continue
+    for leaf, reader, offset, doc_count in _segments(searcher):
         allowed = _allowed(leaf, reader, restriction, doc_count)
         docnums = np.arange(doc_count) if allowed is None else np.flatnonzero(allowed)
         total += len(docnums)
@@ -195,6 +188,16 @@ def _every_photo(searcher: Searcher, query: Query, *, top: int | None, restricti
             ranked += [(float(query.boost), int(docnum) + offset)
                        for docnum in docnums[: None if top is None else top - len(ranked)]]
     return ScoredDocs(ranked, total, {docnum: [] for _score, docnum in ranked})
+
+
+def _segments(searcher: Searcher) -> Iterator[tuple[Searcher, Any, int, int]]:
+    """Each segment that holds documents: its searcher, reader, first document number and document count (deleted
+    ones included)."""
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        doc_count = reader.doc_count_all()
+        if doc_count:
+            yield leaf, reader, offset, doc_count
 
 
 def _has_postings(searcher: Searcher, plain: PlainQuery, count: int) -> bool:
