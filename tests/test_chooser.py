@@ -43,6 +43,9 @@ def test_people_on_a_photo_without_them_are_refused_and_a_guided_caption_kept() 
     assert CHOOSER.settle([], [("a group of people are jumping in the air", -3.0)], unsure).method == "guided"
     nonsense = CHOOSER.settle([], [("a group of a small are jumping in the air", -3.0)], unsure)
     assert nonsense == ChosenCaption("a photo", 0.0, "nothing sure")
+    for subject_lost in ("a jeans is playing in a game of water", "a group of food are sitting in a room"):
+        assert CHOOSER.settle([], [(subject_lost, -3.0)], unsure).method == "nothing sure"
+    assert CHOOSER.settle([], [("a group of friends are sitting in a room", -3.0)], unsure).method == "guided"
 
 
 def test_with_nothing_true_to_say_the_tags_describe_the_photo() -> None:

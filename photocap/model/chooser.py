@@ -52,8 +52,9 @@ from photocap.wording import article
 
 PERSON = "person"
 # Raised when the rules change which captions are kept, so that `photocap index --recaption-older` (which compares
-# the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused.
-CHOOSER_RULES = 2
+# the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused;
+# 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused.
+CHOOSER_RULES = 3
 EVERYDAY_WORDS_FILE = "everyday_words.json"
 # Caption words for people, singular and plural (the decoder's vocabulary comes from Flickr8k captions).
 _PEOPLE = (
@@ -454,13 +455,25 @@ _NOT_A_SUBJECT = frozenset({
 })
 
 
+# Nouns with no singular ("a jeans") and groups that are counted ("a group of food"): what a search forbidden the
+# subject it wanted puts in its place.
+_ONLY_PLURAL = frozenset({"jeans", "pants", "shorts", "trunks", "glasses", "sunglasses", "goggles", "clothes",
+                          "overalls", "scissors"})
+_COUNTED_GROUPS = frozenset({"group", "crowd", "herd", "flock", "team"})
+
+
 def _garbled(caption: str) -> bool:
     """A word said twice in a row or three times, or two words said twice: what a search pushed away from the
     words it wants writes ("a group of young asian young asian ..."); or a verb without its noun ("a group of a
-    small are jumping"), what a search forbidden the noun writes."""
+    small are jumping"), or a noun that cannot be its subject ("a jeans is playing", "a group of food are"),
+    what a search forbidden the noun writes."""
     words = caption.lower().split()
     if _cut_short(caption) or any(a in _NOT_A_SUBJECT and b in ("is", "are")
                                   for a, b in zip(words, words[1:], strict=False)):
+        return True
+    if any(a in ("a", "an") and b in _ONLY_PLURAL for a, b in zip(words, words[1:], strict=False)) or any(
+            a in _COUNTED_GROUPS and b == "of" and c in MASS_NOUNS
+            for a, b, c in zip(words, words[1:], words[2:], strict=False)):
         return True
     repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
     # Pairs of short words ("in a", "on the", "a man") come back in any long sentence.
