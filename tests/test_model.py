@@ -102,19 +102,19 @@ def test_the_default_model_reaches_the_quality_floor_on_100_validation_photos(fl
     assert len(set(predictions.values())) >= 40  # not collapsed onto a few stock captions
 
 
-def test_both_shipped_models_caption_a_photo_through_the_cli(flickr_dir: Path, tmp_home: Path) -> None:
+def test_every_shipped_model_captions_a_photo_through_the_cli(flickr_dir: Path, tmp_home: Path) -> None:
     from click.testing import CliRunner
 
     from photocap.cli import main
 
     photo = flickr_dir / "Images" / "2654514044_a70a6e2c21.jpg"  # a brown dog running
     captions = {}
-    for model in ("efficientnet_lite0", "resnet50"):
+    for model in ("grounded_lite0", "efficientnet_lite0", "resnet50"):
         run = CliRunner().invoke(main, ["caption", str(photo), "--model", model, "--json"])
         assert run.exit_code == 0, run.output
         captions[model] = json.loads(run.stdout)["caption"]
     assert all(len(text.split()) >= 3 for text in captions.values()), captions
-    assert "dog" in captions["efficientnet_lite0"]
+    assert "dog" in captions["efficientnet_lite0"] and "dog" in captions["grounded_lite0"]
 
 
 def test_encoder_weights_reach_the_model_from_option_environment_and_config(

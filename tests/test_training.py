@@ -74,5 +74,15 @@ def test_the_describer_trains_on_a_tiny_slice_and_writes_a_checkpoint_photocap_l
     assert describer.decoder.grounded and describer.name == "describer"
     from photocap.model.captioner import resolve_model
 
-    flickr_words = set(load_checkpoint(resolve_model(None)).vocab.words)
+    flickr_words = set(load_checkpoint(resolve_model("efficientnet_lite0")).vocab.words)
     assert set(describer.vocab.words) - flickr_words  # everyday words from the COCO captions
+
+    # Epochs are averaged as the shipped grounded decoder was (train.average): the mean of a checkpoint and
+    # itself is that checkpoint, renamed, with the record of what was averaged.
+    subprocess.run([sys.executable, "-m", "train.average", str(out / "epoch1.pt"), str(out / "best.pt"),
+                    "--name", "averaged", "--out", str(out / "average.pt")],
+                   check=True, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    average = load_checkpoint(out / "average.pt")
+    assert average.name == "averaged" and average.training["averaged"] == ["epoch1.pt", "best.pt"]
+    for key, value in describer.decoder.state_dict().items():
+        assert torch.equal(average.decoder.state_dict()[key], value), key

@@ -3,6 +3,7 @@
     python -m train.chooser_settings                                     # Flickr8k val, the shipped settings
     python -m train.chooser_settings --vary object_absent_below=0.1,0.2,0.3 --vary count_above=0.4,0.5
     python -m train.chooser_settings --set coco-dev --vary tagger_weight_on_objects=0.3,0.45
+    python -m train.chooser_settings --model runs/grounded/best.pt                # another decoder, same cache
 
 Each photo is decoded once as `photocap index` decodes it (the encoder's 224 px and the detector's size), and its
 feature grid, the tagger's pooled feature and the detector's findings are cached (PHOTOCAP_CACHE/chooser/); each
@@ -93,12 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", choices=("flickr8k-val", "coco-dev"), default="flickr8k-val")
     parser.add_argument("--vary", action="append", default=[], metavar="SETTING=V1,V2,...")
+    parser.add_argument("--model", default=None, help="a checkpoint file or shipped model (default: the shipped one)")
     parser.add_argument("--beam-size", type=int, default=3)
     parser.add_argument("--detector-size", type=int, default=Settings().detector_size)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args()
     photos = flickr_val(data_dir(None)) if args.set == "flickr8k-val" else coco_dev(DEFAULT_COCO)
-    captioner = Captioner.load(detector_size=args.detector_size)
+    captioner = Captioner.load(args.model, detector_size=args.detector_size)
     grid, found = evidence_of(photos, captioner, args.cache)
     columns = ("BLEU-4", "CIDEr-D", "CHAIR_s", "object_recall", "beam %", "grounded %", "guided %", "replaced %",
                "tags %")

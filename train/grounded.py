@@ -4,8 +4,9 @@ in words learnt from Flickr8k's captions and from 24,619 everyday COCO captions 
     python -m train.features --encoder efficientnet_lite0       # once: Flickr8k's feature grids
     python -m train.chooser_settings                            # once: the detector's findings on Flickr8k val
     python -m train.grounded --out runs/grounded                # resumes from OUT/last.pt when killed
+    python -m train.average runs/grounded/epoch{3,4,5}.pt --out photocap/assets/grounded_lite0.pt  # as shipped
     python -m train.grounded --out runs/describer --with-photos false --select-by text_val_loss --epochs 4 \
-        --patience 1                                            # the shipped describer (assets/describer.pt)
+        --patience 1                                            # objects only, no photos (measured, not shipped)
 
 Each batch holds 32 Flickr8k training photos (their feature grid) and about 26 COCO images known only by their
 captions (no grid: it is masked out). The objects the decoder is told (photocap.model.object_input) are read from
@@ -16,10 +17,10 @@ as the detector's false alarms. Flickr8k photos lose their grid with probability
 with objects_dropout, so the decoder captions from either alone (detection can be turned off). Validation uses the
 detector's real findings.
 
-The decoder starts from the shipped efficientnet_lite0 checkpoint (its words' embeddings and output rows, its
-attention and LSTM) and keeps its word-presence head. After each epoch it captions Flickr8k val free-running
-with the detector's objects (beam 3); the epoch with the best BLEU-4 is kept (OUT/best.pt), and the held-out COCO
-captions' loss is printed beside it.
+The decoder starts from the shipped Flickr8k decoder, efficientnet_lite0 (its words' embeddings and output rows,
+its attention and LSTM), and keeps its word-presence head. After each epoch it captions Flickr8k val free-running
+with the detector's objects (beam 3); the epoch with the best BLEU-4 is kept (OUT/best.pt), every epoch is saved
+(OUT/epochN.pt) for train.average, and the held-out COCO captions' loss is printed beside it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ from train.tag_thresholds import Photos, flickr_val
 from train.text_objects import counts_in, objects_said
 
 GRID_CELLS = 49
+WARM_START_MODEL = "efficientnet_lite0"  # the shipped Flickr8k decoder
+GROUNDED_MODEL = "grounded_lite0"
+OBJECT_PARTS = frozenset({"object_class", "object_count", "no_object"})  # what warm_start has nothing for
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Settings:
     image_dropout: float = 0.15
     objects_dropout: float = 0.1
     lr: float = 3e-4
+    object_lr_scale: float = 1.0  # the object cells' own embeddings (new, unlike the rest) learn this much faster
     lr_decay: float = 0.8
     grad_clip: float = 5.0
     attention_reg: float = 1.0
@@ -282,7 +287,7 @@ def to_checkpoint(decoder: CaptionDecoder, vocab: Vocabulary, shipped: Checkpoin
                       encoder_sha256=shipped.encoder_sha256, concepts=shipped.concepts, metrics=metrics,
                       training={**asdict(s), "warm_start": shipped.model_id, "object_input_min_score": INPUT_MIN_SCORE,
                                 "noise": asdict(noise)},
-                      name="efficientnet_lite0" if s.with_photos else "describer")
+                      name=f"photocap-{GROUNDED_MODEL}" if s.with_photos else "describer")
 
 
 def main() -> None:
@@ -312,13 +317,16 @@ def main() -> None:
     rng_split = random.Random(s.seed)
     rng_split.shuffle(texts)
     text_val, text_train = texts[: s.text_val_images], texts[s.text_val_images:]
-    shipped = load_checkpoint(resolve_model(None))
+    shipped = load_checkpoint(resolve_model(WARM_START_MODEL))
     vocab = build_vocabulary(training, text_train, s.min_count)
     config = DecoderConfig(vocab_size=len(vocab), feature_dim=feature_dim,
                            num_concepts=shipped.decoder.config.num_concepts, num_object_classes=NUM_CLASS_IDS)
     decoder = CaptionDecoder(config)
     warm_start(decoder, shipped, vocab)
-    optimizer = torch.optim.Adam(decoder.parameters(), lr=s.lr)
+    new_parts = [p for name, p in decoder.named_parameters() if name.split(".")[0] in OBJECT_PARTS]
+    rest = [p for name, p in decoder.named_parameters() if name.split(".")[0] not in OBJECT_PARTS]
+    optimizer = torch.optim.Adam([{"params": rest, "lr": s.lr},
+                                  {"params": new_parts, "lr": s.lr * s.object_lr_scale}])
     progress = resume_progress(out / "last.pt", {"decoder": decoder}, optimizer, rng) or Progress(
         float("-inf"), 0, 0, [])
     print(f"vocabulary {len(vocab)} words; {len(training)} photos, "

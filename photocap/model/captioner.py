@@ -43,7 +43,7 @@ from photocap.model.precision import autocast_for, forward_in_chunks, resolve_pr
 from photocap.model.tag_vocabulary import SEARCH_TAG_MIN_PROBABILITY, object_tag
 from photocap.model.tags import Tag, Tagger, TaggerUnavailable
 
-DEFAULT_MODEL = "efficientnet_lite0"
+DEFAULT_MODEL = "grounded_lite0"
 TAGGER_ENCODER = "efficientnet_lite0"  # the encoder whose ImageNet head makes the tags
 CONCEPT_WORDS_KEPT = 30  # per photo, the most probable words of the word-presence head
 CONCEPT_MIN_PROBABILITY = 0.05
