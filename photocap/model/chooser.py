@@ -56,7 +56,7 @@ PERSON = "person"
 # 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused.
 CHOOSER_RULES = 3
 EVERYDAY_WORDS_FILE = "everyday_words.json"
-# Caption words for people, singular and plural (the decoder's vocabulary comes from Flickr8k captions).
+# Caption words for people, singular and plural (the decoders' vocabularies come from Flickr8k's captions, and COCO's).
 _PEOPLE = (
     ("man", "men"), ("woman", "women"), ("boy", "boys"), ("girl", "girls"), ("child", "children"),
     ("kid", "kids"), ("baby", "babies"), ("toddler", "toddlers"), ("person", "people"), ("guy", "guys"),
