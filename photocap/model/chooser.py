@@ -241,8 +241,8 @@ class CaptionChooser:
         forbid: set[str] = set()
         for text, _score in candidates:
             unsupported, omits = self._faults(text, evidence)
-            if not unsupported and not omits and not _cut_short(self._finished(text, evidence)):
-                return self._kept(text, evidence, "beam")
+            if not unsupported and not omits and (finished := self._whole_sentence(text, evidence)) is not None:
+                return self._kept(finished, evidence, "beam")
             forbid |= unsupported
         boost = {tag: p for tag, p in evidence.tags.items()
                  if p >= self.settings.boost_above and tag in self._nameable
@@ -256,11 +256,11 @@ class CaptionChooser:
         """The first of another generator's candidates that names nothing unsupported, leaves out nothing sure
         and reads as a sentence, or None."""
         for text, _score in candidates:
-            if not text or _garbled(text) or _cut_short(self._finished(text, evidence)):
+            if not text or _garbled(text) or (finished := self._whole_sentence(text, evidence)) is None:
                 continue
             unsupported, omits = self._faults(text, evidence)
             if not unsupported and not omits:
-                return self._kept(text, evidence, method)
+                return self._kept(finished, evidence, method)
         return None
 
     def _faults(self, text: str, evidence: Evidence) -> tuple[set[str], bool]:
@@ -305,11 +305,11 @@ class CaptionChooser:
         guidance=None for the last try)."""
         unsupported: set[str] = set()
         for text, _score in guided:
-            if _garbled(text) or _cut_short(self._finished(text, evidence)):
+            if _garbled(text) or (finished := self._whole_sentence(text, evidence)) is None:
                 continue
             bad, omits = self._faults(text, evidence)
             if not bad and not omits:
-                return self._kept(text, evidence, "guided")
+                return self._kept(finished, evidence, "guided")
             unsupported |= bad
         if guidance is not None and not unsupported <= guidance.forbid:
             return Guidance(guidance.forbid | unsupported, guidance.boost)
@@ -317,8 +317,8 @@ class CaptionChooser:
             if _garbled(text):
                 continue
             replaced = self._replace_contradicted(text, evidence)
-            if replaced is not None and not _cut_short(self._finished(replaced, evidence)):
-                return self._kept(replaced, evidence, "replaced")
+            if replaced is not None and (finished := self._whole_sentence(replaced, evidence)) is not None:
+                return self._kept(finished, evidence, "replaced")
         described = self.describe(evidence)
         if described is not None:
             return described
@@ -361,9 +361,14 @@ class CaptionChooser:
             return JUDGED_KINDS
         return JUDGED_KINDS | {self.vocabulary.kind(word) or "" for word in object_tags()}
 
-    def _kept(self, text: str, evidence: Evidence, method: str) -> ChosenCaption:
-        text = self._finished(text, evidence)
-        return ChosenCaption(text, self.confidence(text, evidence), method)
+    def _kept(self, finished: str, evidence: Evidence, method: str) -> ChosenCaption:
+        """A caption already finished (see _whole_sentence), with its confidence."""
+        return ChosenCaption(finished, self.confidence(finished, evidence), method)
+
+    def _whole_sentence(self, text: str, evidence: Evidence) -> str | None:
+        """The caption as it would be kept (_finished), or None when that is cut short."""
+        finished = self._finished(text, evidence)
+        return None if _cut_short(finished) else finished
 
     def _finished(self, text: str, evidence: Evidence) -> str:
         """The caption as kept: vague words refined, unsure colours and clothes dropped (which can leave "a man
