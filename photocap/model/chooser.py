@@ -53,8 +53,9 @@ from photocap.wording import article
 PERSON = "person"
 # Raised when the rules change which captions are kept, so that `photocap index --recaption-older` (which compares
 # the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused;
-# 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused.
-CHOOSER_RULES = 3
+# 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused;
+# 4: so is one that dropping an unsure detail garbles ("a blue jeans is" -> "a jeans is").
+CHOOSER_RULES = 4
 EVERYDAY_WORDS_FILE = "everyday_words.json"
 # Caption words for people, singular and plural (the decoders' vocabularies come from Flickr8k's captions, and COCO's).
 _PEOPLE = (
@@ -366,9 +367,10 @@ class CaptionChooser:
         return ChosenCaption(finished, self.confidence(finished, evidence), method)
 
     def _whole_sentence(self, text: str, evidence: Evidence) -> str | None:
-        """The caption as it would be kept (_finished), or None when that is cut short."""
+        """The caption as it would be kept (_finished), or None when that is cut short or garbled (dropping an
+        unsure "blue" from "a blue jeans is ..." leaves "a jeans is ...")."""
         finished = self._finished(text, evidence)
-        return None if _cut_short(finished) else finished
+        return None if _garbled(finished) else finished
 
     def _finished(self, text: str, evidence: Evidence) -> str:
         """The caption as kept: vague words refined, unsure colours and clothes dropped (which can leave "a man
