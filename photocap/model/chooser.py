@@ -54,7 +54,7 @@ PERSON = "person"
 # Raised when the rules change which captions are kept, so that `photocap index --recaption-older` (which compares
 # the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused;
 # 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused;
-# 4: so is one that dropping an unsure detail garbles ("a blue jeans is" -> "a jeans is").
+# 4: so is one that dropping an unsure detail leaves without its subject ("a blue jeans is" -> "a jeans is").
 CHOOSER_RULES = 4
 EVERYDAY_WORDS_FILE = "everyday_words.json"
 # Caption words for people, singular and plural (the decoders' vocabularies come from Flickr8k's captions, and COCO's).
@@ -367,10 +367,11 @@ class CaptionChooser:
         return ChosenCaption(finished, self.confidence(finished, evidence), method)
 
     def _whole_sentence(self, text: str, evidence: Evidence) -> str | None:
-        """The caption as it would be kept (_finished), or None when that is cut short or garbled (dropping an
-        unsure "blue" from "a blue jeans is ..." leaves "a jeans is ...")."""
+        """The caption as it would be kept (_finished), or None when that is broken (dropping an unsure "blue"
+        from "a blue jeans is ..." leaves "a jeans is ..."). A word refined twice ("a basketball player is playing
+        with a basketball") is not a stutter."""
         finished = self._finished(text, evidence)
-        return None if _garbled(finished) else finished
+        return None if _broken(finished) else finished
 
     def _finished(self, text: str, evidence: Evidence) -> str:
         """The caption as kept: vague words refined, unsure colours and clothes dropped (which can leave "a man
@@ -471,22 +472,28 @@ _COUNTED_GROUPS = frozenset({"group", "crowd", "herd", "flock", "team"})
 
 def _garbled(caption: str) -> bool:
     """A word said twice in a row or three times, or two words said twice: what a search pushed away from the
-    words it wants writes ("a group of young asian young asian ..."); or a verb without its noun ("a group of a
-    small are jumping"), or a noun that cannot be its subject ("a jeans is playing", "a group of food are"),
-    what a search forbidden the noun writes."""
+    words it wants writes ("a group of young asian young asian ..."); or a sentence cut short or without its
+    subject (_broken)."""
+    if _broken(caption):
+        return True
     words = caption.lower().split()
-    if _cut_short(caption) or any(a in _NOT_A_SUBJECT and b in ("is", "are")
-                                  for a, b in zip(words, words[1:], strict=False)):
-        return True
-    if any(a in ("a", "an") and b in _ONLY_PLURAL for a, b in zip(words, words[1:], strict=False)) or any(
-            a in _COUNTED_GROUPS and b == "of" and c in MASS_NOUNS
-            for a, b, c in zip(words, words[1:], words[2:], strict=False)):
-        return True
     repeated = any(a == b for a, b in zip(words, words[1:], strict=False))
     # Pairs of short words ("in a", "on the", "a man") come back in any long sentence.
     pairs = [(a, b) for a, b in zip(words, words[1:], strict=False) if len(a) > 3 or len(b) > 3]
     return (repeated or len(set(pairs)) < len(pairs)
             or any(words.count(w) >= 3 for w in set(words) if len(w) > 3))
+
+
+def _broken(caption: str) -> bool:
+    """Cut short (_cut_short), a verb without its noun ("a group of a small are jumping"), or a noun that cannot
+    be its subject ("a jeans is playing", "a group of food are"): what a search forbidden the noun writes, and
+    what dropping an unsure detail can leave ("a blue jeans is" -> "a jeans is")."""
+    words = caption.lower().split()
+    return _cut_short(caption) or any(
+        a in _NOT_A_SUBJECT and b in ("is", "are") for a, b in zip(words, words[1:], strict=False)) or any(
+        a in ("a", "an") and b in _ONLY_PLURAL for a, b in zip(words, words[1:], strict=False)) or any(
+        a in _COUNTED_GROUPS and b == "of" and c in MASS_NOUNS
+        for a, b, c in zip(words, words[1:], words[2:], strict=False))
 
 
 def _cut_short(caption: str) -> bool:
