@@ -159,6 +159,12 @@ def test_a_caption_cut_short_is_not_kept() -> None:
     unsure_hat = Evidence(DOGS.tags, person=0.9, words={"hat": 0.01, "pink": 0.01})
     kept = CHOOSER.judge([("a man is wearing a pink hat", -1.0), ("a man is walking his dog", -1.2)], unsure_hat)
     assert kept.text == "a man is walking his dog"
+    # The decoders' "a woman and a woman" is kept as two women; two dogs that differ stay two.
+    people = Evidence({}, person=0.9)
+    assert CHOOSER.judge([("a woman and a woman are posing for a picture", -1.0)], people).text == (
+        "two women are posing for a picture")
+    two_dogs = "a black dog and a dog are playing"
+    assert CHOOSER.judge([(two_dogs, -1.0)], DOGS).text == two_dogs
     # Nor is a sentence that dropping an unsure colour garbles: "a blue jeans is ..." would be kept as "a jeans is".
     unsure_blue = Evidence({"animal": 0.2}, person=0.5, words={"blue": 0.01})
     assert CHOOSER.settle([], [("a blue jeans is playing in a game of water", -3.0)], unsure_blue).method == (

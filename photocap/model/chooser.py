@@ -54,8 +54,9 @@ PERSON = "person"
 # Raised when the rules change which captions are kept, so that `photocap index --recaption-older` (which compares
 # the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused;
 # 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused;
-# 4: so is one that dropping an unsure detail leaves without its subject ("a blue jeans is" -> "a jeans is").
-CHOOSER_RULES = 4
+# 4: so is one that dropping an unsure detail leaves without its subject ("a blue jeans is" -> "a jeans is");
+# 5: "two women" for "a woman and a woman".
+CHOOSER_RULES = 5
 EVERYDAY_WORDS_FILE = "everyday_words.json"
 # Caption words for people, singular and plural (the decoders' vocabularies come from Flickr8k's captions, and COCO's).
 _PEOPLE = (
@@ -379,7 +380,7 @@ class CaptionChooser:
         text = self._refine(text, evidence)
         if evidence.words is not None:
             text = without_unsure_details(text, evidence.words, self.settings.detail_above)
-        return text
+        return _pair_counted(text)
 
     def _replace_contradicted(self, caption: str, evidence: Evidence) -> str | None:
         words = caption.split()
@@ -494,6 +495,20 @@ def _broken(caption: str) -> bool:
         a in ("a", "an") and b in _ONLY_PLURAL for a, b in zip(words, words[1:], strict=False)) or any(
         a in _COUNTED_GROUPS and b == "of" and c in MASS_NOUNS
         for a, b, c in zip(words, words[1:], words[2:], strict=False))
+
+
+_PAIRED_PLURALS = {"man": "men", "woman": "women", "boy": "boys", "girl": "girls", "child": "children",
+                   "person": "people", "dog": "dogs", "cat": "cats"}
+# "a woman and a woman", "a young boy and a young boy" (the same words twice; "a black dog and a dog" is two dogs
+# that differ, and stays).
+_SAME_TWICE = re.compile(r"\ba (?:(young|little|small|old|black|white|brown) )?(" + "|".join(_PAIRED_PLURALS)
+                         + r") and an? (?(1)\1 )\2\b")
+
+
+def _pair_counted(caption: str) -> str:
+    """"two women" for "a woman and a woman", which the decoders write of two people alike."""
+    return _SAME_TWICE.sub(lambda found: " ".join(
+        ("two", *(found.group(1),) * bool(found.group(1)), _PAIRED_PLURALS[found.group(2)])), caption)
 
 
 def _cut_short(caption: str) -> bool:
