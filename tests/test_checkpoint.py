@@ -5,6 +5,7 @@ import torch
 
 from photocap.model.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from photocap.model.decoder import CaptionDecoder, DecoderConfig
+from photocap.model.object_input import NUM_CLASS_IDS, object_input
 from photocap.model.vocab import Vocabulary
 
 
@@ -31,6 +32,28 @@ def test_round_trip_keeps_weights_vocab_and_metadata(tmp_path):
         after = loaded.decoder.init_state(grid).hidden
     torch.testing.assert_close(after, before, atol=2e-3, rtol=1e-2)  # stored as fp16
     assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left nothing behind
+
+
+def test_a_grounded_decoder_with_projected_object_cells_round_trips_and_an_older_one_still_loads(tmp_path):
+    vocab = Vocabulary.build([["two", "giraffes", "in", "a", "field"]] * 5)
+    small = {"feature_dim": 8, "embed_dim": 8, "hidden_dim": 8, "attention_dim": 8, "context_dim": 8, "dropout": 0.0,
+             "num_object_classes": NUM_CLASS_IDS}
+    grid, objects = torch.randn(1, 49, 8), object_input([[("giraffe", 2)]])
+    for projected in (True, False):
+        torch.manual_seed(0)
+        decoder = CaptionDecoder(DecoderConfig(len(vocab), **small, object_projection=projected)).eval()
+        save_checkpoint(Checkpoint(decoder, vocab, "efficientnet_lite0", "ab" * 32, [], {}, {}, name="g"),
+                        tmp_path / "g.pt")
+        payload = torch.load(tmp_path / "g.pt", weights_only=True)
+        assert any(k.startswith("object_project.") for k in payload["weights"]) == projected
+        if not projected:  # as written before the field existed
+            del payload["config"]["object_projection"]
+            torch.save(payload, tmp_path / "g.pt")
+        loaded = load_checkpoint(tmp_path / "g.pt").decoder
+        assert loaded.config.object_projection == projected
+        with torch.no_grad():
+            after, before = (d.init_state(grid, objects).hidden for d in (loaded, decoder))
+        torch.testing.assert_close(after, before, atol=2e-3, rtol=1e-2)
 
 
 def test_stored_weights_are_fp16_and_load_without_pickled_code(tmp_path):

@@ -55,7 +55,8 @@ from train.text_objects import counts_in, objects_said
 GRID_CELLS = 49
 WARM_START_MODEL = "efficientnet_lite0"  # the shipped Flickr8k decoder
 GROUNDED_MODEL = "grounded_lite0"
-OBJECT_PARTS = frozenset({"object_class", "object_count", "no_object"})  # what warm_start has nothing for
+# what warm_start has nothing for
+OBJECT_PARTS = frozenset({"object_class", "object_count", "no_object", "object_project"})
 
 
 @dataclass
@@ -76,7 +77,9 @@ class Settings:
     image_dropout: float = 0.15
     objects_dropout: float = 0.1
     lr: float = 3e-4
-    object_lr_scale: float = 1.0  # the object cells' own embeddings (new, unlike the rest) learn this much faster
+    # Object cells through LayerNorm -> Linear -> ReLU, as the grid's cells are (measured, not shipped: docs/MODEL.md)
+    object_projection: bool = False
+    object_lr_scale: float = 1.0  # the object cells' own layers (new, unlike the rest) learn this much faster
     miss_scale: float = 1.0  # the measured miss rates times this (Flickr8k's 224 px photos are missed more often)
     lr_decay: float = 0.8
     grad_clip: float = 5.0
@@ -323,7 +326,8 @@ def main() -> None:
     shipped = load_checkpoint(resolve_model(WARM_START_MODEL))
     vocab = build_vocabulary(training, text_train, s.min_count)
     config = DecoderConfig(vocab_size=len(vocab), feature_dim=feature_dim,
-                           num_concepts=shipped.decoder.config.num_concepts, num_object_classes=NUM_CLASS_IDS)
+                           num_concepts=shipped.decoder.config.num_concepts, num_object_classes=NUM_CLASS_IDS,
+                           object_projection=s.object_projection)
     decoder = CaptionDecoder(config)
     warm_start(decoder, shipped, vocab)
     new_parts = [p for name, p in decoder.named_parameters() if name.split(".")[0] in OBJECT_PARTS]

@@ -31,6 +31,9 @@ class DecoderConfig:
     dropout: float = 0.5
     num_concepts: int = 0  # size of the word-presence head (0: none)
     num_object_classes: int = 0  # object categories + 1 (padding) of a grounded decoder (0: not grounded)
+    # A grounded decoder's object cells go through their own LayerNorm -> Linear -> ReLU, as the grid's cells do
+    # (False: the decoders of 2026-12-05 and before, whose object cells are relu(class + count)).
+    object_projection: bool = False
 
     def to_dict(self) -> dict[str, int | float]:
         return asdict(self)
@@ -101,6 +104,9 @@ class CaptionDecoder(nn.Module):
             self.object_count = nn.Embedding(NUM_COUNT_IDS, c.context_dim, padding_idx=0)
             self.no_object = nn.Parameter(torch.zeros(1, 1, c.context_dim))
             self.object_dropout = nn.Dropout(c.dropout)
+            if c.object_projection:
+                self.object_project = nn.Sequential(nn.LayerNorm(c.context_dim),
+                                                    nn.Linear(c.context_dim, c.context_dim), nn.ReLU())
         self.gate = nn.Linear(c.hidden_dim, c.context_dim)  # how much of the attended context to let in
         self.lstm = nn.LSTMCell(c.embed_dim + c.context_dim, c.hidden_dim)
         self.dropout = nn.Dropout(c.dropout)
@@ -140,7 +146,9 @@ class CaptionDecoder(nn.Module):
         if objects is None or objects.classes.shape[1] == 0:
             return nothing, torch.ones(batch, 1, dtype=torch.bool, device=device)
         classes, counts = objects.classes.to(device), objects.counts.to(device)
-        cells = self.object_dropout(torch.relu(self.object_class(classes) + self.object_count(counts)))
+        embedded = self.object_class(classes) + self.object_count(counts)
+        cells = self.object_project(embedded) if self.config.object_projection else torch.relu(embedded)
+        cells = self.object_dropout(cells)
         mask = torch.cat([torch.ones(batch, 1, dtype=torch.bool, device=device), classes > 0], dim=1)
         return torch.cat([nothing, cells], dim=1), mask
 
