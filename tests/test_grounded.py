@@ -5,6 +5,7 @@ describer naming a giraffe, which the Flickr8k decoder has no word for."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,15 +34,17 @@ def test_the_object_input_counts_each_category_from_its_threshold_best_first() -
     assert tensors.counts.tolist() == [[COUNT_CAP, 2], [0, 0]]
 
 
-def tiny_decoder() -> CaptionDecoder:
+def tiny_decoder(object_projection: bool = False) -> CaptionDecoder:
     torch.manual_seed(0)
     return CaptionDecoder(DecoderConfig(vocab_size=12, feature_dim=8, embed_dim=16, hidden_dim=16, attention_dim=16,
-                                        context_dim=16, dropout=0.0, num_object_classes=NUM_CLASS_IDS)).eval()
+                                        context_dim=16, dropout=0.0, num_object_classes=NUM_CLASS_IDS,
+                                        object_projection=object_projection)).eval()
 
 
+@pytest.mark.parametrize("object_projection", [False, True], ids=["relu-cells", "projected-cells"])
 @torch.no_grad()
-def test_without_its_photo_a_grounded_decoder_reads_only_the_objects() -> None:
-    decoder = tiny_decoder()
+def test_without_its_photo_a_grounded_decoder_reads_only_the_objects(object_projection: bool) -> None:
+    decoder = tiny_decoder(object_projection)
     objects = object_input([[("giraffe", 2)]])
     absent = torch.tensor([False])
     tokens = torch.tensor([1])
@@ -119,6 +122,11 @@ def test_the_describer_backs_off_to_the_objects_it_knows_and_never_says_two_of_t
     assert describer.candidates(found(("person", 0.9), ("kite", 0.5), ("dog", 0.45), ("cat", 0.3))) == [
         "a person flying a kite"]
     assert describer.candidates(found(("zebra", 0.9))) == []
+    # Of two objects found about as surely, the one filling the photo is the subject, not the distant one.
+    apron = Describer({"airplane:1": ["an airplane at the gate"], "truck:1": ["a truck in the street"]}, "0" * 64)
+    airliner, truck = Detection("airplane", 0.44, (0.2, 0.2, 0.8, 0.5)), Detection("truck", 0.45, (0.1, 0.8, 0.2, 0.9))
+    assert apron.candidates([truck, airliner]) == ["an airplane at the gate"]
+    assert apron.candidates([truck, replace(airliner, box=(0.5, 0.5, 0.52, 0.52))]) == ["a truck in the street"]
     # People alone: such captions only guess what they are doing, so there are none, nor by backing off to them.
     assert describer.candidates(found(("person", 0.9))) == []
     assert describer.candidates(found(("person", 0.9), ("zebra", 0.5))) == []

@@ -55,8 +55,9 @@ PERSON = "person"
 # the captioner's checksum, photocap.model.captioner) captions a library again. 2: captions cut short are refused;
 # 3: a guided caption whose subject is a noun that cannot be one ("a jeans is", "a group of food") is refused;
 # 4: so is one that dropping an unsure detail leaves without its subject ("a blue jeans is" -> "a jeans is");
-# 5: "two women" for "a woman and a woman".
-CHOOSER_RULES = 5
+# 5: "two women" for "a woman and a woman"; 6: the describer drops the least salient objects first, not the least
+# sure (photocap.model.describer).
+CHOOSER_RULES = 6
 EVERYDAY_WORDS_FILE = "everyday_words.json"
 # Caption words for people, singular and plural (the decoders' vocabularies come from Flickr8k's captions, and COCO's).
 _PEOPLE = (

@@ -6,7 +6,9 @@
 The Flickr8k decoder cannot say giraffe, pizza or laptop. From 24,619 everyday COCO captions, the describer keeps,
 for each set of objects with counts that enough captions name ("giraffe x2", "person x1 + pizza x1"), the captions
 that agree most with the others of that set. A photo's detections (photocap.model.object_input) choose the set:
-all its objects first, then without the least sure ones, but never people alone (COCO's captions of people say
+all its objects first, then without the least salient ones (the detector's score plus the share of the photo the
+object's largest box covers: an airliner filling the photo outranks a distant truck found a little surer), but
+never people alone (COCO's captions of people say
 what they are doing: "a person that is surfing in the water" for a child on a staircase); a count of 3 may use
 "several" captions, and the other way round, but "two" is never said of three. The caption chooser checks the
 candidates like any caption.
@@ -26,6 +28,9 @@ from photocap.model.object_input import COUNT_CAP, objects_of
 from photocap.model.tag_vocabulary import OBJECT_TAG_MIN_SCORE
 
 DESCRIBER_FILE = "describer.json"
+# What a box filling the whole photo adds to an object's salience (coco-dev, 80 photos: CIDEr-D 0.661 -> 0.670,
+# CHAIR_s 16.2 -> 15.0%, object recall 48.2 -> 50.4% at 1.0; Flickr8k val unchanged; 0.5 half of that, 2.0 the same).
+SUBJECT_AREA_WEIGHT = 1.0
 
 
 def signature_key(counts: Mapping[str, int]) -> str:
@@ -58,7 +63,7 @@ class Describer:
 
     def candidates(self, found: Sequence[Detection]) -> list[str]:
         """Captions for a photo with these detections, best first ([] when no set of its objects is known)."""
-        objects = objects_of(found, OBJECT_TAG_MIN_SCORE)  # the objects shown as tags, nothing weaker
+        objects = _most_salient_first(objects_of(found, OBJECT_TAG_MIN_SCORE), found)  # as tags, nothing weaker
         for size in range(len(objects), 0, -1):
             if all(label == "person" for label, _ in objects[:size]):
                 break  # what people are doing is all such captions say, and the detector cannot tell it
@@ -67,6 +72,14 @@ class Describer:
                 if captions:
                     return list(captions)
         return []
+
+
+def _most_salient_first(objects: list[tuple[str, int]], found: Sequence[Detection]) -> list[tuple[str, int]]:
+    def salience(label: str) -> float:
+        boxes = [d for d in found if d.label == label and d.score >= OBJECT_TAG_MIN_SCORE]
+        return max(d.score for d in boxes) + SUBJECT_AREA_WEIGHT * max(d.area for d in boxes)
+
+    return sorted(objects, key=lambda item: -salience(item[0]))
 
 
 def _count_variants(counts: dict[str, int]) -> Iterator[dict[str, int]]:

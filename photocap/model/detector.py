@@ -58,6 +58,11 @@ class Detection:
     score: float
     box: tuple[float, float, float, float]
 
+    @property
+    def area(self) -> float:
+        """The share of the photo the box covers."""
+        return max(0.0, self.box[2] - self.box[0]) * max(0.0, self.box[3] - self.box[1])
+
 
 weights_path = detector_weights
 
