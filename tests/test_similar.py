@@ -210,15 +210,18 @@ def test_in_cells_every_cell_read_answers_as_exact_search(home_copy: Path, simil
 def test_in_cells_a_query_reads_only_the_nearest_cells_and_still_finds_the_copies(home_copy: Path,
                                                                                    similar_library) -> None:
     _home, library = similar_library
-    index = forced_into_cells(home_copy, probe_share=0.01)
+    # Two of the 4-5 cells: in cells of about 2 photos, a photo's two copies need not share its cell (k-means put
+    # one of the three beach photos in the next cell on one machine), but they lie in the cells nearest to it.
+    index = forced_into_cells(home_copy, probe_share=0.4)
+    assert 1 < index.probe < index.cells
     with Catalog.open(home_copy) as catalog, catalog.reading() as conn:
         rows = next(all_features(conn, main_encoder(conn)))
     for photo_id, feature in zip(rows.ids.tolist(), rows.vectors, strict=True):
         reduced = index.reduce(feature)
-        (cell,) = index.probed(reduced)
-        members = index.ids[index.bounds[cell]:index.bounds[cell + 1]]
-        assert set(index.candidates(reduced, 400).tolist()) == set(members.tolist())
-        assert photo_id in set(index.candidates(reduced, 400).tolist())  # a photo is in the cell nearest to it
+        members = {int(i) for cell in index.probed(reduced)
+                   for i in index.ids[index.bounds[cell]:index.bounds[cell + 1]]}
+        assert set(index.candidates(reduced, 400).tolist()) == members  # the probed cells' photos, no others
+        assert photo_id in members  # a photo is in one of the cells nearest to it
     for photo, copies in ((library / DOGS_ON_BEACH, {"beach_small.jpg", "beach.png"}),
                           (library / CHILD, {"child_copy.jpg"})):
         found = similar(home_copy, photo)
