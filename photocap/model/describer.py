@@ -8,10 +8,9 @@ for each set of objects with counts that enough captions name ("giraffe x2", "pe
 that agree most with the others of that set. A photo's detections (photocap.model.object_input) choose the set:
 all its objects first, then without the least salient ones (the detector's score plus the share of the photo the
 object's largest box covers: an airliner filling the photo outranks a distant truck found a little surer), but
-never people alone (COCO's captions of people say
-what they are doing: "a person that is surfing in the water" for a child on a staircase); a count of 3 may use
-"several" captions, and the other way round, but "two" is never said of three. The caption chooser checks the
-candidates like any caption.
+never people alone (COCO's captions of people say what they are doing: "a person that is surfing in the water"
+for a child on a staircase); a count of 3 may use "several" captions, and the other way round, but "two" is never
+said of three. The caption chooser checks the candidates like any caption.
 """
 
 from __future__ import annotations
