@@ -259,7 +259,7 @@ class Captioner:
         drafts = []
         for i, (found, proof, objects) in enumerate(zip(candidates, evidence, seen, strict=True)):
             if objects is not None:
-                proof = with_detections(proof, [(object_tag(d.label), d.score, box_area(d.box)) for d in objects],
+                proof = with_detections(proof, [(object_tag(d.label), d.score, d.area) for d in objects],
                                         self.chooser.vocabulary, self.chooser.settings)
             if self.checkpoint.concepts:  # the evidence for colours and clothes
                 proof = replace(proof, words=dict(words[i]))
@@ -378,11 +378,6 @@ class Captioner:
             for row, caption in zip(rows, captions, strict=True):
                 results[row] = caption
         return results
-
-
-def box_area(box: tuple[float, float, float, float]) -> float:
-    """The share of the photo a box (fractions x1, y1, x2, y2) covers."""
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _score_of(chosen: ChosenCaption, candidates: list[tuple[str, float]]) -> float | None:
