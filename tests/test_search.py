@@ -545,6 +545,57 @@ def test_quoted_phrases_match_caption_word_order_and_whole_tags(index: SearchInd
     assert sorted(ids(index.search("bear"))) == [2, 3] and ids(index.search("toy")) == [1]
 
 
+def test_a_compound_name_typed_as_plain_words_is_one_thing_not_its_words(index: SearchIndex):
+    tagged = make_doc(1, "a plate on a table")
+    tagged["tag_terms"] = [("hot dog", 0.6)]
+    tagged["evidence"] = [("hot dog", ("hot dog", 0.6, "detector", True))]
+    index.upsert([tagged, make_doc(2, "a man eats a hot dog"), make_doc(3, "a dog runs in the hot sun"),
+                  make_doc(4, "a brown dog on the grass")])
+    assert sorted(ids(index.search("hot dog"))) == [1, 2]
+    hits = {hit.photo_id: hit for hit in index.search("hot dog", explain=True)}
+    assert hits[1].matched == {"tags": ["hot dog"]} and hits[2].matched == {"caption": ["hot dog"]}
+    # Beside other words the name is still one of them: the dogs are found, after the hot dogs.
+    assert sorted(ids(index.search("a hot dog and a dog"))[:2]) == [1, 2]
+    assert sorted(ids(index.search("a hot dog and a dog"))) == [1, 2, 3, 4]
+    assert index.unknown_words("hot dog") == []
+
+
+def test_a_compound_name_whose_last_word_is_what_it_is_also_finds_that_word(index: SearchIndex):
+    tagged = make_doc(1, "people eating in a room")
+    tagged["tag_terms"] = [("dining table", 0.6)]
+    tagged["evidence"] = [("dining table", ("dining table", 0.6, "detector", True))]
+    index.upsert([tagged, make_doc(2, "a family sits at a table"), make_doc(3, "a dog on the grass")])
+    # The detector's dining table is evidence only as a whole; a caption's table is a table.
+    assert sorted(ids(index.search("dining table"))) == [1, 2]
+    assert ids(index.search("table")) == [2]
+
+
+def test_an_index_analysed_by_an_older_photocap_is_outdated_though_its_fields_are_the_same(tmp_path: Path):
+    import copy
+
+    from whoosh import fields
+    from whoosh import index as whoosh_index
+
+    from photocap.search.schema import ANALYSIS_VERSION, schema
+
+    older = copy.deepcopy(schema())
+    older.remove(f"analysis_{ANALYSIS_VERSION}")
+    older.add(f"analysis_{ANALYSIS_VERSION - 1}", fields.STORED())
+    (tmp_path / "index").mkdir()
+    whoosh_index.create_in(str(tmp_path / "index"), older)
+    with pytest.raises(search_module.SearchIndexOutdated, match="another photocap version"):
+        SearchIndex.open(tmp_path / "index")
+
+
+def test_a_compound_name_no_photo_has_is_unknown_as_a_whole(index: SearchIndex):
+    index.upsert([make_doc(1, "a brown dog on the grass"), make_doc(2, "a teddy bear on a bed")])
+    assert index.search("hot dog") == []
+    assert index.unknown_words("hot dog") == ["hot dog"]
+    assert index.unknown_words("a teddy bear and a hot dog") == ["hot dog"]
+    assert index.unknown_words("hot dog with mustard") == ["hot dog", "mustard"]
+    assert index.unknown_words("a dog at a dining table") == ["dining", "table"]
+
+
 def test_rebuild_writes_bounded_segments_that_later_merges_leave_alone(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(search_module, "LARGE_SEGMENT_DOCS", 50)  # 100,000 in use: a writer's memory is bounded
     index = SearchIndex.rebuild_at(tmp_path / "index", [make_doc(i, f"a dog number {i}") for i in range(1, 121)])

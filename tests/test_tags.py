@@ -210,3 +210,14 @@ def test_probabilities_sum_up_the_hierarchy(tagger, encoded):
     dog = tagger.words.index("dog")
     breeds = [i for i, e in enumerate(entries) if "|dog|" in e.path]
     assert (tags[:, dog : dog + 1] >= tags[:, breeds] - 1e-6).all()
+
+
+def test_the_shipped_compound_names_are_the_vocabularys():
+    from photocap.model.tag_vocabulary import compound_names, vocabulary
+    from photocap.search.compounds import read_compound_names
+
+    shipped = read_compound_names()
+    assert list(shipped.items()) == compound_names(vocabulary()), "run `python -m train.compound_names`, commit it"
+    whole = {name for name, stands_for_whole in shipped.items() if stands_for_whole}
+    assert {"hot dog", "teddy bear", "sea lion", "guinea pig", "traffic light"} <= whole
+    assert {"dining table", "polar bear", "wine glass", "golden retriever"} <= set(shipped) - whole

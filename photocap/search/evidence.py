@@ -189,6 +189,9 @@ def matched_words(terms: Iterable[tuple[str, str | bytes]], words_of_term: dict[
                 matched[field].append(word)
     if "tags" in matched and "less_sure" in matched:
         matched["less_sure"] = [word for word in matched["less_sure"] if word not in matched["tags"]]
+    for field, words in matched.items():  # "dining table" says it all: not also "dining" and "table"
+        named = {part for word in words if " " in word for part in word.split()}
+        matched[field] = [word for word in words if word not in named]
     in_query = {word: position for position, word in enumerate(word for typed in words_of_term.values()
                                                                 for word in typed)}
     return ({field: sorted(matched[field], key=lambda word: in_query.get(word, len(in_query)))

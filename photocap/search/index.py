@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from photocap.search.time_query import TimeFilter
 
+from photocap.search.compounds import compounds_in, without_whole_names
 from photocap.search.evidence import (
     EVIDENCE_FIELD,
     RANKING_ONLY_FIELDS,
@@ -34,6 +35,7 @@ from photocap.search.evidence import (
 from photocap.search.query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
+    compound_term,
     filter_query,
     folder_spellings,
     looks_like_whoosh_syntax,
@@ -357,8 +359,15 @@ class SearchIndex:
 
     def unknown_words(self, query: str) -> list[str]:
         """The query's words that no photo in the index has evidence for (a caption, a tag search trusts, a file
-        name, ...: photocap.search.evidence), as typed."""
-        words = query_words_by_term(query)
+        name, ...: photocap.search.evidence), as typed; a compound name that stands for the whole
+        (photocap.search.compounds) as a whole ("hot dog", though "dog" is known)."""
+        plain = plain_words(query)
+        words = query_words_by_term(without_whole_names(plain))
+        for name, whole in compounds_in(plain):
+            if whole:
+                words[compound_term(name)] = [name]
+            else:  # its words are searched too, and say what is unknown
+                words.pop(compound_term(name), None)
         fields = [field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS] + [EVIDENCE_FIELD]
         with self._reader() as reader:
             known = {term for term in words if any(reader.doc_frequency(field, term) for field in fields)}

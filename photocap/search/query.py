@@ -9,12 +9,14 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from photocap.search.compounds import compounds_in, with_compound_terms
 from photocap.search.schema import (
     DEFAULT_RANKING,
     QUERYABLE_FIELDS,
     SEARCHED_FIELDS,
     Ranking,
     SearchQueryError,
+    compound_term_of,
     indexable,
     schema,
 )
@@ -60,8 +62,9 @@ def looks_like_whoosh_syntax(text: str) -> bool:
 def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEFAULT_RANKING) -> Query:
     """Parse `text` into a Whoosh query over the caption, tags and words fields.
 
-    `syntax=False` treats `text` as plain words, `True` as Whoosh syntax (checked strictly), and `None`
-    decides by `looks_like_whoosh_syntax`. Raises `SearchQueryError` for a malformed or empty query.
+    `syntax=False` treats `text` as plain words (with the terms of the names of one thing in several words:
+    photocap.search.compounds), `True` as Whoosh syntax (checked strictly), and `None` decides by
+    `looks_like_whoosh_syntax`. Raises `SearchQueryError` for a malformed or empty query.
     """
     from whoosh.query import NullQuery
 
@@ -73,7 +76,7 @@ def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEF
     if syntax:
         check_whoosh_syntax(text)
     else:
-        text = plain_words(text)
+        text = with_compound_terms(plain_words(text), compound_term)
     try:
         query = _parser(ranking).parse(text)
     except Exception as error:  # Whoosh's parser rarely raises; when it does the query is at fault
@@ -81,6 +84,11 @@ def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEF
     if query is NullQuery:
         raise SearchQueryError("query has no searchable words (common words like 'the' and 'a' are ignored)")
     return _negations_exclude(_phrases_where_positions_are(query))
+
+
+def compound_term(name: str) -> str:
+    """A compound name's term ("teddy bear" -> "teddi_bear"), or the name itself if it has none."""
+    return compound_term_of().get(name, name)
 
 
 def check_whoosh_syntax(text: str) -> None:
@@ -347,7 +355,8 @@ def _as_date(day: date) -> date:
 
 
 def query_words_by_term(query: str) -> dict[str, list[str]]:
-    """The query's words (operators and field names aside) by the term the index holds for them."""
+    """The query's words (operators and field names aside) by the term the index holds for them, and its compound
+    names by theirs ("teddi_bear": ["teddy bear"])."""
     analyzer = schema()["caption"].analyzer
     found: dict[str, list[str]] = {}
     for token in _QUERY_TOKEN.findall(query):
@@ -361,4 +370,6 @@ def query_words_by_term(query: str) -> dict[str, list[str]]:
                 found.setdefault(analyzed.text, [])
                 if word not in found[analyzed.text]:
                     found[analyzed.text].append(word)
+    for name, _whole in compounds_in(plain_words(query)):
+        found[compound_term(name)] = [name]
     return found

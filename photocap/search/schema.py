@@ -12,9 +12,11 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, NotRequired, TypedDict
 
+from photocap.search.compounds import JOINER, compound_filter_class, compound_terms, read_compound_names
 from photocap.search.evidence import Cited, cited_by_word
 
 REBUILD_HINT = "run `photocap rebuild-index`"
+ANALYSIS_VERSION = 2  # 2: compound names are terms of their own (photocap.search.compounds)
 WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 5·p occurrences
 MIN_WEIGHT = 0.01
 MIN_LIKELY_WORD_PROBABILITY = 0.1
@@ -101,6 +103,23 @@ DEFAULT_RANKING = Ranking()
 # Schema and documents
 
 
+def stem_word(word: str) -> str:
+    """Porter2, but a compound name's term is left as it is: it is its words, already stemmed, joined."""
+    if JOINER in word:
+        return word
+    from whoosh.lang.porter2 import stem
+
+    return stem(word)
+
+
+@lru_cache(maxsize=1)
+def compound_term_of() -> dict[str, str]:
+    """Each compound name (photocap.search.compounds) and its term, as the caption and the tags hold it."""
+    analyzer = schema()["tags"].analyzer
+    terms = {name: JOINER.join(token.text for token in analyzer(name)) for name in read_compound_names()}
+    return {name: term for name, term in terms.items() if JOINER in term}
+
+
 @lru_cache(maxsize=1)
 def schema() -> Any:
     from whoosh import fields
@@ -113,23 +132,24 @@ def schema() -> Any:
         StemmingAnalyzer,
         StopFilter,
     )
-    from whoosh.lang.porter2 import stem
     from whoosh.support.charset import accent_map
 
     # whoosh's default Porter stemmer leaves double consonants ("running" -> "runn", "sitting" -> "sitt"),
     # so it would never match "runs" or "sits"; Porter2 (Snowball English) gets them right.
-    stemmed = StemmingAnalyzer(stemfn=stem)
+    stemmed = StemmingAnalyzer(stemfn=stem_word)
+    # A caption's compound names ("a hot dog") are also terms of their own (photocap.search.compounds).
+    described = stemmed | compound_filter_class()(compound_terms(lambda text: [t.text for t in stemmed(text)]))
     # "dog^4.85": the word dog, weighing 4.85 (its probability times WEIGHT_PER_PROBABILITY) in BM25F's term
     # frequency. Queries have no "^" left by the time they are analysed (the parser takes it as a boost).
     weighted = (RegexTokenizer(r"\w+(?:\.?\w+)*(?:\^[0-9.]+)?") | DelimitedAttributeFilter() | LowercaseFilter()
-                | StopFilter() | StemFilter(stemfn=stem))
+                | StopFilter() | StemFilter(stemfn=stem_word))
     return fields.Schema(
         photo_id=fields.ID(unique=True, stored=True),
         path=fields.STORED(),  # never searched: an indexed path would be a million terms at a million photos
         # The photo's folder and every ancestor, NUL-separated (the one byte a path cannot hold), so a
         # folder filter is a single exact term and "/a/b" never matches "/a/bc".
         folder=fields.IDLIST(expression=re.compile(r"[^\x00]+")),
-        caption=fields.TEXT(analyzer=stemmed, stored=True),
+        caption=fields.TEXT(analyzer=described, stored=True),
         # No word positions but the caption's: quoted phrases are the caption's words in order, and positions
         # cost every search (each posting's are unpickled with it) and every index write.
         names=fields.TEXT(analyzer=stemmed, phrase=False),
@@ -148,12 +168,16 @@ def schema() -> Any:
         # Stemmed as the caption is, so that a query word is one term in every field (the coordination bonus
         # counts distinct terms).
         place=fields.TEXT(analyzer=RegexTokenizer() | LowercaseFilter() | StopFilter() | CharsetFilter(accent_map)
-                          | StemFilter(stemfn=stem), phrase=False),
+                          | StemFilter(stemfn=stem_word), phrase=False),
         country=fields.ID(),  # the place's country code, lower case ("it", "us": stop words as words)
         lat=fields.NUMERIC(float, bits=64, stored=True, signed=True),
         lon=fields.NUMERIC(float, bits=64, stored=True, signed=True),
         when=fields.TEXT(analyzer=stemmed, phrase=False),
         season=fields.KEYWORD(lowercase=False, commas=True),
+        # Never written. Whoosh compares schemas by their fields' names and formats, not their analysers, so an
+        # index analysed otherwise (before compound names, say) would pass as current: a change of analysis bumps
+        # ANALYSIS_VERSION, and the index an older photocap built is rebuilt.
+        **{f"analysis_{ANALYSIS_VERSION}": fields.STORED()},
     )
 
 
@@ -228,13 +252,16 @@ def folder_and_ancestors(folder: str) -> list[str]:
 
 
 def weighted_words(words: Iterable[tuple[str, float]]) -> str:
-    """Each word (each word of a phrase) weighing WEIGHT_PER_PROBABILITY times its probability, as the
-    `weighted` analyser reads it: "teddy^1.5 bear^1.5 dog^4.85". However unlikely, a word is findable: a
+    """Each word (each word of a phrase, and a compound name's term: photocap.search.compounds) weighing
+    WEIGHT_PER_PROBABILITY times its probability, as the `weighted` analyser reads it: "teddy^1.5 bear^1.5
+    teddi_bear^1.5 dog^4.85". However unlikely, a word is findable: a
     photo the tagger calls 0.02 pizza is a better answer to "pizza" than none, and ranks below likelier ones."""
     weighted = []
     for phrase, probability in words:
         weight = max(WEIGHT_PER_PROBABILITY * min(max(probability, 0.0), 1.0), MIN_WEIGHT)
-        weighted.extend(f"{word}^{weight:.3g}" for word in _WORD.findall(phrase))
+        phrase_words = _WORD.findall(phrase)
+        compound = compound_term_of().get(" ".join(phrase_words).lower()) if len(phrase_words) > 1 else None
+        weighted.extend(f"{word}^{weight:.3g}" for word in [*phrase_words, *([compound] if compound else [])])
     return " ".join(weighted)
 
 
