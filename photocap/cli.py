@@ -263,7 +263,23 @@ def watch(ctx, paths, polling, debounce, follow_symlinks, device, precision, bat
         raise InputError(str(error)) from None
 
 
-@main.command(context_settings={"ignore_unknown_options": True})  # `search -cat`: a query, not an option
+class QueryCommand(click.Command):
+    """A command whose query may start with a dash (`search -cat`: a word excluded, not an option), while an unknown
+    `--option` is still named as one ("No such option: --paths-only Did you mean --paths?"), not taken for a
+    second query."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = {name for param in self.get_params(ctx) for name in (*param.opts, *param.secondary_opts)}
+        for arg in args:
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if name.startswith("--") and len(name) > 2 and name not in known:
+                raise click.NoSuchOption(name, possibilities=sorted(known), ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(min=1), default=SEARCH_LIMIT, show_default=True,
               help="Most results shown.")

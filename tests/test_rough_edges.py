@@ -38,6 +38,15 @@ def test_queries_with_colons_and_a_leading_dash_are_searched_not_refused(tmp_hom
     assert not everything & {hit["path"] for hit in json_lines(run.stdout)}
 
 
+def test_a_mistyped_search_option_is_named_not_taken_for_a_second_query(tmp_home: Path, indexed: Path) -> None:
+    for args in (("garden", "--paths-only"), ("--paths-only", "garden"), ("garden", "--limt=3")):
+        run = photocap(tmp_home, "search", *args)
+        assert run.exit_code == 2 and "No such option" in run.stderr and "extra argument" not in run.stderr, args
+    assert "Did you mean '--paths'?" in photocap(tmp_home, "search", "garden", "--paths-only").stderr
+    assert photocap(tmp_home, "search", "garden", "--limit=2", "--paths").exit_code in (0, 1)
+    assert photocap(tmp_home, "search", "--", "--garden").exit_code in (0, 1)  # after --, a query
+
+
 def test_a_folder_outside_the_library_is_named(tmp_home: Path, indexed: Path, tmp_path: Path) -> None:
     run = photocap(tmp_home, "search", "garden", "--folder", str(tmp_path / "nowhere"))
     assert run.exit_code == 2 and "no such folder" in run.stderr
