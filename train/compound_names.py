@@ -1,6 +1,7 @@
 """Write photocap/assets/compound_names.txt: the tag names of more than one word (photocap.search.compounds), one a
-line, each followed by a tab and "whole" (its last word alone names another thing: "hot dog") or "also", from the
-shipped vocabulary. Run after the tag map or the object words change:
+line, then a tab and "whole" (its last word alone names another thing: "hot dog") or "also", then a tab and its term
+(its words as the index analyses them, joined: "hot_dog"), from the shipped vocabulary. Run after the tag map or
+the object words change:
 
     python -m train.compound_names
 """
@@ -11,16 +12,29 @@ import argparse
 from pathlib import Path
 
 from photocap.model.tag_vocabulary import compound_names, vocabulary
-from photocap.search.compounds import COMPOUND_NAMES_PATH
+from photocap.search.compounds import COMPOUND_NAMES_PATH, JOINER
+from photocap.search.schema import schema
+
+
+def compound_lines() -> list[str]:
+    """The file's lines: the names whose words analyse to two or more ("garbage can" is "garbag" alone: "can" is a
+    stop word), each with its kind and term."""
+    analyzer = schema()["tags"].analyzer  # as the tags and the caption analyse words (the caption adds the terms)
+    lines = []
+    for name, whole in compound_names(vocabulary()):
+        words = [token.text for token in analyzer(name)]
+        if len(words) > 1:
+            lines.append(f"{name}\t{'whole' if whole else 'also'}\t{JOINER.join(words)}\n")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=COMPOUND_NAMES_PATH)
     args = parser.parse_args(argv)
-    names = compound_names(vocabulary())
-    args.out.write_text("".join(f"{name}\t{'whole' if whole else 'also'}\n" for name, whole in names), encoding="utf-8")
-    print(f"{len(names)} names -> {args.out}")
+    lines = compound_lines()
+    args.out.write_text("".join(lines), encoding="utf-8")
+    print(f"{len(lines)} names -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -6,47 +6,51 @@ so a query must say the whole name to reach it. And where the name's last word a
 replaces its words in the query: "hot dog" is not about dogs, nor "teddy bear" about bears, nor "sea lion" about
 lions, and a library without a hot dog must not answer "hot dog" with its dogs. Where the last word is what the
 thing is ("dining table", "polar bear"), its words stay in the query beside the name: a caption's "table" is still
-evidence of a dining table. The names and their kind: assets/compound_names.txt, from the vocabulary
-(photocap.model.tag_vocabulary.compound_names, written by train.compound_names).
+evidence of a dining table. The names, their kind and their terms: assets/compound_names.txt, from the vocabulary
+(photocap.model.tag_vocabulary.compound_names; train.compound_names writes it). A search reads the file only for a
+query of two words or more, and never analyses it: start-up stays as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Iterator
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-COMPOUND_NAMES_PATH = Path(str(resources.files("photocap") / "assets" / "compound_names.txt"))
-JOINER = "_"  # a compound's term: its words as the field's analyser gives them, joined ("teddi_bear")
+# Beside this package, not through importlib.resources: importing that costs a search's start-up 6 ms.
+COMPOUND_NAMES_PATH = Path(__file__).resolve().parent.parent / "assets" / "compound_names.txt"
+JOINER = "_"  # a compound's term: its words as the caption and tags fields analyse them, joined ("teddi_bear")
 
 
-def read_compound_names(path: Path = COMPOUND_NAMES_PATH) -> dict[str, bool]:
-    """Each name, and whether it stands for the whole (its last word alone names another thing)."""
+class CompoundName(NamedTuple):
+    whole: bool  # its last word alone names another thing: the name replaces its words in a query
+    term: str  # the index's term for it
+
+
+@lru_cache(maxsize=1)
+def read_compound_names(path: Path = COMPOUND_NAMES_PATH) -> dict[str, CompoundName]:
+    """Each name ("hot dog"), whether it stands for the whole, and its term ("hot_dog"): lines "name<TAB>whole|also
+    <TAB>term"."""
     names = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        name, _, kind = line.partition("\t")
-        if len(name.split()) > 1:
-            names[name] = kind == "whole"
+        name, kind, term = line.split("\t")
+        names[name] = CompoundName(kind == "whole", term)
     return names
 
 
-def compound_terms(analyse: Callable[[str], list[str]]) -> dict[tuple[str, ...], str]:
-    """Each name's words as `analyse` (a field's analyser without this filter) gives them, and the name's term."""
-    terms = {}
-    for name in read_compound_names():
-        words = tuple(analyse(name))
-        if len(words) > 1:
-            terms[words] = JOINER.join(words)
-    return terms
+def compound_names_digest(path: Path = COMPOUND_NAMES_PATH) -> str:
+    """What the index's analysis of compound names depends on: an index made with other names is outdated."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def compound_filter_class() -> type:
     """A Whoosh filter that, after the words of a compound name, adds the name's term at its first word's position
-    (with that word's boost), in what is indexed, not in queries (a quoted phrase's words are
-    its words). Defined in a function so that importing this module does not import
-    Whoosh; the class is cached, so that indexes pickle and compare it as one class."""
+    (with that word's boost), in what is indexed, not in queries (a quoted phrase's words are its words). It reads
+    the names when it first indexes something; an index keeps only their digest, which its schema compares.
+    Defined in a function so that importing this module does not import Whoosh; the class is cached, so that
+    indexes pickle and compare it as one class."""
     return _compound_filter_class()
 
 
@@ -55,26 +59,29 @@ def _compound_filter_class() -> type:
     from whoosh.analysis import Filter
 
     class CompoundFilter(Filter):
-        def __init__(self, terms: dict[tuple[str, ...], str]) -> None:
-            self.terms = terms
-            self.longest = max((len(words) for words in terms), default=0)
+        def __init__(self, digest: str) -> None:
+            self.digest = digest
 
         def __eq__(self, other: object) -> bool:
-            return type(other) is type(self) and other.terms == self.terms  # type: ignore[attr-defined]
+            return type(other) is type(self) and other.digest == self.digest  # type: ignore[attr-defined]
 
         def __hash__(self) -> int:
-            return hash(len(self.terms))
+            return hash(self.digest)
+
+        def __getstate__(self) -> dict[str, Any]:
+            return {"digest": self.digest}
 
         def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
+            terms, longest = _terms_by_words()
             recent: list[Any] = []
             for token in tokens:
                 if token.stopped or token.mode == "query":  # a query's names are its own (with_compound_terms)
                     yield token
                     continue
-                recent = [*recent[1 - self.longest:], token.copy()] if self.longest > 1 else []
+                recent = [*recent[1 - longest:], token.copy()]
                 yield token
                 for size in range(2, len(recent) + 1):
-                    term = self.terms.get(tuple(t.text for t in recent[-size:]))
+                    term = terms.get(tuple(t.text for t in recent[-size:]))
                     if term is not None:
                         whole = recent[-size].copy()
                         whole.text = term
@@ -85,19 +92,33 @@ def _compound_filter_class() -> type:
     return CompoundFilter
 
 
+@lru_cache(maxsize=1)
+def _terms_by_words() -> tuple[dict[tuple[str, ...], str], int]:
+    """Each name's term by its analysed words (the term split at JOINER), and the most words a name has."""
+    terms = {tuple(name.term.split(JOINER)): name.term for name in read_compound_names().values()
+             if JOINER in name.term}
+    return terms, max((len(words) for words in terms), default=2)
+
+
 def __getattr__(name: str) -> Any:
     if name == "CompoundFilter":  # how a pickled index finds the class
         return _compound_filter_class()
     raise AttributeError(name)
 
 
+def compound_term(name: str) -> str:
+    """A compound name's term ("teddy bear" -> "teddi_bear"), or the name itself if it is none."""
+    found = read_compound_names().get(name)
+    return found.term if found is not None else name
+
+
 @lru_cache(maxsize=1)
 def _names_by_first_word() -> dict[str, list[tuple[list[str], bool]]]:
     """Each name's words and kind, under its first word, longest first ("granny smith apple" before "granny smith")."""
     by_first: dict[str, list[tuple[list[str], bool]]] = {}
-    for name, whole in read_compound_names().items():
+    for name, found in read_compound_names().items():
         words = name.split()
-        by_first.setdefault(words[0], []).append((words, whole))
+        by_first.setdefault(words[0], []).append((words, found.whole))
     for names in by_first.values():
         names.sort(key=lambda entry: len(entry[0]), reverse=True)
     return by_first
@@ -132,13 +153,13 @@ def without_whole_names(plain: str) -> str:
     return " ".join(text for text, whole in _parts(plain) if whole is not True)
 
 
-def with_compound_terms(plain: str, term_of: Callable[[str], str]) -> str:
-    """`plain` with each compound name's term (`term_of(name)`) in place of its words where it stands for the whole,
-    beside them elsewhere: "a hot dog on a dining table" -> "a hot_dog on a dining table dine_tabl"."""
+def with_compound_terms(plain: str) -> str:
+    """`plain` with each compound name's term in place of its words where it stands for the whole, beside them
+    elsewhere: "a hot dog on a dining table" -> "a hot_dog on a dining table dine_tabl"."""
     out = []
     for text, whole in _parts(plain):
         if whole is None:
             out.append(text)
         else:
-            out.append(term_of(text) if whole else f"{text} {term_of(text)}")
+            out.append(compound_term(text) if whole else f"{text} {compound_term(text)}")
     return " ".join(out)

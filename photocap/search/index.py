@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from photocap.search.time_query import TimeFilter
 
-from photocap.search.compounds import compounds_in, without_whole_names
+from photocap.search.compounds import compound_term, compounds_in, without_whole_names
 from photocap.search.evidence import (
     EVIDENCE_FIELD,
     RANKING_ONLY_FIELDS,
@@ -35,7 +35,6 @@ from photocap.search.evidence import (
 from photocap.search.query import (
     BINARY_OPERATORS,
     check_whoosh_syntax,
-    compound_term,
     filter_query,
     folder_spellings,
     looks_like_whoosh_syntax,

@@ -9,14 +9,13 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from photocap.search.compounds import compounds_in, with_compound_terms
+from photocap.search.compounds import compound_term, compounds_in, with_compound_terms
 from photocap.search.schema import (
     DEFAULT_RANKING,
     QUERYABLE_FIELDS,
     SEARCHED_FIELDS,
     Ranking,
     SearchQueryError,
-    compound_term_of,
     indexable,
     schema,
 )
@@ -76,7 +75,7 @@ def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEF
     if syntax:
         check_whoosh_syntax(text)
     else:
-        text = with_compound_terms(plain_words(text), compound_term)
+        text = with_compound_terms(plain_words(text))
     try:
         query = _parser(ranking).parse(text)
     except Exception as error:  # Whoosh's parser rarely raises; when it does the query is at fault
@@ -84,11 +83,6 @@ def parse_query(text: str, *, syntax: bool | None = None, ranking: Ranking = DEF
     if query is NullQuery:
         raise SearchQueryError("query has no searchable words (common words like 'the' and 'a' are ignored)")
     return _negations_exclude(_phrases_where_positions_are(query))
-
-
-def compound_term(name: str) -> str:
-    """A compound name's term ("teddy bear" -> "teddi_bear"), or the name itself if it has none."""
-    return compound_term_of().get(name, name)
 
 
 def check_whoosh_syntax(text: str) -> None:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, NotRequired, TypedDict
 
-from photocap.search.compounds import JOINER, compound_filter_class, compound_terms, read_compound_names
+from photocap.search.compounds import JOINER, compound_filter_class, compound_names_digest, compound_term
 from photocap.search.evidence import Cited, cited_by_word
 
 REBUILD_HINT = "run `photocap rebuild-index`"
@@ -113,14 +113,6 @@ def stem_word(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def compound_term_of() -> dict[str, str]:
-    """Each compound name (photocap.search.compounds) and its term, as the caption and the tags hold it."""
-    analyzer = schema()["tags"].analyzer
-    terms = {name: JOINER.join(token.text for token in analyzer(name)) for name in read_compound_names()}
-    return {name: term for name, term in terms.items() if JOINER in term}
-
-
-@lru_cache(maxsize=1)
 def schema() -> Any:
     from whoosh import fields
     from whoosh.analysis import (
@@ -138,7 +130,7 @@ def schema() -> Any:
     # so it would never match "runs" or "sits"; Porter2 (Snowball English) gets them right.
     stemmed = StemmingAnalyzer(stemfn=stem_word)
     # A caption's compound names ("a hot dog") are also terms of their own (photocap.search.compounds).
-    described = stemmed | compound_filter_class()(compound_terms(lambda text: [t.text for t in stemmed(text)]))
+    described = stemmed | compound_filter_class()(compound_names_digest())
     # "dog^4.85": the word dog, weighing 4.85 (its probability times WEIGHT_PER_PROBABILITY) in BM25F's term
     # frequency. Queries have no "^" left by the time they are analysed (the parser takes it as a boost).
     weighted = (RegexTokenizer(r"\w+(?:\.?\w+)*(?:\^[0-9.]+)?") | DelimitedAttributeFilter() | LowercaseFilter()
@@ -260,8 +252,9 @@ def weighted_words(words: Iterable[tuple[str, float]]) -> str:
     for phrase, probability in words:
         weight = max(WEIGHT_PER_PROBABILITY * min(max(probability, 0.0), 1.0), MIN_WEIGHT)
         phrase_words = _WORD.findall(phrase)
-        compound = compound_term_of().get(" ".join(phrase_words).lower()) if len(phrase_words) > 1 else None
-        weighted.extend(f"{word}^{weight:.3g}" for word in [*phrase_words, *([compound] if compound else [])])
+        name = " ".join(phrase_words).lower()
+        compound = compound_term(name) if len(phrase_words) > 1 else name
+        weighted.extend(f"{word}^{weight:.3g}" for word in [*phrase_words, *([compound] if JOINER in compound else [])])
     return " ".join(weighted)
 
 
