@@ -570,17 +570,18 @@ def test_a_compound_name_whose_last_word_is_what_it_is_also_finds_that_word(inde
     assert ids(index.search("table")) == [2]
 
 
-def test_an_index_analysed_by_an_older_photocap_is_outdated_though_its_fields_are_the_same(tmp_path: Path):
+@pytest.mark.parametrize("older_analysis", ["analysis_1", "analysis_2_000000000000"])  # before; other names
+def test_an_index_analysed_otherwise_is_outdated_though_its_fields_are_the_same(tmp_path: Path, older_analysis: str):
     import copy
 
     from whoosh import fields
     from whoosh import index as whoosh_index
 
-    from photocap.search.schema import ANALYSIS_VERSION, schema
+    from photocap.search.schema import analysis_field, schema
 
     older = copy.deepcopy(schema())
-    older.remove(f"analysis_{ANALYSIS_VERSION}")
-    older.add(f"analysis_{ANALYSIS_VERSION - 1}", fields.STORED())
+    older.remove(analysis_field())
+    older.add(older_analysis, fields.STORED())
     (tmp_path / "index").mkdir()
     whoosh_index.create_in(str(tmp_path / "index"), older)
     with pytest.raises(search_module.SearchIndexOutdated, match="another photocap version"):

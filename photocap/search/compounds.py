@@ -48,9 +48,9 @@ def compound_names_digest(path: Path = COMPOUND_NAMES_PATH) -> str:
 def compound_filter_class() -> type:
     """A Whoosh filter that, after the words of a compound name, adds the name's term at its first word's position
     (with that word's boost), in what is indexed, not in queries (a quoted phrase's words are its words). It reads
-    the names when it first indexes something; an index keeps only their digest, which its schema compares.
-    Defined in a function so that importing this module does not import Whoosh; the class is cached, so that
-    indexes pickle and compare it as one class."""
+    the names when it first indexes something, so a search never reads them for that; the schema names their
+    digest (photocap.search.schema.analysis_field). Defined in a function so that importing this module does not
+    import Whoosh; the class is cached, so that indexes pickle and compare it as one class."""
     return _compound_filter_class()
 
 
@@ -59,18 +59,6 @@ def _compound_filter_class() -> type:
     from whoosh.analysis import Filter
 
     class CompoundFilter(Filter):
-        def __init__(self, digest: str) -> None:
-            self.digest = digest
-
-        def __eq__(self, other: object) -> bool:
-            return type(other) is type(self) and other.digest == self.digest  # type: ignore[attr-defined]
-
-        def __hash__(self) -> int:
-            return hash(self.digest)
-
-        def __getstate__(self) -> dict[str, Any]:
-            return {"digest": self.digest}
-
         def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
             terms, longest = _terms_by_words()
             recent: list[Any] = []

@@ -112,6 +112,12 @@ def stem_word(word: str) -> str:
     return stem(word)
 
 
+def analysis_field() -> str:
+    """The name of the schema's field that says how the index was analysed: ANALYSIS_VERSION and the compound
+    names' digest."""
+    return f"analysis_{ANALYSIS_VERSION}_{compound_names_digest()[:12]}"
+
+
 @lru_cache(maxsize=1)
 def schema() -> Any:
     from whoosh import fields
@@ -130,7 +136,7 @@ def schema() -> Any:
     # so it would never match "runs" or "sits"; Porter2 (Snowball English) gets them right.
     stemmed = StemmingAnalyzer(stemfn=stem_word)
     # A caption's compound names ("a hot dog") are also terms of their own (photocap.search.compounds).
-    described = stemmed | compound_filter_class()(compound_names_digest())
+    described = stemmed | compound_filter_class()()
     # "dog^4.85": the word dog, weighing 4.85 (its probability times WEIGHT_PER_PROBABILITY) in BM25F's term
     # frequency. Queries have no "^" left by the time they are analysed (the parser takes it as a boost).
     weighted = (RegexTokenizer(r"\w+(?:\.?\w+)*(?:\^[0-9.]+)?") | DelimitedAttributeFilter() | LowercaseFilter()
@@ -167,9 +173,9 @@ def schema() -> Any:
         when=fields.TEXT(analyzer=stemmed, phrase=False),
         season=fields.KEYWORD(lowercase=False, commas=True),
         # Never written. Whoosh compares schemas by their fields' names and formats, not their analysers, so an
-        # index analysed otherwise (before compound names, say) would pass as current: a change of analysis bumps
-        # ANALYSIS_VERSION, and the index an older photocap built is rebuilt.
-        **{f"analysis_{ANALYSIS_VERSION}": fields.STORED()},
+        # index analysed otherwise (before compound names, or with other names) would pass as current: this field's
+        # name changes with the analysis, and the index an older photocap built is rebuilt.
+        **{analysis_field(): fields.STORED()},
     )
 
 
