@@ -552,6 +552,7 @@ def test_a_compound_name_typed_as_plain_words_is_one_thing_not_its_words(index: 
     index.upsert([tagged, make_doc(2, "a man eats a hot dog"), make_doc(3, "a dog runs in the hot sun"),
                   make_doc(4, "a brown dog on the grass")])
     assert sorted(ids(index.search("hot dog"))) == [1, 2]
+    assert sorted(ids(index.search("hot dogs"))) == [1, 2]  # a name's plural is the name
     hits = {hit.photo_id: hit for hit in index.search("hot dog", explain=True)}
     assert hits[1].matched == {"tags": ["hot dog"]} and hits[2].matched == {"caption": ["hot dog"]}
     # Beside other words the name is still one of them: the dogs are found, after the hot dogs.
@@ -589,9 +590,10 @@ def test_an_index_analysed_otherwise_is_outdated_though_its_fields_are_the_same(
 
 
 def test_a_compound_name_no_photo_has_is_unknown_as_a_whole(index: SearchIndex):
-    index.upsert([make_doc(1, "a brown dog on the grass"), make_doc(2, "a teddy bear on a bed")])
-    assert index.search("hot dog") == []
-    assert index.unknown_words("hot dog") == ["hot dog"]
+    index.upsert([make_doc(1, "a brown dog on the grass"), make_doc(2, "two teddy bears on a bed")])
+    assert index.search("hot dog") == [] and index.search("hot dogs") == []
+    assert ids(index.search("a teddy bear")) == [2]
+    assert index.unknown_words("hot dog") == ["hot dog"] and index.unknown_words("hot dogs") == ["hot dogs"]
     assert index.unknown_words("a teddy bear and a hot dog") == ["hot dog"]
     assert index.unknown_words("hot dog with mustard") == ["hot dog", "mustard"]
     assert index.unknown_words("a dog at a dining table") == ["dining", "table"]

@@ -100,54 +100,75 @@ def compound_term(name: str) -> str:
     return found.term if found is not None else name
 
 
+class Found(NamedTuple):
+    """A compound name in a query: as typed ("traffic lights"), whether it stands for the whole, and its term."""
+
+    typed: str
+    whole: bool
+    term: str
+
+
 @lru_cache(maxsize=1)
-def _names_by_first_word() -> dict[str, list[tuple[list[str], bool]]]:
-    """Each name's words and kind, under its first word, longest first ("granny smith apple" before "granny smith")."""
-    by_first: dict[str, list[tuple[list[str], bool]]] = {}
-    for name, found in read_compound_names().items():
-        words = name.split()
-        by_first.setdefault(words[0], []).append((words, found.whole))
+def _names_by_first_stem() -> dict[str, list[tuple[tuple[str, ...], bool, str]]]:
+    """Each name's analysed words, kind and term, under its first analysed word, longest first ("granny smith apple"
+    before "granny smith")."""
+    by_first: dict[str, list[tuple[tuple[str, ...], bool, str]]] = {}
+    for found in read_compound_names().values():
+        stems = tuple(found.term.split(JOINER))
+        by_first.setdefault(stems[0], []).append((stems, found.whole, found.term))
     for names in by_first.values():
         names.sort(key=lambda entry: len(entry[0]), reverse=True)
     return by_first
 
 
-def _parts(plain: str) -> list[tuple[str, bool | None]]:
-    """`plain`'s words and compound names in order, each with its kind (None: a word)."""
+def _parts(plain: str) -> list[tuple[str, Found | None]]:
+    """`plain`'s words and compound names in order, a name with what was found (None: a word). Words are compared
+    as the index analyses them, so "traffic lights" and "birds of prey" are names too."""
     words = plain.split()
-    by_first = _names_by_first_word() if len(words) > 1 else {}
-    parts: list[tuple[str, bool | None]] = []
-    position = 0
-    while position < len(words):
-        match = next(((name, whole) for name, whole in by_first.get(words[position], ())
-                      if words[position:position + len(name)] == name), None)
+    if len(words) < 2:
+        return [(word, None) for word in words]
+    from photocap.search.schema import schema  # a query of two words or more: Whoosh is loaded to parse it anyway
+
+    analyzer = schema()["tags"].analyzer
+    analysed = [(position, token.text) for position, word in enumerate(words) for token in analyzer(word)]
+    by_first = _names_by_first_stem()
+    parts: list[tuple[str, Found | None]] = []
+    done = 0  # words[:done] are in parts
+    at = 0  # analysed[at] is the next analysed word to try
+    while at < len(analysed):
+        position, stem = analysed[at]
+        stems = [text for _, text in analysed[at:]]
+        match = next(((names, whole, term) for names, whole, term in by_first.get(stem, ())
+                      if tuple(stems[:len(names)]) == names), None)
         if match is None:
-            parts.append((words[position], None))
-            position += 1
-        else:
-            parts.append((" ".join(match[0]), match[1]))
-            position += len(match[0])
-    return parts
+            at += 1
+            continue
+        last = analysed[at + len(match[0]) - 1][0]
+        parts += [(word, None) for word in words[done:position]]
+        typed = " ".join(words[position:last + 1])
+        parts.append((typed, Found(typed, match[1], match[2])))
+        done, at = last + 1, at + len(match[0])
+    return parts + [(word, None) for word in words[done:]]
 
 
-def compounds_in(plain: str) -> list[tuple[str, bool]]:
-    """The compound names in `plain` (a query as plain words: lower case, no punctuation), in order, with whether
-    each stands for the whole: "a hot dog on a dining table" -> [("hot dog", True), ("dining table", False)]."""
-    return [(text, whole) for text, whole in _parts(plain) if whole is not None]
+def compounds_in(plain: str) -> list[Found]:
+    """The compound names in `plain` (a query as plain words: lower case, no punctuation), in order:
+    "a hot dog on dining tables" -> [Found("hot dog", True, "hot_dog"), Found("dining tables", False, "dine_tabl")]."""
+    return [found for _text, found in _parts(plain) if found is not None]
 
 
 def without_whole_names(plain: str) -> str:
     """`plain` without the compound names that stand for the whole (their words are not searched)."""
-    return " ".join(text for text, whole in _parts(plain) if whole is not True)
+    return " ".join(text for text, found in _parts(plain) if found is None or not found.whole)
 
 
 def with_compound_terms(plain: str) -> str:
     """`plain` with each compound name's term in place of its words where it stands for the whole, beside them
     elsewhere: "a hot dog on a dining table" -> "a hot_dog on a dining table dine_tabl"."""
     out = []
-    for text, whole in _parts(plain):
-        if whole is None:
+    for text, found in _parts(plain):
+        if found is None:
             out.append(text)
         else:
-            out.append(compound_term(text) if whole else f"{text} {compound_term(text)}")
+            out.append(found.term if found.whole else f"{text} {found.term}")
     return " ".join(out)

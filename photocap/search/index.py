@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from photocap.search.time_query import TimeFilter
 
-from photocap.search.compounds import compound_term, compounds_in, without_whole_names
+from photocap.search.compounds import compounds_in, without_whole_names
 from photocap.search.evidence import (
     EVIDENCE_FIELD,
     RANKING_ONLY_FIELDS,
@@ -362,11 +362,11 @@ class SearchIndex:
         (photocap.search.compounds) as a whole ("hot dog", though "dog" is known)."""
         plain = plain_words(query)
         words = query_words_by_term(without_whole_names(plain))
-        for name, whole in compounds_in(plain):
-            if whole:
-                words[compound_term(name)] = [name]
+        for name in compounds_in(plain):
+            if name.whole:
+                words[name.term] = [name.typed]
             else:  # its words are searched too, and say what is unknown
-                words.pop(compound_term(name), None)
+                words.pop(name.term, None)
         fields = [field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS] + [EVIDENCE_FIELD]
         with self._reader() as reader:
             known = {term for term in words if any(reader.doc_frequency(field, term) for field in fields)}

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from photocap.search.compounds import compound_term, compounds_in, with_compound_terms
+from photocap.search.compounds import compounds_in, with_compound_terms
 from photocap.search.schema import (
     DEFAULT_RANKING,
     QUERYABLE_FIELDS,
@@ -364,6 +364,6 @@ def query_words_by_term(query: str) -> dict[str, list[str]]:
                 found.setdefault(analyzed.text, [])
                 if word not in found[analyzed.text]:
                     found[analyzed.text].append(word)
-    for name, _whole in compounds_in(plain_words(query)):
-        found[compound_term(name)] = [name]
+    for name in compounds_in(plain_words(query)):
+        found[name.term] = [name.typed]
     return found
