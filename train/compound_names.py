@@ -11,9 +11,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from photocap.model.tag_vocabulary import compound_names, vocabulary
+from photocap.model.tag_vocabulary import TagMap, vocabulary
 from photocap.search.compounds import COMPOUND_NAMES_PATH, JOINER
+from photocap.search.query import plain_words
 from photocap.search.schema import schema
+
+
+def compound_names(tags: TagMap) -> list[tuple[str, bool]]:
+    """Every tag name and synonym of more than one word, as a plain query spells it (plain_words), sorted, each with
+    whether its last word alone names another thing: "hot dog" (a dog), "teddy bear" (a bear), "sea lion" (a lion)
+    are; "dining table" (a table) and "polar bear" (a bear) are not."""
+    names: dict[str, bool] = {}
+    for entry in tags.entries:
+        itself_and_above = {entry.word, *entry.path.split("|")}
+        for name in (entry.word, *entry.synonyms):
+            words = plain_words(name).split()
+            if len(words) < 2:
+                continue
+            named_by_last = tags.lookup(words[-1])
+            another = bool(named_by_last) and not any(other.word in itself_and_above for other in named_by_last)
+            names[" ".join(words)] = names.get(" ".join(words), False) or another
+    return sorted(names.items())
 
 
 def compound_lines() -> list[str]:

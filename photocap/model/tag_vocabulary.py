@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,9 +36,6 @@ OBJECT_TAG_MIN_SCORE = 0.4
 # OBJECT_TAG_MIN_SCORE) only where the tagger is very sure (0.89) of what the detector missed (two Dobermans
 # it calls horses), never where it is as unsure as on bears, giraffes and cows it calls dogs.
 TAGGER_WEIGHT_ON_OBJECTS = 0.45
-
-
-_NOT_A_WORD = re.compile(r"[^\w\s]+")  # as photocap.search.query.plain_words reads a query
 
 
 class TagMapError(RuntimeError):
@@ -212,20 +208,3 @@ def feature_encoder_id(weights_sha256: str) -> str:
     """Names the encoder whose pooled features the tagger reads: kept features must come from it."""
     return f"efficientnet_lite0@{weights_sha256[:12]}"
 
-
-def compound_names(tags: TagMap) -> list[tuple[str, bool]]:
-    """Every tag name and synonym of more than one word, as a plain query spells it (lower case, punctuation as
-    spaces), sorted, each with whether its last word alone names another thing: "hot dog" (a dog), "teddy bear" (a
-    bear), "sea lion" (a lion) are; "dining table" (a table) and "polar bear" (a bear) are not. What
-    photocap.search.compounds reads, shipped as assets/compound_names.txt (train.compound_names writes it)."""
-    names: dict[str, bool] = {}
-    for entry in tags.entries:
-        itself_and_above = {entry.word, *entry.path.split("|")}
-        for name in (entry.word, *entry.synonyms):
-            words = _NOT_A_WORD.sub(" ", name.lower()).split()
-            if len(words) < 2:
-                continue
-            named_by_last = tags.lookup(words[-1])
-            another = bool(named_by_last) and not any(other.word in itself_and_above for other in named_by_last)
-            names[" ".join(words)] = names.get(" ".join(words), False) or another
-    return sorted(names.items())

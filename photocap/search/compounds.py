@@ -7,8 +7,8 @@ replaces its words in the query: "hot dog" is not about dogs, nor "teddy bear" a
 lions, and a library without a hot dog must not answer "hot dog" with its dogs. Where the last word is what the
 thing is ("dining table", "polar bear"), its words stay in the query beside the name: a caption's "table" is still
 evidence of a dining table. The names, their kind and their terms: assets/compound_names.txt, from the vocabulary
-(photocap.model.tag_vocabulary.compound_names; train.compound_names writes it). A search reads the file only for a
-query of two words or more, and never analyses it: start-up stays as it was.
+(train.compound_names writes it). A search reads the file only for a query of two words or more, and never analyses
+it: start-up stays as it was.
 """
 
 from __future__ import annotations
@@ -94,12 +94,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def compound_term(name: str) -> str:
-    """A compound name's term ("teddy bear" -> "teddi_bear"), or the name itself if it is none."""
-    found = read_compound_names().get(name)
-    return found.term if found is not None else name
-
-
 class Found(NamedTuple):
     """A compound name in a query: as typed ("traffic lights"), whether it stands for the whole, and its term."""
 
@@ -121,12 +115,13 @@ def _names_by_first_stem() -> dict[str, list[tuple[tuple[str, ...], bool, str]]]
     return by_first
 
 
-def _parts(plain: str) -> list[tuple[str, Found | None]]:
+@lru_cache(maxsize=64)  # a search asks for the same query's parts to parse it, explain its hits and name unknowns
+def _parts(plain: str) -> tuple[tuple[str, Found | None], ...]:
     """`plain`'s words and compound names in order, a name with what was found (None: a word). Words are compared
     as the index analyses them, so "traffic lights" and "birds of prey" are names too."""
     words = plain.split()
     if len(words) < 2:
-        return [(word, None) for word in words]
+        return tuple((word, None) for word in words)
     from photocap.search.schema import schema  # a query of two words or more: Whoosh is loaded to parse it anyway
 
     analyzer = schema()["tags"].analyzer
@@ -148,7 +143,7 @@ def _parts(plain: str) -> list[tuple[str, Found | None]]:
         typed = " ".join(words[position:last + 1])
         parts.append((typed, Found(typed, match[1], match[2])))
         done, at = last + 1, at + len(match[0])
-    return parts + [(word, None) for word in words[done:]]
+    return (*parts, *((word, None) for word in words[done:]))
 
 
 def compounds_in(plain: str) -> list[Found]:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, NotRequired, TypedDict
 
-from photocap.search.compounds import JOINER, compound_filter_class, compound_names_digest, compound_term
+from photocap.search.compounds import JOINER, compound_filter_class, compound_names_digest, read_compound_names
 from photocap.search.evidence import Cited, cited_by_word
 
 REBUILD_HINT = "run `photocap rebuild-index`"
@@ -258,9 +258,8 @@ def weighted_words(words: Iterable[tuple[str, float]]) -> str:
     for phrase, probability in words:
         weight = max(WEIGHT_PER_PROBABILITY * min(max(probability, 0.0), 1.0), MIN_WEIGHT)
         phrase_words = _WORD.findall(phrase)
-        name = " ".join(phrase_words).lower()
-        compound = compound_term(name) if len(phrase_words) > 1 else name
-        weighted.extend(f"{word}^{weight:.3g}" for word in [*phrase_words, *([compound] if JOINER in compound else [])])
+        compound = read_compound_names().get(" ".join(phrase_words).lower()) if len(phrase_words) > 1 else None
+        weighted.extend(f"{word}^{weight:.3g}" for word in [*phrase_words, *([compound.term] if compound else [])])
     return " ".join(weighted)
 
 
