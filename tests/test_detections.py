@@ -122,6 +122,21 @@ def test_detected_objects_are_searchable_by_their_words_and_the_words_above(cata
         assert [tag[0] for tag in street.tags] == ["fire hydrant"] and street.matched == {"tags": ["hydrant"]}
 
 
+def test_words_people_type_for_a_detected_object_find_it(catalog: Catalog, tmp_home: Path) -> None:
+    ids = add(catalog, "/p/ride.jpg", "/p/cycle.jpg", "/p/teeth.jpg")
+    catalog.save_batch_results([
+        looked_at(ids["/p/ride.jpg"], [("motorcycle", 0.7)]),
+        looked_at(ids["/p/cycle.jpg"], [("bicycle", 0.8)]),
+        looked_at(ids["/p/teeth.jpg"], [("toothbrush", 0.6)]),
+    ])
+    with SearchIndex.open(tmp_home / "index") as index:
+        sync_search_index(catalog, index)
+        for query in ("motorbike", "motorbikes", "motor bike"):
+            assert [hit.path for hit in index.search(query)] == ["/p/ride.jpg"], query  # a motor bike is no bike
+        assert [hit.path for hit in index.search("tooth brush")] == ["/p/teeth.jpg"]
+        assert [hit.path for hit in index.search("bike")] == ["/p/cycle.jpg"]
+
+
 def test_a_catalog_of_schema_0005_is_upgraded_and_its_photos_await_the_detector(tmp_home: Path) -> None:
     db = tmp_home / "catalog.db"
     catalog_at_revision(db, "0005")

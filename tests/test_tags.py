@@ -213,13 +213,28 @@ def test_probabilities_sum_up_the_hierarchy(tagger, encoded):
 
 
 def test_the_shipped_compound_names_are_the_vocabularys():
-    from photocap.search.compounds import COMPOUND_NAMES_PATH, read_compound_names
+    from photocap.model.tag_vocabulary import vocabulary
+    from photocap.search.compounds import COMPOUND_NAMES_PATH, VOCABULARY_LINE, read_compound_names
     from train.compound_names import compound_lines
 
     assert COMPOUND_NAMES_PATH.read_text(encoding="utf-8") == "".join(compound_lines()), \
         "run `python -m train.compound_names` and commit the file"
+    first_line = COMPOUND_NAMES_PATH.read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == f"{VOCABULARY_LINE}{vocabulary().sha256}"  # another vocabulary outdates an index
     shipped = read_compound_names()
     whole = {name for name, found in shipped.items() if found.whole}
     assert {"hot dog", "teddy bear", "sea lion", "guinea pig", "traffic light"} <= whole
     assert {"dining table", "polar bear", "wine glass", "golden retriever"} <= set(shipped) - whole
     assert shipped["teddy bear"].term == "teddi_bear" and "garbage can" not in shipped  # "can": a stop word
+
+
+def test_more_synonyms_name_their_tag_and_may_not_make_a_word_ambiguous():
+    from photocap.model.tag_vocabulary import TagMapError, vocabulary, with_more_synonyms
+
+    words = vocabulary()
+    assert [entry.word for entry in words.lookup("motorbikes")] == ["motorcycle"]
+    assert "pup" in words.synonyms("dog") and words.lookup("scissor")[0].word == "scissors"
+    with pytest.raises(TagMapError, match="puppy already known"):
+        with_more_synonyms(words.entries, {"cat": ("puppy",)})
+    with pytest.raises(TagMapError, match="unicorn no tag"):
+        with_more_synonyms(words.entries, {"unicorn": ("horned horse",)})

@@ -1,7 +1,8 @@
 """Write photocap/assets/compound_names.txt: the tag names of more than one word (photocap.search.compounds), one a
 line, then a tab and "whole" (its last word alone names another thing: "hot dog") or "also", then a tab and its term
-(its words as the index analyses them, joined: "hot_dog"), from the shipped vocabulary. Run after the tag map or
-the object words change:
+(its words as the index analyses them, joined: "hot_dog"), from the shipped vocabulary, after a first line with
+the vocabulary's sha256 (an index analysed with another vocabulary is outdated). Run after the tag map or the object
+words change:
 
     python -m train.compound_names
 """
@@ -12,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from photocap.model.tag_vocabulary import TagMap, vocabulary
-from photocap.search.compounds import COMPOUND_NAMES_PATH, JOINER
+from photocap.search.compounds import COMPOUND_NAMES_PATH, JOINER, VOCABULARY_LINE
 from photocap.search.query import plain_words
 from photocap.search.schema import schema
 
@@ -35,10 +36,10 @@ def compound_names(tags: TagMap) -> list[tuple[str, bool]]:
 
 
 def compound_lines() -> list[str]:
-    """The file's lines: the names whose words analyse to two or more ("garbage can" is "garbag" alone: "can" is a
-    stop word), each with its kind and term."""
+    """The file's lines: the vocabulary's digest, then the names whose words analyse to two or more ("garbage can"
+    is "garbag" alone: "can" is a stop word), each with its kind and term."""
     analyzer = schema()["tags"].analyzer  # as the tags and the caption analyse words (the caption adds the terms)
-    lines = []
+    lines = [f"{VOCABULARY_LINE}{vocabulary().sha256}\n"]
     for name, whole in compound_names(vocabulary()):
         words = [token.text for token in analyzer(name)]
         if len(words) > 1:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     lines = compound_lines()
     args.out.write_text("".join(lines), encoding="utf-8")
-    print(f"{len(lines)} names -> {args.out}")
+    print(f"{len(lines) - 1} names -> {args.out}")
 
 
 if __name__ == "__main__":

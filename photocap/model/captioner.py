@@ -180,15 +180,16 @@ class Captioner:
 
     @property
     def model_checksum(self) -> str:
-        """The decoder's checksum alone, or with the describer, the calibration and the caption chooser's rules
-        that change what is stored."""
+        """The decoder's checksum alone, or with the describer, the calibration, and the caption chooser's rules and
+        vocabulary (the words it reads in a caption as a tag: "motorbike" is a motorcycle) that change what is
+        stored."""
         parts = [self.checkpoint.sha256]
         if self.describer is not None:
             parts.append(self.describer.sha256)
         if self.calibration is not None:
             parts.append(self.calibration.sha256)
         if self.chooser is not None:
-            parts.append(f"chooser-rules-{CHOOSER_RULES}")
+            parts.append(f"chooser-rules-{CHOOSER_RULES}/{self.chooser.vocabulary.sha256}")
         return parts[0] if len(parts) == 1 else hashlib.sha256("+".join(parts).encode()).hexdigest()
 
     @property

@@ -63,3 +63,27 @@ NEW_WORDS = {
     "scissors": ObjectWord("scissors", "tool|scissors", "household"),
     "toothbrush": ObjectWord("toothbrush", "bathroom|toothbrush", "household"),
 }
+
+# Words people type for a tag that the tag map's synonyms (WordNet's) and the entries above lack: the same thing,
+# spelled otherwise ("motorbike", "tooth brush"). Narrower words are not here ("pigeon", "foal", "yacht"): a
+# detected bird is not surely a pigeon. Keyed by the tag word (photocap.model.tag_vocabulary.vocabulary).
+MORE_SYNONYMS = {
+    "motorcycle": ("motorbike", "motor bike"),
+    "airplane": ("air plane",),
+    "traffic light": ("stop light",),
+    "fire hydrant": ("fire plug", "fireplug"),
+    "wine glass": ("wineglass",),
+    "teddy bear": ("teddybear",),
+    "toothbrush": ("tooth brush",),
+    "skateboard": ("skate board",),
+    "snowboard": ("snow board",),
+    "suitcase": ("suit case", "baggage"),
+    "purse": ("hand bag",),
+    "dog": ("pup", "doggy", "doggie"),
+    "cell phone": ("smart phone",),
+    "television": ("telly", "tv set"),
+    "hair dryer": ("blowdryer",),
+    "couch": ("settee",),
+    "scissors": ("scissor",),
+    "potted plant": ("house plant", "pot plant"),
+}

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from photocap.model.object_words import COCO_LABELS, MAP_WORDS, NEW_WORDS
+from photocap.model.object_words import COCO_LABELS, MAP_WORDS, MORE_SYNONYMS, NEW_WORDS
 
 MAP_FORMAT = "photocap.imagenet-tags/1"
 # A tag is shown, exported and filtered on (--tag) from this probability on (the user's always):
@@ -161,8 +161,21 @@ def vocabulary() -> TagMap:
     unknown = {w.kind for w in NEW_WORDS.values()} - set(base.kinds)
     if unknown:
         raise TagMapError(f"object words of unknown kinds: {', '.join(sorted(unknown))}")
-    digest = hashlib.sha256(base.sha256.encode() + repr(extra).encode()).hexdigest()
-    return TagMap(base.entries + extra, base.class_names, base.class_tags, base.kinds, digest)
+    entries = with_more_synonyms(base.entries + extra, MORE_SYNONYMS)
+    digest = hashlib.sha256(base.sha256.encode() + repr(extra).encode() + repr(MORE_SYNONYMS).encode()).hexdigest()
+    return TagMap(entries, base.class_names, base.class_tags, base.kinds, digest)
+
+
+def with_more_synonyms(entries: tuple[TagInfo, ...], more: dict[str, tuple[str, ...]]) -> tuple[TagInfo, ...]:
+    """`entries` with the synonyms `more` adds to the tags it names; a word that is already some tag's word or
+    synonym is refused (it would make a word ambiguous, or say nothing new)."""
+    known = {w.casefold() for entry in entries for w in (entry.word, *entry.synonyms)}
+    taken = [synonym for synonyms in more.values() for synonym in synonyms if synonym.casefold() in known]
+    missing = set(more) - {entry.word for entry in entries}
+    if taken or missing:
+        raise TagMapError(f"more synonyms: {', '.join(taken)} already known; {', '.join(sorted(missing))} no tag")
+    return tuple(replace(entry, synonyms=entry.synonyms + more[entry.word]) if entry.word in more else entry
+                 for entry in entries)
 
 
 def object_tag(label: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 # Beside this package, not through importlib.resources: importing that costs a search's start-up 6 ms.
 COMPOUND_NAMES_PATH = Path(__file__).resolve().parent.parent / "assets" / "compound_names.txt"
+VOCABULARY_LINE = "# vocabulary "  # the file's first line: this, then the vocabulary's sha256
 JOINER = "_"  # a compound's term: its words as the caption and tags fields analyse them, joined ("teddi_bear")
 
 
@@ -32,16 +33,20 @@ class CompoundName(NamedTuple):
 @lru_cache(maxsize=1)
 def read_compound_names(path: Path = COMPOUND_NAMES_PATH) -> dict[str, CompoundName]:
     """Each name ("hot dog"), whether it stands for the whole, and its term ("hot_dog"): lines "name<TAB>whole|also
-    <TAB>term"."""
+    <TAB>term", after a first line naming the vocabulary's digest (VOCABULARY_LINE)."""
     names = {}
     for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(VOCABULARY_LINE):
+            continue
         name, kind, term = line.split("\t")
         names[name] = CompoundName(kind == "whole", term)
     return names
 
 
 def compound_names_digest(path: Path = COMPOUND_NAMES_PATH) -> str:
-    """What the index's analysis of compound names depends on: an index made with other names is outdated."""
+    """What the index's analysis depends on: the compound names, and the vocabulary whose synonyms and broader words
+    the index holds beside each tag (the file's first line), so that an index made with other names or another
+    vocabulary is outdated. The vocabulary itself is not read: that would cost every search's start-up."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
