@@ -189,6 +189,29 @@ def test_suppression_is_over_all_classes_as_the_library_does() -> None:
     assert suppress(scores, boxes, iou=0.7, floor=0.01) == [0, 1, 2, 3]
 
 
+def test_suppression_keeps_what_greedy_nms_box_by_box_keeps() -> None:
+    """The IoUs are computed at once; the result must be the greedy walk's, zero-area and reversed boxes too."""
+    def iou(a: list[float], b: list[float]) -> float:
+        (ax1, ax2), (ay1, ay2) = sorted(a[0::2]), sorted(a[1::2])
+        (bx1, bx2), (by1, by2) = sorted(b[0::2]), sorted(b[1::2])
+        overlap = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
+        union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - overlap
+        return overlap / union if (ax2 - ax1) * (ay2 - ay1) > 0 and union > 0 else 0.0
+
+    generator = torch.Generator().manual_seed(7)
+    for _ in range(200):
+        count = int(torch.randint(0, 40, (1,), generator=generator))
+        scores = torch.rand(count, generator=generator).sort(descending=True).values
+        boxes = torch.rand(count, 4, generator=generator)
+        boxes[::5, 2] = boxes[::5, 0]  # no width
+        listed = boxes.tolist()
+        expected: list[int] = []
+        for i in (i for i in range(count) if scores[i] > 0.1):
+            if all(iou(listed[i], listed[k]) <= 0.4 for k in expected):
+                expected.append(i)
+        assert suppress(scores, boxes, iou=0.4, floor=0.1) == expected
+
+
 def test_a_detection_is_a_small_frozen_record() -> None:
     detection = Detection("dog", 0.5, (0.1, 0.2, 0.3, 0.4))
     with pytest.raises(AttributeError):
