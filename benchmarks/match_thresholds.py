@@ -14,7 +14,8 @@ them). A setting (detector, tagger, likely words; "none": that source never make
 any source reaches its threshold; the ranking is the search index's own, with every photo, cut down to those let
 in (search ranks the results by all the evidence: the thresholds only decide which photos are results). Prints
 every setting's whole-list precision and recall, P@5 and R@10 (benchmarks.everyday's definitions), best first by
-min(precision, recall); --queries lists each query's figures for the first setting.
+min(precision, recall), then the ceiling (the best any setting and any ranking of the evidence could do: every
+relevant photo some evidence ranks, listed first); --queries lists each query's figures for the first setting.
 
 `--per-word OUT.json` chooses, for each query word with at least PER_WORD_MIN_RELEVANT relevant photos, the detector
 and tagger thresholds that maximise min(precision, recall) of that word alone (the best setting of the grid for the
@@ -76,22 +77,44 @@ class QueryData:
 
 
 def stems(text: str) -> set[str]:
+    """The terms the index holds for a caption: its stemmed words, and its compound names' terms."""
     from photocap.search.schema import schema
 
     return {token.text for token in schema()["caption"].analyzer(text)}
+
+
+def query_terms(word: str) -> set[str]:
+    """The terms a plain query looks for: "teddy bear" is `teddi_bear` alone, "dining table" `dine`, `tabl` and
+    `dine_tabl` (photocap.search.compounds)."""
+    from photocap.search.compounds import with_compound_terms
+    from photocap.search.query import plain_words
+    from photocap.search.schema import schema
+
+    return {token.text for token in schema()["caption"].analyzer(with_compound_terms(plain_words(word)), mode="query")}
+
+
+def tag_term(term: str) -> str:
+    """A machine tag's one evidence term, as photocap.search.evidence.cited_by_word makes it ("stop light" is
+    `stop_light`, not `stop`)."""
+    from photocap.search.schema import schema
+
+    return "_".join(token.text for token in schema()["tags"].analyzer(term))
 
 
 def photo_evidence(rows: Sequence[dict], word: str) -> dict[int, Evidence]:
     """Each photo's evidence for `word`, as the index's fields hold it."""
     from photocap.search.sync import tag_search_terms
 
-    wanted = stems(word)
+    wanted = query_terms(word)
     found: dict[int, Evidence] = {}
     for row in rows:
         evidence = Evidence(caption=bool(wanted & stems(row["caption"] or "")))
         for tag in row["tags"]:
             terms = tag_search_terms([(tag["word"], tag["probability"], tag["source"])])
-            if not any(wanted & stems(term) for term, _p in terms):
+            if tag["source"] in ("user", "file"):  # free text: each of its words is evidence too
+                if not any(wanted & stems(term) for term, _p in terms):
+                    continue
+            elif not any(tag_term(term) in wanted for term, _p in terms):
                 continue
             if tag["source"] == "detector":
                 evidence.detector = max(evidence.detector, tag["probability"])
@@ -146,6 +169,20 @@ def figures(queries: Sequence[QueryData], setting: Setting, maybe: bool = False,
                      "P@5": at_5[-1]})
     return {"precision": fmean(precisions) if precisions else 0.0, "recall": fmean(recalls), "P@5": fmean(at_5),
             "R@10": fmean(at_10), "no_result": float(sum(row["hits"] == 0 for row in rows))}, rows
+
+
+def ceiling(queries: Sequence[QueryData]) -> dict[str, float]:
+    """The best any thresholds and any ranking of today's evidence could do: each query listing first every relevant
+    photo that some evidence ranks (a caption word, or a tag, detection or likely word at any strength). A relevant
+    photo no evidence ranks cannot be found by any setting; `unreachable` counts the queries with no other kind."""
+    at_5, at_10, recalls, unreachable = [], [], [], 0
+    for query in queries:
+        reachable = len(query.relevant & set(query.ranking))
+        at_5.append(percent(min(reachable, 5), min(5, len(query.relevant))))
+        at_10.append(percent(min(reachable, 10), len(query.relevant)))
+        recalls.append(percent(reachable, len(query.relevant)))
+        unreachable += reachable == 0
+    return {"P@5": fmean(at_5), "R@10": fmean(at_10), "recall": fmean(recalls), "unreachable": float(unreachable)}
 
 
 def per_word_settings(queries: Sequence[QueryData], fallback: Setting) -> dict[str, Setting]:
@@ -222,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     for setting, found, _rows in measured[: args.top]:
         print(f"  {str(setting):<20} {found['precision']:9.1f} {found['recall']:7.1f} {found['P@5']:6.1f}"
               f" {found['R@10']:6.1f} {found['no_result']:9.0f}")
+    best = ceiling(queries)
+    print(f"  ceiling: every relevant photo that any evidence ranks, listed first: P@5 {best['P@5']:.1f} R@10"
+          f" {best['R@10']:.1f} recall {best['recall']:.1f}; {best['unreachable']:.0f} queries whose relevant photos"
+          " no evidence ranks")
     if args.queries:
         setting, _found, rows = measured[0]
         print(f"\n{setting}: query, relevant, hits, hits showing it, relevant found, P@5")
