@@ -571,7 +571,7 @@ def test_a_compound_name_whose_last_word_is_what_it_is_also_finds_that_word(inde
     assert ids(index.search("table")) == [2]
 
 
-@pytest.mark.parametrize("older_analysis", ["analysis_1", "analysis_2_000000000000"])  # before; other names
+@pytest.mark.parametrize("older_analysis", ["analysis_1", "analysis_2_000000000000", "analysis_3_000000000000"])
 def test_an_index_analysed_otherwise_is_outdated_though_its_fields_are_the_same(tmp_path: Path, older_analysis: str):
     import copy
 
@@ -609,3 +609,15 @@ def test_rebuild_writes_bounded_segments_that_later_merges_leave_alone(tmp_path:
     assert sizes.count(50) == 2 and sum(sizes) == 128
     assert len(index.search("dog", limit=None)) == 120
     assert len(index.search("cat", limit=None)) == 8
+
+
+def test_british_spellings_find_american_ones_and_the_other_way_round(index: SearchIndex):
+    index.upsert([make_doc(1, "a gray cat on a colorful rug"), make_doc(2, "a greyhound runs in the harbour"),
+                  make_doc(3, "a man at the theater")])
+    assert ids(index.search("grey cat")) == [1]
+    assert ids(index.search("colourful")) == [1] and ids(index.search("coloured")) == [1]
+    assert ids(index.search("harbor")) == [2] and ids(index.search("theatre")) == [3]
+    assert ids(index.search("greyhound")) == [2] and ids(index.search("gray")) == [1]  # a greyhound is not grey
+    hits = index.search("grey cat", explain=True)
+    assert hits[0].matched == {"caption": ["grey", "cat"]}  # the query's own words, as typed
+    assert index.unknown_words("colour of the kerb") == ["kerb"]

@@ -14,9 +14,12 @@ from typing import Any, NotRequired, TypedDict
 
 from photocap.search.compounds import JOINER, compound_filter_class, compound_names_digest, read_compound_names
 from photocap.search.evidence import Cited, cited_by_word
+from photocap.search.spellings import AMERICAN_STEMS
 
 REBUILD_HINT = "run `photocap rebuild-index`"
-ANALYSIS_VERSION = 2  # 2: compound names are terms of their own (photocap.search.compounds)
+# 2: compound names are terms of their own (photocap.search.compounds); 3: British spellings are the American ones
+# (photocap.search.spellings)
+ANALYSIS_VERSION = 3
 WEIGHT_PER_PROBABILITY = 5  # a likely word or tag with probability p counts as 5·p occurrences
 MIN_WEIGHT = 0.01
 MIN_LIKELY_WORD_PROBABILITY = 0.1
@@ -104,12 +107,14 @@ DEFAULT_RANKING = Ranking()
 
 
 def stem_word(word: str) -> str:
-    """Porter2, but a compound name's term is left as it is: it is its words, already stemmed, joined."""
+    """Porter2, with British spellings as the American ones (photocap.search.spellings: "colours" -> "color"); a
+    compound name's term is left as it is: it is its words, already stemmed, joined."""
     if JOINER in word:
         return word
     from whoosh.lang.porter2 import stem
 
-    return stem(word)
+    stemmed = stem(word)
+    return AMERICAN_STEMS.get(stemmed, stemmed)
 
 
 def analysis_field() -> str:
