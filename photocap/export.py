@@ -262,7 +262,7 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
         text: str | None = row["caption"]
         text_from = "caption"
         if request.min_confidence is not None and is_unsure(row["caption_source"], confidence, request.min_confidence):
-            text = tags_alt_text([k.word for k in keywords]) if request.unsure_alt == "tags" else None
+            text = tags_alt_text(keywords) if request.unsure_alt == "tags" else None
             text_from = "tags" if text is not None else "none"
         if text is not None and request.place_in_alt_text:
             text = with_place(text, place)
@@ -271,10 +271,12 @@ def _alt_texts(home: Path, request: ExportRequest, report: ExportReport) -> list
     return photos
 
 
-def tags_alt_text(tags: Sequence[str]) -> str | None:
-    """A short alt text of a photo's first tags (the user's first, then the most likely): "giraffe, tree";
-    None without tags."""
-    return ", ".join(tags[:TAGS_IN_ALT_TEXT]) or None
+def tags_alt_text(keywords: Sequence[Keyword]) -> str | None:
+    """A short alt text of a photo's first tags (the user's first, then the most likely): "giraffe, tree". A kind
+    that another tag names more closely is left out ("elephant", not "animal, elephant"); a tag in between stays
+    ("dog, golden retriever": the breed may be a guess where the dog is not). None without tags."""
+    kinds = {keyword.path.split("|")[0] for keyword in keywords if "|" in keyword.path}
+    return ", ".join([keyword.word for keyword in keywords if keyword.word not in kinds][:TAGS_IN_ALT_TEXT]) or None
 
 
 def _keyword_paths(words: set[str]) -> dict[str, str]:

@@ -766,7 +766,7 @@ def test_unsure_captions_are_exported_as_their_tags_or_not_at_all(tmp_home: Path
                                                                  tmp_path: Path) -> None:
     save_with_confidence(tmp_home, {
         catalogued / "beach.jpg": (0.91, MODEL_TAGS["beach.jpg"]),
-        catalogued / "park.png": (0.22, MODEL_TAGS["park.png"]),
+        catalogued / "park.png": (0.22, [("animal", 0.9), *MODEL_TAGS["park.png"], ("dog", 0.35)]),
         catalogued / "snow.webp": (0.48, []),
     })
     names = ["beach.jpg", "park.png", "snow.webp"]
@@ -777,14 +777,16 @@ def test_unsure_captions_are_exported_as_their_tags_or_not_at_all(tmp_home: Path
     exported = {Path(item["source"]).name: item for item in json_lines(as_tags.stdout)}
     assert exported["beach.jpg"]["alt_text"] == CAPTIONS["beach.jpg"]
     assert exported["beach.jpg"]["alt_text_from"] == "caption" and exported["beach.jpg"]["confidence"] == 0.91
-    assert exported["park.png"]["alt_text"] == "swing, bench" and exported["park.png"]["alt_text_from"] == "tags"
+    # Its tags instead, a kind that another names more closely left out ("dog", not "animal, ... dog").
+    assert exported["park.png"]["alt_text"] == "swing, bench, dog" and exported["park.png"]["alt_text_from"] == "tags"
     # Without tags to say instead, an unsure caption leaves the photo without alt text.
     assert exported["snow.webp"]["alt_text"] is None and exported["snow.webp"]["alt_text_from"] == "none"
     assert "1 photo with a caption under confidence 0.50: their tags written as alt text instead" in as_tags.stderr
     assert "1 photo with a caption under confidence 0.50: no alt text written" in as_tags.stderr
     with Image.open(tmp_path / "tags" / "park.png") as copy:
-        assert copy.text["Description"] == "swing, bench"
-        assert xmp_alt_texts(copy.info["xmp"]) == {DC_DESCRIPTION: "swing, bench", IPTC_ALT_TEXT: "swing, bench"}
+        assert copy.text["Description"] == "swing, bench, dog"
+        alt_text = "swing, bench, dog"
+        assert xmp_alt_texts(copy.info["xmp"]) == {DC_DESCRIPTION: alt_text, IPTC_ALT_TEXT: alt_text}
 
     shown = photocap(tmp_home, "show", sources[0], sources[1], "--json")
     assert [json.loads(line)["unsure"] for line in shown.stdout.splitlines()] == [False, True]
@@ -799,7 +801,7 @@ def test_unsure_captions_are_exported_as_their_tags_or_not_at_all(tmp_home: Path
         xmp = copy.info["xmp"]
         assert "Description" not in copy.text
     assert xmp_alt_texts(xmp) == {}  # no alt text, and the keywords all the same
-    assert xmp_bag(xmp, DC_SUBJECT) == ["swing", "bench"]
+    assert xmp_bag(xmp, DC_SUBJECT) == ["animal", "swing", "bench", "dog"]
     with open(tmp_path / "none" / "manifest.csv", encoding="utf-8") as file:
         rows = {row["source"].rsplit("/", 1)[-1]: row for row in csv.DictReader(file)}
     assert rows["park.png"]["alt_text"] == "" and rows["park.png"]["alt_text_from"] == "none"
