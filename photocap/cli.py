@@ -567,32 +567,40 @@ def show(ctx, paths, as_json):
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--add", "add", multiple=True, metavar="WORD", help="Tag the photo with WORD (repeatable).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--add", "add", multiple=True, metavar="WORD", help="Tag the photos with WORD (repeatable).")
 @click.option("--remove", "remove", multiple=True, metavar="WORD",
               help="Take tag WORD away, the model's or your own (repeatable).")
 @json_option
 @click.pass_context
-def tag(ctx, path, add, remove, as_json):
-    """Your own tags of a catalogued photo: they win over the model's, in search and export, and re-indexing
-    never undoes them. Prints the photo's tags afterwards.
+def tag(ctx, paths, add, remove, as_json):
+    """Your own tags of catalogued photos: they win over the model's, in search and export, and re-indexing
+    never undoes them. Prints each photo's tags afterwards. Exit 2 if a PATH is not a catalogued photo (the
+    others are still tagged).
 
     \b
     Examples:
         photocap tag ~/Pictures/beach.jpg --add "grandma" --add picnic --remove dog
+        photocap tag ~/Pictures/2024-lisbon/*.jpg --add "lisbon trip"
     """
-    from photocap.edits import EditError, edit_user_tags
+    from photocap.edits import EditError, edit_user_tags_of
 
     try:
-        tags = edit_user_tags(_settings(ctx).home, path, add, remove,
-                              warn=lambda message: click.echo(message, err=True))
+        edited = edit_user_tags_of(_settings(ctx).home, paths, add, remove,
+                                   warn=lambda message: click.echo(message, err=True))
     except (EditError, *_product_errors()) as error:
         raise InputError(str(error)) from None
-    if as_json:
-        click.echo(json.dumps({"path": os.path.abspath(path), "tags": tags}))
-    else:
-        notes = {"user": " (yours)", "file": " (from the file)"}
-        click.echo(", ".join(t["word"] + notes.get(t["source"], "") for t in tags) or "no tags")
+    notes = {"user": " (yours)", "file": " (from the file)"}
+    for photo, tags in edited:
+        if isinstance(tags, str):
+            click.echo(f"error: {_printable(tags)}", err=True)
+        elif as_json:
+            click.echo(json.dumps({"path": photo, "tags": tags}))
+        else:
+            listed = ", ".join(t["word"] + notes.get(t["source"], "") for t in tags) or "no tags"
+            click.echo(listed if len(paths) == 1 else f"{_printable(photo)}: {listed}")
+    if any(isinstance(tags, str) for _photo, tags in edited):
+        ctx.exit(EXIT_INPUT_ERROR)
 
 
 def _say_how_many(count: int) -> None:

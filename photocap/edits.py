@@ -33,18 +33,41 @@ def save_user_caption(home: Path, path: Path, text: str | None, warn: Callable[[
     return photo, changed
 
 
-def edit_user_tags(home: Path, path: Path, add: Sequence[str], remove: Sequence[str],
-                   warn: Callable[[str], None], origin: str = "cli") -> list[TagView]:
-    """Add the user's tags to the photo at `path` and take tags away; returns the photo's tags now."""
+def edit_user_tags_of(home: Path, paths: Sequence[Path], add: Sequence[str], remove: Sequence[str],
+                      warn: Callable[[str], None], origin: str = "cli") -> list[tuple[str, list[TagView] | str]]:
+    """The same tags added to each photo at `paths` and taken away (an edit each, for undo), in one catalog
+    session and one search-index sync: each photo's absolute path and its tags now, or why it was not edited
+    (not catalogued, unreadable); the others are edited all the same."""
     if not add and not remove:
         raise EditError("give --add WORD or --remove WORD (each may repeat)")
-    return edit_photo(home, path, UserChange(add=tuple(add), remove=tuple(remove)), warn, origin)[1]
+    change = _checked(UserChange(add=tuple(add), remove=tuple(remove)))
+    edited: list[tuple[str, list[TagView] | str]] = []
+    with _editing(home, warn) as catalog:
+        for path in paths:
+            photo = os.path.abspath(path)
+            try:
+                _must_be_searchable(catalog, photo)
+            except EditError as error:
+                edited.append((photo, str(error)))
+                continue
+            edited.append((photo, confident(catalog.edit_user_layer(photo, change, origin)[1])))
+    return edited
 
 
 def edit_photo(home: Path, path: Path, change: UserChange, warn: Callable[[str], None],
                origin: str = "cli") -> tuple[bool, list[TagView]]:
     """One edit of the user's caption and tags of the photo at `path` (one step for undo); returns whether it
     changed anything and the photo's tags now."""
+    change = _checked(change)
+    photo = os.path.abspath(path)
+    with _editing(home, warn) as catalog:
+        _must_be_searchable(catalog, photo)
+        changed, tags = catalog.edit_user_layer(photo, change, origin)
+        return changed, confident(tags)
+
+
+def _checked(change: UserChange) -> UserChange:
+    """`change` with its caption stripped and its tags as the catalog stores them; EditError if it cannot be."""
     caption = change.caption.strip() if change.caption is not None else None
     if change.set_caption and caption is not None and not caption:
         raise EditError("the caption is empty")
@@ -59,12 +82,7 @@ def edit_photo(home: Path, path: Path, change: UserChange, warn: Callable[[str],
     both = sorted(set(add) & set(remove))
     if both:
         raise EditError(f"tag {both[0]!r} is both added and removed")
-    photo = os.path.abspath(path)
-    with _editing(home, warn) as catalog:
-        _must_be_searchable(catalog, photo)
-        changed, tags = catalog.edit_user_layer(
-            photo, UserChange(change.set_caption, caption, tuple(add), tuple(remove)), origin)
-        return changed, confident(tags)
+    return UserChange(change.set_caption, caption, tuple(add), tuple(remove))
 
 
 def undo_last_edit(home: Path, path: Path, warn: Callable[[str], None]) -> EditView:

@@ -113,6 +113,25 @@ def test_show_and_tag_refuse_what_is_not_in_the_catalog(tmp_home: Path, everyday
     assert run.exit_code == 2 and "both added and removed" in run.stderr
 
 
+def test_several_photos_are_tagged_at_once_and_one_unknown_path_spoils_none(tmp_home: Path, everyday: Path,
+                                                                            tmp_path: Path) -> None:
+    assert photocap(tmp_home, "index", str(everyday)).exit_code == 0
+    stranger = tmp_path / "elsewhere.jpg"
+    run = photocap(tmp_home, "tag", str(everyday / ZEBRAS), str(stranger), str(everyday / DOGS),
+                   "--add", "trip 2024", "--json")
+    assert run.exit_code == 2 and f"no such file: {stranger}" in run.stderr
+    tagged = json_lines(run.stdout)
+    assert [line["path"] for line in tagged] == [str(everyday / ZEBRAS), str(everyday / DOGS)]
+    assert all(line["tags"][0] == {"word": "trip 2024", "probability": 1.0, "source": "user"} for line in tagged)
+    found = json_lines(photocap(tmp_home, "search", "trip", "--json").stdout)
+    assert sorted(hit["path"] for hit in found) == sorted([str(everyday / ZEBRAS), str(everyday / DOGS)])
+    listed = photocap(tmp_home, "tag", str(everyday / ZEBRAS), str(everyday / DOGS), "--remove", "trip 2024")
+    assert listed.exit_code == 0 and listed.stdout.startswith(f"{everyday / ZEBRAS}: ")
+    assert "trip" not in listed.stdout and photocap(tmp_home, "search", "trip").exit_code == 1
+    mistaken = photocap(tmp_home, "tag", str(everyday / ZEBRAS), "kitchen")  # a word where --add was meant
+    assert mistaken.exit_code == 2 and "--add WORD" in mistaken.stderr
+
+
 def test_a_new_tagger_tags_again_from_kept_features_without_decoding(tmp_home: Path, everyday: Path) -> None:
     assert photocap(tmp_home, "index", str(everyday)).exit_code == 0
     before = {p.name: tag_words(show(tmp_home, p)) for p in everyday.iterdir()}
