@@ -199,6 +199,9 @@ def index(ctx, paths, recaption_older, engine, ray_address, ship_bytes, follow_s
 
         for root in report.without_photos:
             click.echo(f"no photos found under {_printable(root)} (photocap reads {SUPPORTED_TYPES})", err=True)
+    if report.links_skipped:
+        click.echo(f"{counted(report.links_skipped, 'symbolic link')} under the folders not followed "
+                   "(--follow-symlinks, or follow_symlinks = true in the config, follows them)", err=True)
     if report.interrupted:
         click.echo(f"interrupted: {report.captioned} of {counted(report.to_caption, 'photo')} captioned; run the "
                    "same command again to go on" if report.to_caption else

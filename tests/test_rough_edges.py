@@ -197,6 +197,19 @@ def test_a_folder_without_photos_is_said_with_the_types_photocap_reads(tmp_home:
     assert "HEIC/HEIF" in run.stderr and "camera RAW" in run.stderr
 
 
+def test_a_folder_of_symbolic_links_says_they_were_not_followed(tmp_home: Path, tmp_path: Path) -> None:
+    outside = draw_photo(tmp_path / "elsewhere" / "real.jpg")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "a.jpg").symlink_to(outside)
+    (linked / "b.jpg").symlink_to(outside)
+    run = photocap(tmp_home, "index", str(linked))
+    assert run.exit_code == 0 and f"no photos found under {linked}" in run.stderr
+    assert "2 symbolic links under the folders not followed (--follow-symlinks" in run.stderr
+    followed = photocap(tmp_home, "index", str(linked), "--follow-symlinks", "--json")
+    assert json_lines(followed.stdout)[0]["new"] == 2 and "symbolic link" not in followed.stderr
+
+
 def test_a_path_that_does_not_exist_is_no_such_file_not_uncatalogued(
     tmp_home: Path, indexed: Path, tmp_path: Path
 ) -> None:

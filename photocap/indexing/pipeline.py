@@ -47,6 +47,7 @@ class IndexReport:
     to_caption: int = 0  # photos this run set out to caption
     interrupted: bool = False  # stopped early (Ctrl-C): the rest waits, pending, for the next run
     without_photos: list[str] = field(default_factory=list)  # folders given in which no photo was found
+    links_skipped: int = 0  # symbolic links under the folders not followed (follow_symlinks off)
     undecodable: int = 0  # photos this run could not decode
     retagged: int = 0  # photos tagged again from their kept features (a new tag map or threshold)
     metadata_read: int = 0  # captioned photos whose captions, keywords and dates were read again (sidecar changed)
@@ -148,7 +149,7 @@ def index_roots(
     report.new, report.changed, report.moved = scan.new, scan.changed, scan.moved
     report.missing, report.unchanged = scan.missing, scan.unchanged
     report.restored, report.unreadable = scan.restored, scan.unreadable
-    report.metadata_read = scan.metadata_read
+    report.metadata_read, report.links_skipped = scan.metadata_read, scan.links_skipped
     failed_now = {path for path, _error in scan.errors}
     report.without_photos = catalog.roots_without_photos(roots)
 

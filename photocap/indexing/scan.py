@@ -41,6 +41,7 @@ class ScanSummary:
     metadata_read: int = 0  # captioned photos whose metadata was read again (a sidecar changed)
     missing: int = 0  # photos no longer found under the roots
     unchanged: int = 0
+    links_skipped: int = 0  # symbolic links not followed (follow_symlinks off)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), in walk order
 
     @property
@@ -67,7 +68,7 @@ def scan_folders(
     scan = _Scan(catalog)
     known = catalog.known_files_under(absolute)
     examined = 0
-    for path, st in _walk(absolute, follow_symlinks, scan.folder_unreadable):
+    for path, st in _walk(absolute, follow_symlinks, scan.folder_unreadable, scan.link_skipped):
         scan.examine(path, st, known.get(path))
         examined += 1
         if on_progress is not None and examined % PROGRESS_EVERY == 0:
@@ -101,9 +102,11 @@ def is_within(path: str, folder: str) -> bool:
 
 
 def _walk(
-    roots: list[str], follow_symlinks: bool, on_unreadable_folder: Callable[[str, OSError], None]
+    roots: list[str], follow_symlinks: bool, on_unreadable_folder: Callable[[str, OSError], None],
+    on_link_skipped: Callable[[], None],
 ) -> Iterator[tuple[str, os.stat_result]]:
-    """(path, stat) of every regular file under `roots`, hidden names skipped, sorted per folder."""
+    """(path, stat) of every regular file under `roots`, hidden names skipped, sorted per folder; without
+    `follow_symlinks`, each symbolic link below a root is skipped and told to `on_link_skipped`."""
     visited: set[tuple[int, int]] = set()
     for root in roots:
         try:
@@ -133,6 +136,7 @@ def _walk(
                     continue
                 try:
                     if not follow_symlinks and entry.is_symlink():
+                        on_link_skipped()
                         continue
                     entry_stat = entry.stat(follow_symlinks=follow_symlinks)
                 except OSError:  # vanished since the listing, or a dangling link
@@ -204,6 +208,9 @@ class _Scan:
         self.sidecars: dict[str, tuple[str, int, int]] = {}  # path: (name, size, mtime_ns) of each sidecar seen
         # Photos whose metadata may need reading again: (id, path, stamp read with, status).
         self.present: list[tuple[int, str, str | None, str]] = []
+
+    def link_skipped(self) -> None:
+        self.summary.links_skipped += 1
 
     def folder_unreadable(self, folder: str, error: OSError) -> None:
         reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
