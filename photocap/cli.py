@@ -337,6 +337,9 @@ def search(ctx, query, limit, folder, after, before, camera, place, near, within
     if unknown:
         quoted = ", ".join(f'"{word}"' for word in unknown)
         click.echo(f"unknown: no caption or tag in the library has {quoted}", err=True)
+        for word, meant in results.suggestions.items():
+            options = " or ".join(f'"{known}"' for known in meant)
+            click.echo(f'did you mean {options} for "{word}"?', err=True)
     for hit in hits + results.maybe:
         if null_separated:
             sys.stdout.write(hit.path + "\0")

@@ -621,3 +621,18 @@ def test_british_spellings_find_american_ones_and_the_other_way_round(index: Sea
     hits = index.search("grey cat", explain=True)
     assert hits[0].matched == {"caption": ["grey", "cat"]}  # the query's own words, as typed
     assert index.unknown_words("colour of the kerb") == ["kerb"]
+
+
+def test_an_unknown_word_is_told_the_words_the_library_has_that_it_may_be_mistyped_for(index: SearchIndex):
+    from photocap.search.suggest import edits
+
+    index.upsert([make_doc(1, "two elephants by a red bicycle"), make_doc(2, "a dog on a table"),
+                  make_doc(3, "a dog in the snow")])
+    unknown = index.unknown_words("dgo bycicle elephnats tabel zzzz giraffe")
+    assert unknown == ["bycicle", "dgo", "elephnats", "giraffe", "tabel", "zzzz"]
+    # One word for each term ("elephants", not "elephant" too); nothing for a word the library lacks, however
+    # well spelt, or for one too far from any.
+    assert index.suggestions(unknown) == {"bycicle": ["bicycle"], "dgo": ["dog"], "elephnats": ["elephants"],
+                                          "tabel": ["table"]}
+    assert index.suggestions([]) == {}
+    assert (edits("dgo", "dog", 1), edits("bycicle", "bicycle", 2), edits("cat", "dog", 1)) == (1, 2, 2)

@@ -68,6 +68,8 @@ def test_tags_are_stored_searchable_and_explained(tmp_home: Path, everyday: Path
     assert "tags: zebra" in found.stdout.splitlines()[-1]  # what it matched, on the line under the caption
     nothing = photocap(tmp_home, "search", "helicopter")
     assert nothing.exit_code == 1 and "unknown" in nothing.stderr
+    mistyped = photocap(tmp_home, "search", "zebar")  # a word the library has, mistyped
+    assert mistyped.exit_code == 1 and 'did you mean "zebra" for "zebar"?' in mistyped.stderr
     # --tag filters on tags.
     with_dog = json_lines(photocap(tmp_home, "search", "snow OR field OR bathroom", "--tag", "dog", "--json").stdout)
     assert [h["path"] for h in with_dog] == [str(everyday / DOGS)]

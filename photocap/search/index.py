@@ -57,6 +57,7 @@ from photocap.search.schema import (
     folder_and_ancestors,
     indexable,
     schema,
+    stem_word,
     weighted_words,
 )
 from photocap.search.scoring import NUMPY_FROM_POSTINGS, score_plain_query
@@ -375,6 +376,21 @@ class SearchIndex:
             # Place names are not stemmed: "portugal" is the place's word, "portug" the caption's.
             return sorted(word for word in unknown
                           if not any(reader.doc_frequency("place", t.text) for t in place_words(word)))
+
+    def suggestions(self, unknown: Sequence[str]) -> dict[str, list[str]]:
+        """For unknown query words (`unknown_words`), the words the library has that they may be mistyped for:
+        "dgo" -> ["dog"] (photocap.search.suggest)."""
+        if not unknown:
+            return {}
+        from photocap.search.suggest import suggestions
+
+        fields = [field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS] + [EVIDENCE_FIELD]
+        with self._reader() as reader:
+            def photos_with(word: str) -> int:
+                term = stem_word(word)
+                return max(reader.doc_frequency(field, term) for field in fields)
+
+            return suggestions(unknown, photos_with, stem_word)
 
     def close(self) -> None:
         self._index.close()

@@ -37,6 +37,8 @@ class LibraryResults:
     reading: QueryReading | None = None  # how the query's time words were read
     # After the last result, set apart and not counted: photos only weaker guesses rank (SearchIndex.maybe_hits).
     maybe: list[Hit] = field(default_factory=list)
+    # Words the library has that an unknown word may be mistyped for: {"dgo": ["dog"]} (photocap.search.suggest).
+    suggestions: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_near(near: str | None, within: float | None, near_option: str = "--near",
@@ -93,6 +95,7 @@ def search_library(home: Path, query: str, filters: SearchFilters, *, limit: int
                                             tags=filters.tags, explain=True, place=filters.place or None,
                                             near=near, periods=reading.filters)
             unknown = search_index.unknown_words(reading.words) if reading.words.strip() else []
+            suggested = search_index.suggestions(unknown)
             room = min(maybe, offset + limit - page.total) if offset <= page.total < offset + limit else 0
             weaker = search_index.maybe_hits(reading.words, matches=page.total, count=room,
                                              folder=str(folder.resolve()) if folder else None, after=filters.after,
@@ -103,4 +106,4 @@ def search_library(home: Path, query: str, filters: SearchFilters, *, limit: int
         raise SearchRequestError(f"bad query: {error}") from None
     except SearchIndexError as error:
         raise SearchRequestError(str(error)) from None
-    return LibraryResults(page.hits, page.total, unknown, reading if reading.notes() else None, weaker)
+    return LibraryResults(page.hits, page.total, unknown, reading if reading.notes() else None, weaker, suggested)

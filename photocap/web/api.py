@@ -33,11 +33,13 @@ def router(options: ServeOptions, library: Library) -> APIRouter:
         """One page of results, best first. `after`/`before` are YYYY-MM-DD days; `tag` repeats, and each may
         list several separated by commas: photos with all of them; `place`: every word of a place's name (or its
         country code). `query_read` says how the query's time words were read ("summer 2019 -> ..."). A photo is a
-        result when it has evidence for a query word; `maybe` lists, apart, photos that only weaker guesses rank."""
+        result when it has evidence for a query word; `maybe` lists, apart, photos that only weaker guesses rank;
+        `suggestions` names, for an `unknown` word, words the library has that it may be mistyped for."""
         result = search_page(library.home, search_form(request), options.page_size)
         return {
             "query": result.form.q, "total": result.results.total, "page": result.form.page, "pages": result.pages,
             "page_size": result.page_size, "unknown": result.results.unknown,
+            "suggestions": result.results.suggestions,
             **({"query_read": result.results.reading.as_json()} if result.results.reading else {}),
             "results": [{**card, "thumbnail": f"/photos/{card['id']}/thumbnail", "url": f"/photos/{card['id']}"}
                         for card in result.cards()],

@@ -4,6 +4,7 @@ way back to the results from its page."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,24 @@ class ResultPage:
     def cards(self) -> list[dict[str, Any]]:
         return [_card(hit, self.first_rank + i) for i, hit in enumerate(self.results.hits)]
 
+    def correction(self) -> tuple[str, str] | None:
+        """The query with each mistyped word replaced by the likeliest word the library has, and its query string;
+        None without suggestions."""
+        if not self.results.suggestions:
+            return None
+        query = self.form.q
+        for typed, meant in self.results.suggestions.items():
+            query = corrected_query(query, typed, meant[0])
+        return query, self.form.query_string(q=query, page=1)
+
     def maybe_cards(self) -> list[dict[str, Any]]:
         """The photos listed apart after the last result: only guesses weaker than search trusts rank them."""
         return [_card(hit, None) for hit in self.results.maybe]
+
+
+def corrected_query(query: str, typed: str, known: str) -> str:
+    """`query` with the word `typed` (as a whole word, any case) replaced by `known`."""
+    return re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", known, query, flags=re.IGNORECASE)
 
 
 def _card(hit: Hit, rank: int | None) -> dict[str, Any]:
