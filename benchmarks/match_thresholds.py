@@ -93,28 +93,23 @@ def query_terms(word: str) -> set[str]:
     return {token.text for token in schema()["caption"].analyzer(with_compound_terms(plain_words(word)), mode="query")}
 
 
-def tag_term(term: str) -> str:
-    """A machine tag's one evidence term, as photocap.search.evidence.cited_by_word makes it ("stop light" is
-    `stop_light`, not `stop`)."""
-    from photocap.search.schema import schema
-
-    return "_".join(token.text for token in schema()["tags"].analyzer(term))
-
-
 def photo_evidence(rows: Sequence[dict], word: str) -> dict[int, Evidence]:
-    """Each photo's evidence for `word`, as the index's fields hold it."""
+    """Each photo's evidence for `word`, as the index's fields hold it: a tag's terms as the index writes them
+    (photocap.search.evidence.cited_by_word: a machine tag is one term, "stop light" is `stop_light`, not `stop`;
+    each word of the user's and the file's tags is one too)."""
+    from photocap.search.evidence import Cited, cited_by_word
+    from photocap.search.schema import schema
     from photocap.search.sync import tag_search_terms
 
+    analyzer = schema()["tags"].analyzer
     wanted = query_terms(word)
     found: dict[int, Evidence] = {}
     for row in rows:
         evidence = Evidence(caption=bool(wanted & stems(row["caption"] or "")))
         for tag in row["tags"]:
+            cited = Cited(tag["word"], tag["probability"], tag["source"], True)
             terms = tag_search_terms([(tag["word"], tag["probability"], tag["source"])])
-            if tag["source"] in ("user", "file"):  # free text: each of its words is evidence too
-                if not any(wanted & stems(term) for term, _p in terms):
-                    continue
-            elif not any(tag_term(term) in wanted for term, _p in terms):
+            if not wanted & cited_by_word([(term, cited) for term, _p in terms], analyzer).keys():
                 continue
             if tag["source"] == "detector":
                 evidence.detector = max(evidence.detector, tag["probability"])
