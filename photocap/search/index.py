@@ -96,6 +96,8 @@ WRITER_POOL_MB = 32  # a writer sorts postings in memory runs of about this size
 # Whoosh writes its lock as "<indexname>_WRITELOCK"; we take it by name to swap in a rebuilt index even
 # when the old one is too damaged to open.
 WHOOSH_WRITE_LOCK = "MAIN_WRITELOCK"
+# Where a word is evidence (photocap.search.evidence): what `unknown_words` and `suggestions` ask the index of.
+EVIDENCE_FIELDS = (*(field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS), EVIDENCE_FIELD)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -368,9 +370,8 @@ class SearchIndex:
                 words[name.term] = [name.typed]
             else:  # its words are searched too, and say what is unknown
                 words.pop(name.term, None)
-        fields = [field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS] + [EVIDENCE_FIELD]
         with self._reader() as reader:
-            known = {term for term in words if any(reader.doc_frequency(field, term) for field in fields)}
+            known = {term for term in words if any(reader.doc_frequency(field, term) for field in EVIDENCE_FIELDS)}
             place_words = schema()["place"].analyzer
             unknown = {word for term, typed in words.items() if term not in known for word in typed}
             # Place names are not stemmed: "portugal" is the place's word, "portug" the caption's.
@@ -384,11 +385,10 @@ class SearchIndex:
             return {}
         from photocap.search.suggest import suggestions
 
-        fields = [field for field in SEARCHED_FIELDS if field not in RANKING_ONLY_FIELDS] + [EVIDENCE_FIELD]
         with self._reader() as reader:
             def photos_with(word: str) -> int:
                 term = stem_word(word)
-                return max(reader.doc_frequency(field, term) for field in fields)
+                return max(reader.doc_frequency(field, term) for field in EVIDENCE_FIELDS)
 
             return suggestions(unknown, photos_with, stem_word)
 

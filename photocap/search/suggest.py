@@ -1,4 +1,4 @@
-"""What a mistyped query word may have meant: "dgo" -> "dog", "bycicle" -> "bicycle", "giraf" -> "giraffe".
+"""What a mistyped query word may have meant: "dgo" -> "dog", "bycicle" -> "bicycle", "elephnats" -> "elephants".
 
 Only for words the library has no evidence for (SearchIndex.unknown_words), and only words the library does have:
 the candidates are the words photocap's captions and tags can hold (assets/search_words.txt, written by
@@ -24,13 +24,13 @@ def search_words(path: Path = SEARCH_WORDS_PATH) -> tuple[str, ...]:
     return tuple(path.read_text(encoding="utf-8").split())
 
 
-def suggestions(unknown: Iterable[str], photos_with: Callable[[str], int], term_of: Callable[[str], str] = str,
-                words: Iterable[str] | None = None) -> dict[str, list[str]]:
+def suggestions(unknown: Iterable[str], photos_with: Callable[[str], int],
+                term_of: Callable[[str], str] = str) -> dict[str, list[str]]:
     """For each unknown word, the closest words that `photos_with(word)` (how many photos the index finds by the
     word) says the library has: at most SUGGESTED, the fewest edits first, then the most photos, one word for each
     index term (`term_of`: "elephants" and "elephant" are one). Words of several parts ("hot dog") and words of
     fewer than three letters get none."""
-    candidates = tuple(words) if words is not None else search_words()
+    candidates = search_words()
     found: dict[str, list[str]] = {}
     for typed in list(unknown)[:WORDS_LOOKED_AT]:
         word = typed.lower()
