@@ -627,11 +627,11 @@ def test_an_unknown_word_is_told_the_words_the_library_has_that_it_may_be_mistyp
     from photocap.search.suggest import edits
 
     index.upsert([make_doc(1, "two elephants by a red bicycle"), make_doc(2, "a dog on a table"),
-                  make_doc(3, "a dog in the snow")])
-    unknown = index.unknown_words("dgo bycicle elephnats tabel zzzz giraffe")
-    assert unknown == ["bycicle", "dgo", "elephnats", "giraffe", "tabel", "zzzz"]
+                  make_doc(3, "two dogs next to each other in the snow")])
+    unknown = index.unknown_words("dgo bycicle elephnats tabel zzzz giraffe beach")
+    assert unknown == ["beach", "bycicle", "dgo", "elephnats", "giraffe", "tabel", "zzzz"]
     # One word for each term ("elephants", not "elephant" too); nothing for a word the library lacks, however
-    # well spelt, or for one too far from any.
+    # well spelt ("beach" is no typo of the library's "each"), or for one too far from any.
     assert index.suggestions(unknown) == {"bycicle": ["bicycle"], "dgo": ["dog"], "elephnats": ["elephants"],
                                           "tabel": ["table"]}
     assert index.suggestions([]) == {}
